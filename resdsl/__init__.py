@@ -1,0 +1,45 @@
+"""resdsl: a small language and compiler for convolutional network architectures.
+
+    >>> import resdsl
+    >>> net = resdsl.load("specs/torchvision/resnet50.res")
+    >>> net.params, net.macs
+    (25557032, 4089184256)
+
+`load` never imports torch; `build` (the PyTorch back end) does, lazily.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from resdsl.diagnostics import (BudgetError, LimitError, NameResolutionError, ResdslError, ShapeError,
+                                SpecSyntaxError, UsageError)
+from resdsl.network import Network
+
+__version__ = "0.1.0"
+
+__all__ = ["load", "check", "build", "Network", "ResdslError", "SpecSyntaxError", "NameResolutionError",
+           "ShapeError", "BudgetError", "LimitError", "UsageError", "__version__"]
+
+
+def load(path_or_text: str | Path, network: str | None = None, **overrides: Any) -> Network:
+    """Parse, elaborate and check a spec; return the checked network (IR with shapes and counts).
+
+    `path_or_text` is a path to a .res file or the text of one.  `network` picks one network where the
+    file defines several.  Keyword arguments override the network's parameters (`depth=101`).
+    Every problem raises a `ResdslError` whose message names the file, line and column.
+    """
+    from resdsl.pipeline import load as _load
+
+    return _load(path_or_text, network, overrides)
+
+
+check = load
+
+
+def build(path_or_text: "str | Path | Network", network: str | None = None, **overrides: Any):
+    """Build a `torch.nn.Module` from a spec (or an already checked network).  Imports torch."""
+    from resdsl.backends.torch import build_module
+
+    net = path_or_text if isinstance(path_or_text, Network) else load(path_or_text, network, **overrides)
+    return build_module(net)

@@ -1,0 +1,5 @@
+import sys
+
+from resdsl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,51 @@
+"""Budget checks: each declared limit against the network's figures, as located errors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from resdsl.diagnostics import BudgetError
+from resdsl.elaborate.elaborator import BudgetLimit
+
+
+@dataclass(frozen=True)
+class BudgetResult:
+    limit: BudgetLimit
+    actual: int
+
+    @property
+    def ok(self) -> bool:
+        return self.actual <= self.limit.limit if self.limit.op == "<=" else self.actual < self.limit.limit
+
+
+def check_budgets(limits: tuple[BudgetLimit, ...], actual: dict[str, int],
+                  stage_shares: dict[str, dict[str, int]]) -> tuple[tuple[BudgetResult, ...], list[BudgetError]]:
+    """Compare every budget; return the results and one error per budget exceeded.
+
+    `stage_shares[metric]` maps stage -> that stage's part of the metric, to name the costliest stage.
+    """
+    results, errors = [], []
+    for limit in limits:
+        result = BudgetResult(limit, actual[limit.metric])
+        results.append(result)
+        if result.ok:
+            continue
+        over = result.actual - limit.limit
+        message = (f"{limit.metric} {result.actual:,} exceed the budget {limit.op} {format_si(limit.limit)} "
+                   f"by {format_si(over)} ({over / limit.limit:.1%})")
+        shares = stage_shares.get(limit.metric) or {}
+        hint = None
+        if shares:
+            stage, part = max(shares.items(), key=lambda kv: kv[1])
+            total = sum(shares.values()) or 1
+            hint = (f"the costliest stage is {stage} with {format_si(part)} ({part / total:.0%} of {limit.metric}); "
+                    f"make it narrower or shallower, or raise the budget")
+        errors.append(BudgetError(message, limit.span, hint))
+    return tuple(results), errors
+
+
+def format_si(value: float) -> str:
+    """11513626624 -> '11.51G'; small values stay whole."""
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f}{suffix}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"

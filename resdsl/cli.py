@@ -1,0 +1,146 @@
+"""The command line: the one place that turns a `ResdslError` into a message and an exit code.
+
+Exit codes: 0 success, 1 the spec is wrong, 2 the command line is wrong, 3 an internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from resdsl.diagnostics import ResdslError, SourceSpan, UsageError
+
+EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+EPILOG = """\
+examples:
+  resdsl check specs/torchvision/resnet152.res
+  resdsl check specs/cifar/resnet20.res --set depth=56
+  resdsl count specs/torchvision/resnet50.res --by stage
+  resdsl draw specs/paper/resnet34_A.res -o resnet34.svg
+  resdsl compile specs/torchvision/resnet50.res -o resnet50.py
+
+The language is described in docs/language.md; counting conventions in docs/counting.md.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except ResdslError as err:
+        print(err.render(), file=sys.stderr)
+        return EXIT_USAGE if isinstance(err, UsageError) else EXIT_SPEC
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except RecursionError:
+        print("error: the spec nests too deeply to process", file=sys.stderr)
+        return EXIT_SPEC
+    except Exception as err:  # a bug of ours: say so plainly, no traceback
+        print(f"internal error: {type(err).__name__}: {err}\n"
+              "this is a bug in resdsl; please report it with the spec that triggered it", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="resdsl",
+        description="Write down, check, count, draw and build convolutional networks from .res specs.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"resdsl {_version()}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+    for register in _COMMANDS:
+        register(commands)
+    return parser
+
+
+def add_spec_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments every command that reads a spec shares."""
+    p.add_argument("file", metavar="FILE", help="a .res spec file")
+    p.add_argument("--set", dest="overrides", metavar="NAME=VALUE", action="append", default=[],
+                   help="override a network parameter, e.g. --set depth=101 (repeatable)")
+    p.add_argument("--network", metavar="NAME", help="the network to use where the file defines several")
+
+
+def load_from_args(args: argparse.Namespace, **extra_overrides: Any):
+    """Load and check the spec the arguments name (no torch import)."""
+    from resdsl.pipeline import load
+
+    overrides = parse_overrides(args.overrides)
+    overrides.update(extra_overrides)
+    return load(Path(args.file), args.network, overrides, SourceSpan("--set", 1, 1, 1, 1))
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    from resdsl.elaborate.values import Env, Evaluator
+    from resdsl.syntax.parser import parse_expression
+
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier() or not text.strip():
+            raise UsageError(f"--set takes NAME=VALUE, got {item!r}", SourceSpan("--set", 1, 1, 1, 1),
+                             "for example --set depth=101 or --set shortcut=A")
+        if name in out:
+            raise UsageError(f"--set {name} is given twice", SourceSpan("--set", 1, 1, 1, 1))
+        try:
+            out[name] = Evaluator(Env(), {}).eval(parse_expression(text.strip(), f"--set {name}"))
+        except ResdslError as err:
+            raise UsageError(f"cannot read the value of --set {name}={text}: {err.message}",
+                             SourceSpan("--set", 1, 1, 1, 1), err.hint) from None
+    return out
+
+
+# ---- commands ----------------------------------------------------------------------------------
+
+
+def _register_check(commands) -> None:
+    p = commands.add_parser("check", help="parse, elaborate and check a spec; print a one-line summary",
+                            description="Parse, elaborate and check a spec (shapes, limits, budgets). "
+                                        "Prints one summary line, or located errors and exit code 1.")
+    add_spec_arguments(p)
+    p.set_defaults(run=_run_check)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from resdsl.analysis.budgets import format_si
+
+    net = load_from_args(args)
+    budgets = "" if not net.budgets else f"   budgets {sum(b.ok for b in net.budgets)}/{len(net.budgets)} met"
+    print(f"{net.name}: {net.input_type} -> {net.output_type}   params {net.params:,}   "
+          f"MACs {format_si(net.macs).rstrip('KMGT')} {_unit(net.macs)}{budgets}   (ok)")
+    return EXIT_OK
+
+
+def _unit(value: int) -> str:
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if value >= scale:
+            return suffix
+    return ""
+
+
+def _version() -> str:
+    from resdsl import __version__
+
+    return __version__
+
+
+_COMMANDS: list[Callable] = [_register_check]
+
+
+def register(fn: Callable) -> Callable:
+    """Commands defined in back-end modules add themselves here."""
+    _COMMANDS.append(fn)
+    return fn
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

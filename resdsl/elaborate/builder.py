@@ -1,0 +1,114 @@
+"""The mutable workbench the elaborator fills: nodes, scopes and the naming rules; frozen at the end.
+
+Naming follows torch's own rules so that module paths equal torchvision's: a labelled item takes its
+label; an unlabelled layer or block takes its position among the layers of its scope (as in
+`nn.Sequential`); merges and other functional ops take a display name (`add`, `add_1`) that is not a
+module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from resdsl import limits
+from resdsl.analysis.shapes import ShapeProblem, infer
+from resdsl.diagnostics import LimitError, NameResolutionError, SourceSpan
+from resdsl.elaborate.values import TensorRef
+from resdsl.ir import ops
+from resdsl.ir.graph import Graph, Node, Scope
+
+
+@dataclass
+class _ScopeState:
+    scope: Scope
+    next_index: int = 0
+    names: dict[str, SourceSpan] = field(default_factory=dict)
+    functional: dict[str, int] = field(default_factory=dict)
+
+
+class GraphBuilder:
+    def __init__(self, network: str, span: SourceSpan):
+        self.nodes: list[Node] = []
+        self.scopes: list[_ScopeState] = []
+        self.network = network
+        self.new_scope(None, "", "network", None, "", span, claim=False)
+
+    # ---- scopes --------------------------------------------------------------------------------
+
+    def new_scope(self, parent: int | None, label: str | None, kind: str, block: str | None, stage: str,
+                  span: SourceSpan, claim: bool = True) -> int:
+        name = self.claim(parent, label, True, span) if claim and parent is not None else (label or "")
+        parent_path = self.scopes[parent].scope.path if parent is not None else ""
+        path = f"{parent_path}.{name}" if parent_path else name
+        scope = Scope(len(self.scopes), parent, name, path, kind, block, stage, span)
+        self.scopes.append(_ScopeState(scope))
+        return scope.id
+
+    def claim(self, scope_id: int, label: str | None, is_module: bool, span: SourceSpan,
+              kind: str = "op") -> str:
+        """Pick the name of a new child of `scope_id`, refusing duplicates."""
+        state = self.scopes[scope_id]
+        if label is not None:
+            if label in state.names:
+                where = state.scope.path or self.network
+                raise NameResolutionError(
+                    f"duplicate name '{label}' in {where}", span, "give each item of a scope its own label",
+                    notes=[(state.names[label], f"'{label}' is first used here")])
+            state.names[label] = span
+            if is_module:
+                state.next_index += 1
+            return label
+        if is_module:
+            name = str(state.next_index)
+            state.next_index += 1
+            state.names[name] = span
+            return name
+        count = state.functional.get(kind, 0)
+        state.functional[kind] = count + 1
+        name = kind if count == 0 else f"{kind}_{count}"
+        while name in state.names:
+            count += 1
+            name = f"{kind}_{count}"
+        state.names[name] = span
+        return name
+
+    def scope_path(self, scope_id: int) -> str:
+        return self.scopes[scope_id].scope.path
+
+    # ---- nodes ---------------------------------------------------------------------------------
+
+    def add(self, op: ops.Op, inputs: list[TensorRef], scope_id: int, label: str | None, stage: str,
+            span: SourceSpan) -> TensorRef:
+        """Add a node; the shape rule runs here so every value has its type as soon as it exists."""
+        if len(self.nodes) >= limits.MAX_NODES:
+            raise LimitError(f"the network grows past {limits.MAX_NODES:,} ops", span,
+                             "reduce the repeats; resdsl refuses graphs this large")
+        out_type = infer(op, [t.type for t in inputs])  # may raise ShapeProblem
+        _check_size(out_type, span)
+        name = self.claim(scope_id, label, op.is_layer, span, op.kind)
+        parent = self.scope_path(scope_id)
+        path = f"{parent}.{name}" if parent else name
+        node = Node(len(self.nodes), op, tuple(t.node for t in inputs), out_type, name, path, scope_id,
+                    stage, span)
+        self.nodes.append(node)
+        return TensorRef(node.id, out_type)
+
+    def replace_op(self, node_id: int, op: ops.Op) -> None:
+        node = self.nodes[node_id]
+        self.nodes[node_id] = Node(node.id, op, node.inputs, node.type, node.name, node.path, node.scope,
+                                   node.stage, node.span)
+
+    def freeze(self, output: TensorRef) -> Graph:
+        return Graph(self.network, tuple(self.nodes), tuple(s.scope for s in self.scopes), output.node)
+
+
+def _check_size(t, span: SourceSpan) -> None:
+    if t.channels > limits.MAX_CHANNELS:
+        raise LimitError(f"a tensor with {t.channels:,} channels is past the limit of {limits.MAX_CHANNELS:,}",
+                         span, "check the widths and the expansion factors")
+    if t.height > limits.MAX_SPATIAL or t.width > limits.MAX_SPATIAL:
+        raise LimitError(f"a {t.height}x{t.width} map is past the limit of {limits.MAX_SPATIAL:,} per side", span)
+    if t.numel > limits.MAX_ELEMENTS:
+        raise LimitError(f"a tensor of {t.numel:,} elements is past the limit of {limits.MAX_ELEMENTS:,}", span)
+
+
+__all__ = ["GraphBuilder", "ShapeProblem"]

@@ -1,0 +1,620 @@
+"""AST -> IR graph: resolve names, bind parameters, expand blocks, stages, loops and residuals.
+
+Shapes are inferred as each op is created (a transition's width or a B shortcut's projection depends on
+the shape that reaches it), so every error here can name the stage and layer where it happens and
+point at the line of the user's spec that asked for it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Iterator
+
+from resdsl import limits
+from resdsl.analysis.shapes import ShapeProblem
+from resdsl.diagnostics import (LimitError, NameResolutionError, ResdslError, ShapeError, SourceSpan,
+                                SpecSyntaxError, UsageError, did_you_mean)
+from resdsl.elaborate.builder import GraphBuilder
+from resdsl.elaborate.loader import Program
+from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primitive
+from resdsl.elaborate.values import Dims, Env, Evaluator, Symbol, TensorRef, show, type_name
+from resdsl.ir import ops
+from resdsl.ir.graph import Graph
+from resdsl.ir.types import TensorType
+from resdsl.syntax import ast
+
+SHORTCUT_KINDS = ("A", "B", "C", "none", "gated")
+BUDGET_METRICS = ("params", "macs", "flops", "activations")
+RESERVED_LABELS = {"in"}
+
+
+@dataclass(frozen=True)
+class BudgetLimit:
+    metric: str
+    op: str        # "<=" or "<"
+    limit: float
+    span: SourceSpan
+
+
+@dataclass(frozen=True)
+class Elaborated:
+    """What elaboration yields: the typed graph plus the network-level declarations."""
+
+    graph: Graph
+    budgets: tuple[BudgetLimit, ...]
+    parameters: tuple[tuple[str, Any], ...]
+    span: SourceSpan
+
+
+@dataclass
+class Frame:
+    """Where elaboration is: the scope items land in, variables, labelled tensors, the stage."""
+
+    scope: int
+    env: Env
+    tensors: dict[str, TensorRef]
+    stage: str
+    stage_level: bool = False
+
+    def with_env(self, env: Env) -> "Frame":
+        return Frame(self.scope, env, self.tensors, self.stage, self.stage_level)
+
+
+class Elaborator:
+    def __init__(self, program: Program):
+        self.program = program
+        self.globals = Env()
+        self.call_sites: list[SourceSpan] = []
+        self.stage_inputs: dict[str, tuple[TensorType, str | None]] = {}
+        self.last_stage: str | None = None
+        self.drop_paths: list[int] = []
+        self.survival_last: float | None = None
+
+    # ---- networks ----------------------------------------------------------------------------
+
+    def network(self, name: str, overrides: dict[str, Any] | None = None,
+                override_span: SourceSpan | None = None) -> Elaborated:
+        overrides = dict(overrides or {})
+        definition = self.program.networks[name]
+        if isinstance(definition, ast.NetworkAlias):
+            target = definition.target
+            family = self.program.networks.get(target.name)
+            if family is None or isinstance(family, ast.NetworkAlias):
+                raise NameResolutionError(
+                    f"unknown network family '{target.name}'", target.name_span,
+                    did_you_mean(target.name, self.program.networks) or "define it or import its file")
+            bound = self._bind_args(family.params, target.args, Evaluator(self.globals, {}), target,
+                                    f"network {family.name}")
+            bound.update(overrides)
+            result = self._network_def(family, bound, override_span, explicit=set(bound))
+            return replace(result, graph=replace(result.graph, name=definition.name))
+        return self._network_def(definition, overrides, override_span, explicit=set())
+
+    def _network_def(self, net: ast.NetworkDef, overrides: dict[str, Any], override_span: SourceSpan | None,
+                     explicit: set[str]) -> Elaborated:
+        known = {p.name for p in net.params}
+        for key in overrides:
+            if key not in known:
+                hint = did_you_mean(key, known)
+                listed = ", ".join(sorted(known)) if known else "none"
+                raise UsageError(f"network {net.name} has no parameter '{key}'",
+                                 override_span or _header_span(net),
+                                 hint or f"its parameters are: {listed}")
+        env = self.globals.child()
+        params: list[tuple[str, Any]] = []
+        for p in net.params:
+            if p.name in overrides:
+                value = overrides[p.name]
+            elif p.default is not None:
+                value = Evaluator(env, {}).eval(p.default)
+            else:
+                raise UsageError(f"network {net.name} needs a value for its parameter '{p.name}'", p.span,
+                                 f"give a default (`{p.name}=...`) or pass --set {p.name}=...")
+            env.define(p.name, value)
+            params.append((p.name, value))
+
+        input_stmt = next((s for s in net.body.statements if isinstance(s, ast.InputStmt)), None)
+        if input_stmt is None:
+            raise ShapeError(f"network {net.name} has no input shape", _header_span(net),
+                             "add a line like `input 3x224x224`")
+        shape = Evaluator(env, {}).eval(input_stmt.shape)
+        if not isinstance(shape, Dims) or len(shape.values) != 3 or min(shape.values) < 1:
+            raise ShapeError(f"the input must be a size CxHxW like 3x224x224, got {show(shape)}",
+                             input_stmt.shape.span)
+
+        self.builder = GraphBuilder(net.name, net.span)
+        for prelim in net.body.statements:
+            if isinstance(prelim, ast.StochasticDepth):
+                self._stochastic_depth(prelim, env)
+        c, h, w = shape.values
+        x = self._add(ops.Input((c, h, w)), [], 0, None, "input", input_stmt.span)
+        frame = Frame(0, env, {"in": x}, stage="", stage_level=True)
+        out = self._body(net.body, frame, x)
+        self._finish_drop_paths()
+        budgets = self._budgets(net, env)
+        return Elaborated(self.builder.freeze(out), budgets, tuple(params), net.span)
+
+    def _stochastic_depth(self, stmt: ast.StochasticDepth, env: Env) -> None:
+        args = self._bind_args((ast.Param(stmt.span, "p_L", None),), stmt.args, Evaluator(env, {}), stmt,
+                               "stochastic_depth")
+        value = args["p_L"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+            raise ShapeError(f"stochastic_depth takes the survival probability of the last block, "
+                             f"between 0 and 1; got {show(value)}", stmt.span,
+                             "the paper uses `stochastic_depth 0.5`")
+        self.survival_last = float(value)
+
+    def _finish_drop_paths(self) -> None:
+        """Linear decay (Huang et al. 2016): block l of L survives with p_l = 1 - l/L * (1 - p_L)."""
+        total = len(self.drop_paths)
+        for l, node_id in enumerate(self.drop_paths, start=1):
+            survival = 1.0 - l / total * (1.0 - self.survival_last)
+            self.builder.replace_op(node_id, ops.DropPath(survival))
+
+    def _budgets(self, net: ast.NetworkDef, env: Env) -> tuple[BudgetLimit, ...]:
+        out = []
+        for stmt in net.body.statements:
+            if not isinstance(stmt, ast.Budget):
+                continue
+            for item in stmt.items:
+                if item.metric not in BUDGET_METRICS:
+                    raise NameResolutionError(f"unknown budget '{item.metric}'", item.span,
+                                              did_you_mean(item.metric, BUDGET_METRICS)
+                                              or "budgets: " + ", ".join(BUDGET_METRICS))
+                limit = Evaluator(env, {}).eval(item.limit)
+                if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0:
+                    raise ShapeError(f"a budget limit must be a positive number, got {show(limit)}",
+                                     item.limit.span, "write it like `params <= 25M`")
+                out.append(BudgetLimit(item.metric, item.op, float(limit), item.span))
+        return tuple(out)
+
+    # ---- bodies and statements -----------------------------------------------------------------
+
+    def _body(self, body: ast.Body, frame: Frame, flow: TensorRef) -> TensorRef:
+        for stmt in body.statements:
+            flow = self._statement(stmt, frame, flow)
+        return flow
+
+    def _statement(self, stmt, frame: Frame, flow: TensorRef) -> TensorRef:
+        if isinstance(stmt, ast.Chain):
+            return self._chain(stmt, frame, flow)
+        if isinstance(stmt, ast.Let):
+            if frame.env.defined_here(stmt.name):
+                raise NameResolutionError(f"'{stmt.name}' is already defined here", stmt.span,
+                                          "pick another name; values cannot be reassigned")
+            frame.env.define(stmt.name, self._eval(stmt.value, frame))
+            return flow
+        if isinstance(stmt, ast.For):
+            for env in self._iterations(stmt, frame):
+                flow = self._body(stmt.body, frame.with_env(env), flow)
+            return flow
+        if isinstance(stmt, ast.If):
+            chosen = self._choose(stmt, frame)
+            return self._body(chosen, frame, flow) if chosen is not None else flow
+        if isinstance(stmt, ast.Section):
+            stage = stmt.kind if frame.stage_level else frame.stage
+            section = Frame(frame.scope, frame.env, frame.tensors, stage)
+            return self._chain(stmt.chain, section, flow, stage_fixed=True)
+        if isinstance(stmt, ast.Stages):
+            return self._stages(stmt, frame, flow)
+        if isinstance(stmt, (ast.InputStmt, ast.Budget, ast.StochasticDepth)):
+            if frame.scope != 0 or not frame.stage_level:
+                raise SpecSyntaxError(f"`{_statement_word(stmt)}` belongs at the top of a network", stmt.span,
+                                      "move it out of the block")
+            return flow
+        raise AssertionError(f"unhandled statement {type(stmt).__name__}")
+
+    def _iterations(self, stmt: ast.For, frame: Frame) -> Iterator[Env]:
+        start, end = self._eval(stmt.start, frame), self._eval(stmt.end, frame)
+        for bound, expr in ((start, stmt.start), (end, stmt.end)):
+            if isinstance(bound, bool) or not isinstance(bound, int):
+                raise ShapeError(f"a range bound must be a whole number, got {type_name(bound)}", expr.span)
+        if end - start + 1 > limits.MAX_REPEATS:
+            raise LimitError(f"this loop runs {end - start + 1:,} times; the limit is {limits.MAX_REPEATS:,}",
+                             stmt.span)
+        for i in range(start, end + 1):
+            yield frame.env.child({stmt.var: i})
+
+    def _choose(self, stmt: ast.If, frame: Frame) -> ast.Body | None:
+        if Evaluator(frame.env, frame.tensors).truth(stmt.cond):
+            return stmt.then
+        if isinstance(stmt.otherwise, ast.If):
+            return self._choose(stmt.otherwise, frame)
+        return stmt.otherwise
+
+    def _chain(self, chain: ast.Chain, frame: Frame, flow: TensorRef, stage_fixed: bool = False) -> TensorRef:
+        for element in chain.elements:
+            flow = self._element(element, frame, flow, stage_fixed)
+        return flow
+
+    def _element(self, element, frame: Frame, flow: TensorRef, stage_fixed: bool = False) -> TensorRef:
+        label = None
+        item = element
+        if isinstance(element, ast.Labelled):
+            label = self._label(element.label, frame)
+            item = element.item
+        if frame.stage_level and not stage_fixed:
+            stage = label or _item_word(item)
+            frame = Frame(frame.scope, frame.env, frame.tensors, stage, stage_level=True)
+            self._enter_stage(stage, flow)
+        out = self._item(item, frame, flow, label)
+        if label is not None:
+            frame.tensors[label] = out
+        return out
+
+    def _label(self, label: ast.Label, frame: Frame) -> str:
+        text = label.template
+        if "{" in text:
+            text = _interpolate(text, frame.env, label.span)
+        if text in RESERVED_LABELS:
+            raise NameResolutionError(f"'{text}' is reserved (@in is the block's input)", label.span,
+                                      "choose another label")
+        return text
+
+    # ---- items ---------------------------------------------------------------------------------
+
+    def _item(self, item, frame: Frame, flow: TensorRef, label: str | None) -> TensorRef:
+        if isinstance(item, ast.Call):
+            return self._call(item, frame, flow, label)
+        if isinstance(item, ast.Group):
+            if label is None:
+                return self._body(item.body, frame, flow)
+            scope = self.builder.new_scope(frame.scope, label, "group", None, frame.stage, item.span)
+            inner = Frame(scope, frame.env, frame.tensors, frame.stage,
+                          stage_level=frame.stage_level and _has_stage_statements(item.body))
+            return self._body(item.body, inner, flow)
+        if isinstance(item, ast.Merge):
+            return self._merge(item, frame, flow, label)
+        if isinstance(item, ast.Residual):
+            return self._residual(item, frame, flow, label)
+        if isinstance(item, ast.ValueItem):
+            return Evaluator(frame.env, frame.tensors).tensor(item.name, item.span)
+        raise AssertionError(f"unhandled item {type(item).__name__}")
+
+    def _call(self, call: ast.Call, frame: Frame, flow: TensorRef, label: str | None) -> TensorRef:
+        if call.name == "identity":
+            if call.args:
+                raise SpecSyntaxError("identity takes no arguments", call.span)
+            return flow
+        primitive = PRIMITIVES.get(call.name)
+        if primitive is not None:
+            return self._primitive(primitive, call, frame, flow, label)
+        block = self.program.blocks.get(call.name)
+        if block is not None:
+            return self._block(block, call, call.args, frame, flow, label)
+        known = set(PRIMITIVES) | set(self.program.blocks) | {"identity"}
+        raise NameResolutionError(f"unknown block or op '{call.name}'", call.name_span,
+                                  did_you_mean(call.name, known) or
+                                  "define it with `block NAME(...) { ... }` or import the file that does")
+
+    def _primitive(self, primitive: Primitive, call: ast.Call, frame: Frame, flow: TensorRef,
+                   label: str | None) -> TensorRef:
+        params = tuple(ast.Param(call.span, name, None) for name, _ in primitive.params)
+        args = self._bind_args(params, call.args, Evaluator(frame.env, frame.tensors), call, call.name,
+                               defaults={n: d for n, d in primitive.params if d is not REQUIRED})
+        try:
+            op = primitive.build(args, flow.type)
+        except ArgProblem as problem:
+            span = _arg_span(call, problem.arg)
+            raise self._located(ShapeError, problem.message, span, problem.hint, frame, label) from None
+        return self._add(op, [flow], frame.scope, label, frame.stage, call.span, frame)
+
+    def _block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...], frame: Frame,
+               flow: TensorRef, label: str | None, stage_kind: str = "block") -> TensorRef:
+        if len(self.call_sites) >= limits.MAX_CALL_DEPTH:
+            raise LimitError(f"blocks nest deeper than {limits.MAX_CALL_DEPTH} calls (does '{block.name}' "
+                             "call itself?)", call.span, "blocks cannot be recursive")
+        bound = self._bind_args(block.params, args, Evaluator(frame.env, frame.tensors), call,
+                                f"block {block.name}", definition_env=self.globals)
+        env = self.globals.child(bound)
+        if block.inline:
+            inner = Frame(frame.scope, env, {"in": flow}, frame.stage)
+        else:
+            scope = self.builder.new_scope(frame.scope, label, stage_kind, block.name, frame.stage, call.span)
+            inner = Frame(scope, env, {"in": flow}, frame.stage)
+        self.call_sites.append(call.span)
+        try:
+            return self._body(block.body, inner, flow)
+        finally:
+            self.call_sites.pop()
+
+    def _bind_args(self, params: tuple[ast.Param, ...], args: tuple[ast.Arg, ...], evaluator: Evaluator,
+                   call, what: str, defaults: dict[str, Any] | None = None,
+                   definition_env: Env | None = None) -> dict[str, Any]:
+        """Bind positional then keyword arguments to parameters; defaults fill the rest."""
+        names = [p.name for p in params]
+        bound: dict[str, Any] = {}
+        spans: dict[str, SourceSpan] = {}
+        positional = 0
+        for arg in args:
+            if arg.name is None:
+                if positional >= len(names):
+                    raise ShapeError(f"{what} takes {len(names)} positional argument"
+                                     f"{'s' if len(names) != 1 else ''}, got more", arg.span,
+                                     f"its parameters are: {', '.join(names) or 'none'}")
+                name = names[positional]
+                positional += 1
+            else:
+                name = arg.name
+                if name not in names:
+                    raise NameResolutionError(f"{what} has no parameter '{name}'", arg.span,
+                                              did_you_mean(name, names) or
+                                              f"its parameters are: {', '.join(names) or 'none'}")
+            if name in bound:
+                raise NameResolutionError(f"{what}: '{name}' is given twice", arg.span,
+                                          spans_hint(name, spans))
+            bound[name] = evaluator.eval(arg.value)
+            spans[name] = arg.span
+        result: dict[str, Any] = {}
+        env = (definition_env or Env()).child()
+        for p in params:
+            if p.name in bound:
+                value = bound[p.name]
+            elif defaults is not None and p.name in defaults:
+                value = defaults[p.name]
+            elif p.default is not None:
+                value = Evaluator(env, {}).eval(p.default)
+            else:
+                raise ShapeError(f"{what} needs a value for '{p.name}'", getattr(call, "span", p.span),
+                                 f"pass it, e.g. {p.name}=...")
+            env.define(p.name, value)
+            result[p.name] = value
+        return result
+
+    # ---- stages --------------------------------------------------------------------------------
+
+    def _stages(self, stmt: ast.Stages, frame: Frame, flow: TensorRef) -> TensorRef:
+        block = self.program.blocks.get(stmt.call.name)
+        if block is None:
+            known = set(self.program.blocks)
+            raise NameResolutionError(f"unknown block '{stmt.call.name}'", stmt.call.name_span,
+                                      did_you_mean(stmt.call.name, known) or
+                                      "stages repeat a block: `stages basic shortcut=B { ... }`")
+        param_names = {p.name for p in block.params}
+        for row in stmt.rows:
+            name = self._label(row.label, frame)
+            repeats = 1 if row.repeats is None else self._eval(row.repeats, frame)
+            if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+                raise ShapeError(f"a stage repeats its block a whole number of times (1 or more), "
+                                 f"got {show(repeats)}", (row.repeats or row).span)
+            if repeats > limits.MAX_REPEATS:
+                raise LimitError(f"stage {name} repeats its block {repeats:,} times; the limit is "
+                                 f"{limits.MAX_REPEATS:,}", row.repeats.span, "is that a typo?")
+            stage = name if frame.stage_level else frame.stage
+            self._enter_stage(stage, flow)
+            scope = self.builder.new_scope(frame.scope, name, "stage", block.name, stage, row.span)
+            inner = Frame(scope, frame.env, frame.tensors, stage)
+            row_args = tuple(row.args)
+            has_stride = any(a.name == "stride" for a in row_args)
+            site = row.args[0].span if row.args else row.label.span
+            rest_args = tuple(a for a in row_args if a.name != "stride")
+            if has_stride and "stride" in param_names:
+                rest_args += (ast.Arg(site, "stride", ast.Number(site, 1, "1")),)
+            header = tuple(stmt.call.args)
+            for i in range(repeats):
+                args = (row_args if i == 0 else rest_args)
+                merged = _merge_args(args, header)
+                call = ast.Call(site, block.name, merged, stmt.call.name_span)
+                flow = self._block(block, call, merged, inner, flow, None)
+            frame.tensors[name] = flow
+        return flow
+
+    def _enter_stage(self, stage: str, flow: TensorRef) -> None:
+        if stage not in self.stage_inputs:
+            self.stage_inputs[stage] = (flow.type, self.last_stage)
+            self.last_stage = stage
+
+    # ---- merges and residuals ------------------------------------------------------------------
+
+    def _branches(self, body: ast.Body, frame: Frame, flow: TensorRef) -> list[TensorRef]:
+        outs: list[TensorRef] = []
+        for stmt in body.statements:
+            if isinstance(stmt, ast.Chain):
+                outs.append(self._chain(stmt, frame, flow))
+            elif isinstance(stmt, ast.For):
+                for env in self._iterations(stmt, frame):
+                    outs.extend(self._branches(stmt.body, frame.with_env(env), flow))
+            elif isinstance(stmt, ast.If):
+                chosen = self._choose(stmt, frame)
+                if chosen is not None:
+                    outs.extend(self._branches(chosen, frame, flow))
+            elif isinstance(stmt, ast.Let):
+                self._statement(stmt, frame, flow)
+            else:
+                raise SpecSyntaxError(f"`{_statement_word(stmt)}` cannot be a branch", stmt.span,
+                                      "each line of add/concat/mul is one branch")
+        return outs
+
+    def _merge(self, merge: ast.Merge, frame: Frame, flow: TensorRef, label: str | None) -> TensorRef:
+        branches = self._branches(merge.body, frame, flow)
+        if len(branches) < 2:
+            raise ShapeError(f"{merge.kind} needs at least two branches, got {len(branches)}", merge.span,
+                             "one branch per line; write `identity` for the value coming in")
+        op = {"add": ops.Add, "concat": ops.Concat, "mul": ops.Mul}[merge.kind]()
+        return self._add(op, branches, frame.scope, label, frame.stage, merge.span, frame)
+
+    def _residual(self, res: ast.Residual, frame: Frame, flow: TensorRef, label: str | None) -> TensorRef:
+        """body(x) merged with a shortcut of x: A zero-pads, B projects where the shape changes, C always
+        projects, gated is a highway gate, none drops the merge (a plain block)."""
+        late = tuple(a for a in res.args if a.name == "proj_from")
+        params = tuple(ast.Param(res.span, n, None) for n in ("shortcut", "proj_bn", "gate_kernel"))
+        args = self._bind_args(params, tuple(a for a in res.args if a.name != "proj_from"),
+                               Evaluator(frame.env, frame.tensors), res, "residual",
+                               defaults={"shortcut": Symbol("B"), "proj_bn": True, "gate_kernel": 1})
+        kind = args["shortcut"]
+        kind = kind.name if isinstance(kind, Symbol) else kind
+        if kind not in SHORTCUT_KINDS:
+            raise ShapeError(f"unknown shortcut kind {show(kind)}", _arg_span(res, "shortcut"),
+                             "shortcut is one of A (zero-pad), B (projection where needed), "
+                             "C (projection always), none, gated")
+        main = self._body(res.body, frame, flow)
+        if kind == "none":
+            return main
+        # The projection may tap a tensor of the body (pre-activation nets project the activated input).
+        project_from = Evaluator(frame.env, frame.tensors).eval(late[0].value) if late else flow
+        if not isinstance(project_from, TensorRef):
+            raise ShapeError(f"proj_from takes a tensor like @relu1, got {type_name(project_from)}", late[0].span)
+        if self.survival_last is not None:
+            main = self._add(ops.DropPath(1.0), [main], frame.scope, self._free_label(frame, "drop_path"),
+                             frame.stage, res.span, frame)
+            self.drop_paths.append(main.node)
+        x, y = flow.type, main.type
+        same = x.shape == y.shape
+        if kind == "gated":
+            if not same:
+                raise self._located(ShapeError, f"a gated (highway) shortcut needs the body to keep the "
+                                    f"shape, but it maps {x} to {y}", res.span, "highway layers keep width "
+                                    "and map size; put the change in a separate layer", frame, label)
+            kernel = _as_pair(args["gate_kernel"], _arg_span(res, "gate_kernel"))
+            pad = ((kernel[0] - 1) // 2, (kernel[1] - 1) // 2)
+            gate = self._add(ops.Conv(x.channels, x.channels, kernel, padding=pad, bias=True), [flow],
+                             frame.scope, "gate", frame.stage, res.span, frame)
+            gate = self._add(ops.Activation("sigmoid"), [gate], frame.scope, "gate_act", frame.stage,
+                             res.span, frame)
+            return self._add(ops.GatedSum(), [main, flow, gate], frame.scope, label, frame.stage, res.span,
+                             frame)
+        if kind == "A" and not same:
+            shortcut = self._add(ops.ZeroPadShortcut(x.channels, y.channels, _stride_between(x, y, res.span)),
+                                 [flow], frame.scope, None, frame.stage, res.span, frame)
+        elif kind == "C" or (kind == "B" and not same):
+            shortcut = self._projection(project_from, y, args["proj_bn"], frame, res.span)
+        else:
+            shortcut = flow
+        return self._add(ops.Add(), [main, shortcut], frame.scope, label, frame.stage, res.span, frame)
+
+    def _projection(self, x: TensorRef, target: TensorType, with_bn: bool, frame: Frame,
+                    span: SourceSpan) -> TensorRef:
+        """The 1x1 projection shortcut, named `downsample` with children 0 (conv) and 1 (bn) as in
+        torchvision."""
+        if not target.is_image:
+            raise ShapeError("a projection shortcut needs a feature map", span)
+        stride = _stride_between(x.type, target, span)
+        scope = self.builder.new_scope(frame.scope, self._free_label(frame, "downsample"), "group", None,
+                                       frame.stage, span)
+        out = self._add(ops.Conv(x.type.channels, target.channels, (1, 1), stride), [x], scope, None,
+                        frame.stage, span, frame)
+        if with_bn:
+            out = self._add(ops.BatchNorm(target.channels), [out], scope, None, frame.stage, span, frame)
+        return out
+
+    def _free_label(self, frame: Frame, base: str) -> str:
+        names = self.builder.scopes[frame.scope].names
+        label, i = base, 1
+        while label in names:
+            label, i = f"{base}_{i}", i + 1
+        return label
+
+    # ---- nodes and errors ----------------------------------------------------------------------
+
+    def _add(self, op: ops.Op, inputs: list[TensorRef], scope: int, label: str | None, stage: str,
+             span: SourceSpan, frame: Frame | None = None) -> TensorRef:
+        try:
+            return self.builder.add(op, inputs, scope, label, stage, span)
+        except ShapeProblem as problem:
+            layer = f"{self.builder.scope_path(scope)}.{label or op.kind}".lstrip(".")
+            hint = problem.hint
+            entry = self.stage_inputs.get(stage)
+            if hint and inputs and entry and entry[1] and inputs[0].type == entry[0] and "here)" in hint:
+                hint = hint.replace("here)", f"after {entry[1]})")
+            raise self._located(ShapeError, problem.message, span, hint, frame, label, layer=layer) from None
+
+    def _located(self, cls, message: str, span: SourceSpan, hint: str | None, frame: Frame | None,
+                 label: str | None, layer: str | None = None) -> ResdslError:
+        """Point at the user's own line: inside a prelude block, the innermost call site in their file."""
+        notes = []
+        user_span = span
+        if span.file in self.program.prelude_files:
+            for site in reversed(self.call_sites):
+                if site.file not in self.program.prelude_files:
+                    user_span = site
+                    break
+            notes.append((span, f"in layer {layer}" if layer else "inside this block"))
+        elif layer:
+            message = f"{message} (layer {layer})"
+        stage = frame.stage if frame else ""
+        scope_kinds = {s.scope.kind for s in self.builder.scopes if s.scope.stage == stage}
+        if stage and "stage" in scope_kinds:
+            message = f"stage {stage}: {message}"
+        return cls(message, user_span, hint, notes=notes)
+
+    def _eval(self, expr: ast.Expr, frame: Frame) -> Any:
+        return Evaluator(frame.env, frame.tensors).eval(expr)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _merge_args(row: tuple[ast.Arg, ...], header: tuple[ast.Arg, ...]) -> tuple[ast.Arg, ...]:
+    """A stage row's arguments come first; the header's keywords fill what the row leaves out."""
+    given = {a.name for a in row if a.name is not None}
+    return tuple(row) + tuple(a for a in header if a.name is None or a.name not in given)
+
+
+def _stride_between(x: TensorType, y: TensorType, span: SourceSpan) -> tuple[int, int]:
+    def one(a: int, b: int) -> int:
+        s = max(1, -(-a // b))
+        if (a - 1) // s + 1 != b:
+            raise ShapeError(f"no 1x1 shortcut with a whole stride maps a {x} tensor to {y}", span,
+                             "the body must keep the map size or divide it by a whole stride")
+        return s
+    return (one(x.height, y.height), one(x.width, y.width))
+
+
+def _as_pair(value: Any, span: SourceSpan) -> tuple[int, int]:
+    if isinstance(value, Dims) and len(value.values) == 2:
+        return value.values  # type: ignore[return-value]
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return (value, value)
+    raise ShapeError(f"expected a size like 3x3, got {show(value)}", span)
+
+
+def _interpolate(template: str, env: Env, span: SourceSpan) -> str:
+    import re
+
+    def sub(match: "re.Match[str]") -> str:
+        name, offset = match.group(1), match.group(2)
+        found, value = env.lookup(name)
+        if not found:
+            raise NameResolutionError(f"unknown name '{name}' in the label {template}", span,
+                                      did_you_mean(name, env.names()))
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ShapeError(f"a label can only interpolate whole numbers; '{name}' is {type_name(value)}", span)
+        return str(value + int(offset.replace(" ", "")) if offset else value)
+
+    return re.sub(r"\{([A-Za-z_]\w*)([+-]\d+)?\}", sub, template)
+
+
+def _has_stage_statements(body: ast.Body) -> bool:
+    return any(isinstance(s, (ast.Section, ast.Stages)) for s in body.statements)
+
+
+def _item_word(item) -> str:
+    if isinstance(item, ast.Call):
+        return item.name
+    if isinstance(item, ast.Merge):
+        return item.kind
+    if isinstance(item, ast.Residual):
+        return "residual"
+    return "group"
+
+
+def _statement_word(stmt) -> str:
+    return {ast.InputStmt: "input", ast.Budget: "budget", ast.StochasticDepth: "stochastic_depth",
+            ast.Section: "stem/head", ast.Stages: "stages"}.get(type(stmt), type(stmt).__name__.lower())
+
+
+def _header_span(net) -> SourceSpan:
+    s = net.span
+    return SourceSpan(s.file, s.line, s.column, s.line, s.column + len("network ") + len(net.name))
+
+
+def _arg_span(call, name: str | None) -> SourceSpan:
+    for arg in getattr(call, "args", ()):
+        if arg.name == name:
+            return arg.span
+    return call.span
+
+
+def spans_hint(name: str, spans: dict[str, SourceSpan]) -> str:
+    first = spans.get(name)
+    return f"it was already given at {first}" if first else "give each argument once"
+

@@ -1,0 +1,147 @@
+"""Reading spec files: the prelude, imports (relative to the importing file), cycles, duplicates.
+
+The result is a `Program`: every block, network and table visible from the main file, and the text of
+every file read (so diagnostics can quote them).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from resdsl import limits
+from resdsl.diagnostics import (ErrorCollector, LimitError, NameResolutionError, ResdslError, SourceSpan,
+                                SpecSyntaxError, UsageError)
+from resdsl.syntax import ast
+from resdsl.syntax.parser import parse
+
+PRELUDE_DIR = Path(__file__).resolve().parent.parent / "prelude"
+
+
+@dataclass
+class Program:
+    main_file: str
+    blocks: dict[str, ast.BlockDef] = field(default_factory=dict)
+    networks: dict[str, ast.NetworkDef | ast.NetworkAlias] = field(default_factory=dict)
+    tables: dict[str, ast.TableDef] = field(default_factory=dict)
+    main_networks: list[str] = field(default_factory=list)  # networks defined in the main file
+    main_tables: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    prelude_files: set[str] = field(default_factory=set)
+
+
+def looks_like_source(path_or_text: str) -> bool:
+    return "\n" in path_or_text or "{" in path_or_text
+
+
+def read_spec_file(path: Path, span: SourceSpan | None = None) -> str:
+    """Read a spec file's text with the checks every entry point needs."""
+    shown = str(path)
+    if not path.exists():
+        raise UsageError(f"no such file: {shown}", span or SourceSpan(shown, 0, 0, 0, 0),
+                         "check the path; imports are relative to the importing file")
+    if path.is_dir():
+        raise UsageError(f"{shown} is a directory, not a spec file", span or SourceSpan(shown, 0, 0, 0, 0))
+    size = path.stat().st_size
+    if size > limits.MAX_SOURCE_BYTES:
+        raise LimitError(f"the file is {size:,} bytes; specs are limited to {limits.MAX_SOURCE_BYTES:,}",
+                         SourceSpan(shown, 1, 1, 1, 1))
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SpecSyntaxError(f"this is not a UTF-8 text spec (undecodable byte at offset {err.start})",
+                              SourceSpan(shown, 1, 1, 1, 2),
+                              "pass a .res text file; is this a checkpoint or an image?") from None
+
+
+class Loader:
+    def __init__(self):
+        self.errors = ErrorCollector()
+        self._origin: dict[str, SourceSpan] = {}
+
+    def load(self, path_or_text: str | Path, *, with_prelude: bool = True) -> Program:
+        if isinstance(path_or_text, Path) or not looks_like_source(path_or_text):
+            path = Path(path_or_text)
+            main = str(path)
+            text = read_spec_file(path)
+            base = path.resolve().parent
+        else:
+            main, text, base = "<string>", str(path_or_text), Path.cwd()
+        program = Program(main_file=main)
+        try:
+            if with_prelude:
+                for prelude in sorted(PRELUDE_DIR.glob("*.res")):
+                    self._load_file(program, prelude, str(prelude), prelude.read_text("utf-8"),
+                                    stack=(), is_prelude=True)
+            self._load_file(program, Path(base) / "__main__", main, text, stack=(), is_main=True)
+            self.errors.raise_if_any()
+        except ResdslError as err:
+            raise err.with_sources(program.sources) from None
+        return program
+
+    def _load_file(self, program: Program, path: Path, shown: str, text: str, stack: tuple[str, ...],
+                   is_main: bool = False, is_prelude: bool = False) -> None:
+        program.sources[shown] = text
+        if is_prelude:
+            program.prelude_files.add(shown)
+        module = parse(text, shown)
+        key = str(path.resolve()) if not is_main else shown
+        stack = stack + (key,)
+        for definition in module.definitions:
+            if isinstance(definition, ast.Import):
+                self._import(program, path, definition, stack)
+            else:
+                self._define(program, definition, is_main, is_prelude)
+
+    def _import(self, program: Program, importer: Path, imp: ast.Import, stack: tuple[str, ...]) -> None:
+        target = (importer.parent / imp.path)
+        if not target.suffix:
+            target = target.with_suffix(".res")
+        key = str(target.resolve())
+        if key in stack:
+            cycle = " -> ".join(Path(s).name for s in stack[stack.index(key):]) + f" -> {target.name}"
+            self.errors.add(NameResolutionError(f"import cycle: {cycle}", imp.span,
+                                                "move the shared blocks into a file both can import"))
+            return
+        if key in self._origin:
+            return  # already imported (diamond imports are fine)
+        if len(stack) > limits.MAX_IMPORT_DEPTH:
+            self.errors.add(LimitError(f"imports nest deeper than {limits.MAX_IMPORT_DEPTH} files", imp.span))
+            return
+        if not target.is_file():
+            self.errors.add(NameResolutionError(
+                f"cannot import \"{imp.path}\": no such file {target}", imp.span,
+                "import paths are relative to the importing file"))
+            return
+        self._origin[key] = imp.span
+        try:
+            text = read_spec_file(target, imp.span)
+            self._load_file(program, target, _display(target), text, stack)
+        except ResdslError as err:
+            self.errors.add(err)
+
+    def _define(self, program: Program, d, is_main: bool, is_prelude: bool) -> None:
+        if isinstance(d, ast.BlockDef):
+            table, what = program.blocks, "block"
+        elif isinstance(d, (ast.NetworkDef, ast.NetworkAlias)):
+            table, what = program.networks, "network"
+        else:
+            table, what = program.tables, "table"
+        previous = table.get(d.name)
+        if previous is not None and not (is_main and previous.span.file in program.prelude_files):
+            self.errors.add(NameResolutionError(
+                f"duplicate {what} '{d.name}'", d.span, "rename one of them",
+                notes=[(previous.span, f"'{d.name}' is first defined here")]))
+            return
+        table[d.name] = d
+        if is_main and isinstance(d, (ast.NetworkDef, ast.NetworkAlias)):
+            program.main_networks.append(d.name)
+        if is_main and isinstance(d, ast.TableDef):
+            program.main_tables.append(d.name)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

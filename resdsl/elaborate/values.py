@@ -1,0 +1,298 @@
+"""Values of the spec language and the expression evaluator.
+
+Expressions are evaluated here by walking the AST: nothing in a spec is ever handed to Python's
+`eval`.  Values are ints, floats, bools, strings, symbols (A, B, C, none, gated, ...), sizes (`3x3`),
+lists, maps and references to tensors computed earlier (`@conv1`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from resdsl.diagnostics import NameResolutionError, ShapeError, SourceSpan, SpecSyntaxError, did_you_mean
+from resdsl.ir.types import TensorType
+from resdsl.syntax import ast
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A bare word with a meaning of its own: shortcut kinds, `max`/`avg`, `none`."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Dims:
+    """A size written like `3x3` or `3x224x224`."""
+
+    values: tuple[int, ...]
+
+    def __str__(self) -> str:
+        return "x".join(map(str, self.values))
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """A tensor value of the graph under construction: a node id and its type."""
+
+    node: int
+    type: TensorType
+
+
+SYMBOLS = {name: Symbol(name) for name in ("A", "B", "C", "none", "gated", "max", "avg", "auto")}
+CONSTANTS: dict[str, Any] = {"true": True, "false": False, **SYMBOLS}
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min, "max": max, "abs": abs, "int": lambda x: int(x), "floor": lambda x: math.floor(x),
+    "ceil": lambda x: math.ceil(x), "round": lambda x: int(round(x)), "len": len,
+}
+
+
+def type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Symbol):
+        return f"the word {value.name}"
+    if isinstance(value, Dims):
+        return f"the size {value}"
+    if isinstance(value, TensorRef):
+        return "a tensor"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a map"
+    return type(value).__name__
+
+
+def show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, TensorRef):
+        return f"tensor {value.type}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class Env:
+    """Immutable-by-convention variable scope: `child()` makes a new frame over this one."""
+
+    __slots__ = ("_vars", "_parent")
+
+    def __init__(self, variables: Mapping[str, Any] | None = None, parent: "Env | None" = None):
+        self._vars = dict(variables or {})
+        self._parent = parent
+
+    def child(self, variables: Mapping[str, Any] | None = None) -> "Env":
+        return Env(variables, self)
+
+    def define(self, name: str, value: Any) -> None:
+        self._vars[name] = value
+
+    def defined_here(self, name: str) -> bool:
+        return name in self._vars
+
+    def lookup(self, name: str) -> tuple[bool, Any]:
+        env: Env | None = self
+        while env is not None:
+            if name in env._vars:
+                return True, env._vars[name]
+            env = env._parent
+        return False, None
+
+    def names(self) -> set[str]:
+        out: set[str] = set()
+        env: Env | None = self
+        while env is not None:
+            out.update(env._vars)
+            env = env._parent
+        return out
+
+
+class Evaluator:
+    """Evaluates expressions against an environment and the tensors of the current block."""
+
+    def __init__(self, env: Env, tensors: Mapping[str, TensorRef]):
+        self.env = env
+        self.tensors = tensors
+
+    def eval(self, e: ast.Expr) -> Any:
+        method = getattr(self, "_" + type(e).__name__)
+        return method(e)
+
+    def _Number(self, e: ast.Number):
+        return e.value
+
+    def _DimsLit(self, e: ast.DimsLit):
+        return Dims(e.values)
+
+    def _String(self, e: ast.String):
+        return e.value
+
+    def _Name(self, e: ast.Name):
+        found, value = self.env.lookup(e.name)
+        if found:
+            return value
+        if e.name in CONSTANTS:
+            return CONSTANTS[e.name]
+        hint = did_you_mean(e.name, self.env.names() | set(CONSTANTS))
+        raise NameResolutionError(f"unknown name '{e.name}'", e.span,
+                                  hint or "declare it as a parameter or with `let`")
+
+    def _ValueRef(self, e: ast.ValueRef):
+        ref = self.tensor(e.name, e.span)
+        if e.attr is None:
+            return ref
+        return tensor_attr(ref, e.attr, e.span)
+
+    def tensor(self, name: str, span: SourceSpan) -> TensorRef:
+        ref = self.tensors.get(name)
+        if ref is None:
+            hint = did_you_mean(name, self.tensors)
+            raise NameResolutionError(
+                f"no tensor named '@{name}' here", span,
+                hint or "label an earlier item (`conv1: conv 3x3 64`) and refer to it as @conv1; "
+                        "@in is the block's input")
+        return ref
+
+    def _BinOp(self, e: ast.BinOp):
+        if e.op in ("and", "or"):
+            left = self.truth(e.left)
+            if e.op == "and":
+                return left and self.truth(e.right)
+            return left or self.truth(e.right)
+        a, b = self.eval(e.left), self.eval(e.right)
+        return binary(e.op, a, b, e.span)
+
+    def _UnaryOp(self, e: ast.UnaryOp):
+        if e.op == "not":
+            return not self.truth(e.operand)
+        v = self.eval(e.operand)
+        _need_number(v, e.span, "'-'")
+        return -v
+
+    def _Conditional(self, e: ast.Conditional):
+        return self.eval(e.then) if self.truth(e.cond) else self.eval(e.otherwise)
+
+    def _ListLit(self, e: ast.ListLit):
+        return [self.eval(i) for i in e.items]
+
+    def _MapLit(self, e: ast.MapLit):
+        out = {}
+        for k, v in e.entries:
+            key = self.eval(k)
+            if isinstance(key, (list, dict, TensorRef)):
+                raise SpecSyntaxError("map keys are numbers, words, strings or sizes", k.span)
+            out[key] = self.eval(v)
+        return out
+
+    def _Index(self, e: ast.Index):
+        target, index = self.eval(e.target), self.eval(e.index)
+        if isinstance(target, list):
+            if not isinstance(index, int) or isinstance(index, bool):
+                raise ShapeError(f"a list index must be a whole number, got {type_name(index)}", e.index.span)
+            if not -len(target) <= index < len(target):
+                raise ShapeError(f"index {index} is out of range for a list of {len(target)}", e.index.span)
+            return target[index]
+        if isinstance(target, dict):
+            if index not in target:
+                keys = ", ".join(show(k) for k in target)
+                raise NameResolutionError(f"{show(index)} is not a key of this map", e.index.span,
+                                          f"the keys are: {keys}")
+            return target[index]
+        raise ShapeError(f"cannot index {type_name(target)}", e.span)
+
+    def _Attr(self, e: ast.Attr):
+        target = self.eval(e.target)
+        if isinstance(target, TensorRef):
+            return tensor_attr(target, e.name, e.span)
+        if isinstance(target, Dims) and e.name in ("h", "w", "c"):
+            return dims_attr(target, e.name, e.span)
+        raise NameResolutionError(f"{type_name(target)} has no attribute '{e.name}'", e.span)
+
+    def _FuncCall(self, e: ast.FuncCall):
+        fn = _FUNCTIONS.get(e.name)
+        if fn is None:
+            raise NameResolutionError(f"unknown function '{e.name}'", e.span,
+                                      did_you_mean(e.name, _FUNCTIONS) or
+                                      "functions: " + ", ".join(sorted(_FUNCTIONS)))
+        args = [self.eval(a) for a in e.args]
+        try:
+            return fn(*args)
+        except (TypeError, ValueError) as err:
+            raise ShapeError(f"{e.name}() cannot take these arguments: {err}", e.span) from None
+
+    def truth(self, e: ast.Expr) -> bool:
+        v = self.eval(e)
+        if not isinstance(v, bool):
+            raise ShapeError(f"expected true or false, got {type_name(v)} ({show(v)})", e.span,
+                             "compare with ==, !=, <, ...")
+        return v
+
+
+def tensor_attr(ref: TensorRef, attr: str, span: SourceSpan) -> int:
+    t = ref.type
+    table = {"c": t.channels, "channels": t.channels, "h": t.height, "height": t.height,
+             "w": t.width, "width": t.width}
+    if attr not in table:
+        raise NameResolutionError(f"a tensor has no attribute '{attr}'", span,
+                                  did_you_mean(attr, table) or "use .c, .h or .w")
+    return table[attr]
+
+
+def dims_attr(d: Dims, attr: str, span: SourceSpan) -> int:
+    v = d.values
+    if len(v) == 3:
+        return {"c": v[0], "h": v[1], "w": v[2]}[attr]
+    if len(v) == 2 and attr in ("h", "w"):
+        return v[0] if attr == "h" else v[1]
+    raise NameResolutionError(f"the size {d} has no attribute '{attr}'", span)
+
+
+def _need_number(v: Any, span: SourceSpan, what: str) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ShapeError(f"{what} needs numbers, got {type_name(v)} ({show(v)})", span)
+
+
+def binary(op: str, a: Any, b: Any, span: SourceSpan) -> Any:
+    if op in ("==", "!="):
+        equal = a == b and type(a) is type(b) or (_is_num(a) and _is_num(b) and a == b)
+        return equal if op == "==" else not equal
+    if op == "+" and isinstance(a, list) and isinstance(b, list):
+        return a + b
+    if op == "+" and isinstance(a, str) and isinstance(b, str):
+        return a + b
+    _need_number(a, span, f"'{op}'")
+    _need_number(b, span, f"'{op}'")
+    if op in ("<", "<=", ">", ">="):
+        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+    if op in ("/", "//", "%") and b == 0:
+        raise ShapeError("division by zero", span)
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        q = a / b
+        return int(q) if isinstance(a, int) and isinstance(b, int) and a % b == 0 else q
+    if op == "//":
+        return int(a // b)
+    if op == "%":
+        return a % b
+    raise AssertionError(op)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)

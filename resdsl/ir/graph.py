@@ -1,0 +1,86 @@
+"""The IR graph: primitive op nodes in topological order, each with its inferred type, grouped in
+scopes network -> stage -> block -> op, each with a stable module path (`layer3.5.conv2`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from resdsl.diagnostics import SourceSpan
+from resdsl.ir.ops import Op
+from resdsl.ir.types import TensorType
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A named container: the network itself, a stage, a block instance or a labelled group."""
+
+    id: int
+    parent: int | None
+    name: str
+    path: str          # dotted module path ('' for the network)
+    kind: str          # "network" | "stage" | "block" | "group"
+    block: str | None  # the block definition instantiated here ("bottleneck"), if any
+    stage: str         # the stage this scope reports under
+    span: SourceSpan
+
+
+@dataclass(frozen=True)
+class Node:
+    """One op applied to the outputs of earlier nodes; `path` is its module path when `op.is_layer`,
+    else a display name unique within its scope (`layer1.0.add`)."""
+
+    id: int
+    op: Op
+    inputs: tuple[int, ...]
+    type: TensorType
+    name: str
+    path: str
+    scope: int
+    stage: str
+    span: SourceSpan
+
+    @property
+    def is_module(self) -> bool:
+        return self.op.is_layer
+
+
+@dataclass(frozen=True)
+class Graph:
+    name: str
+    nodes: tuple[Node, ...]  # topological order; nodes[0] is the input
+    scopes: tuple[Scope, ...]  # scopes[0] is the network
+    output: int
+
+    @property
+    def input_type(self) -> TensorType:
+        return self.nodes[0].type
+
+    @property
+    def output_type(self) -> TensorType:
+        return self.nodes[self.output].type
+
+    @cached_property
+    def users(self) -> tuple[tuple[int, ...], ...]:
+        """For each node, the nodes that read its output."""
+        users: list[list[int]] = [[] for _ in self.nodes]
+        for node in self.nodes:
+            for i in node.inputs:
+                users[i].append(node.id)
+        return tuple(tuple(u) for u in users)
+
+    @cached_property
+    def stages(self) -> tuple[str, ...]:
+        """Stage names in order of first appearance."""
+        seen: dict[str, None] = {}
+        for node in self.nodes[1:]:
+            seen.setdefault(node.stage, None)
+        return tuple(seen)
+
+    def scope_chain(self, scope_id: int) -> tuple[Scope, ...]:
+        """The scope and its ancestors, outermost first."""
+        chain = []
+        current: int | None = scope_id
+        while current is not None:
+            chain.append(self.scopes[current])
+            current = self.scopes[current].parent
+        return tuple(reversed(chain))

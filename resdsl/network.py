@@ -1,0 +1,63 @@
+"""The checked network: the typed IR graph with every analysis result attached.
+
+This is what `resdsl.load` returns and what every back end reads; back ends never recompute a shape
+or a count.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from resdsl.analysis.budgets import BudgetResult
+from resdsl.analysis.cost import OpCost, Totals
+from resdsl.analysis.memory import ActivationMemory
+from resdsl.ir.graph import Graph
+from resdsl.ir.types import TensorType
+
+
+@dataclass(frozen=True)
+class Network:
+    graph: Graph
+    costs: tuple[OpCost, ...]          # aligned with graph.nodes
+    totals: Totals
+    memory: ActivationMemory
+    budgets: tuple[BudgetResult, ...]
+    parameters: tuple[tuple[str, Any], ...]
+    source: str                        # the spec file (or "<string>")
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @property
+    def input_type(self) -> TensorType:
+        return self.graph.input_type
+
+    @property
+    def output_type(self) -> TensorType:
+        return self.graph.output_type
+
+    @property
+    def params(self) -> int:
+        return self.totals.params
+
+    @property
+    def macs(self) -> int:
+        return self.totals.macs
+
+    @property
+    def flops(self) -> int:
+        return self.totals.flops
+
+    @cached_property
+    def by_stage(self) -> dict[str, OpCost]:
+        """Params / buffers / MACs / element-wise work summed per stage, in stage order."""
+        sums: dict[str, list[int]] = {stage: [0, 0, 0, 0] for stage in self.graph.stages}
+        for node, cost in zip(self.graph.nodes[1:], self.costs[1:]):
+            row = sums[node.stage]
+            row[0] += cost.params
+            row[1] += cost.buffers
+            row[2] += cost.macs
+            row[3] += cost.elementwise
+        return {stage: OpCost(*row) for stage, row in sums.items()}

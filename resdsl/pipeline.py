@@ -1,0 +1,71 @@
+"""The one path from spec text to checked network: load -> elaborate -> count -> check budgets."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from resdsl.analysis.budgets import check_budgets
+from resdsl.analysis.cost import costs_of, totals
+from resdsl.analysis.memory import activation_memory
+from resdsl.diagnostics import MultipleErrors, ResdslError, SourceSpan, UsageError, did_you_mean
+from resdsl.elaborate.elaborator import Elaborator
+from resdsl.elaborate.loader import Loader, Program
+from resdsl.network import Network
+
+
+def load_program(path_or_text: str | Path) -> Program:
+    return Loader().load(path_or_text)
+
+
+def choose_network(program: Program, name: str | None) -> str:
+    """The network to elaborate: the named one, else the only one defined in the main file."""
+    span = SourceSpan(program.main_file, 1, 1, 1, 1)
+    if name is not None:
+        if name not in program.networks:
+            raise UsageError(f"no network named '{name}' in {program.main_file}", span,
+                             did_you_mean(name, program.networks) or
+                             "networks here: " + (", ".join(program.main_networks) or "none"))
+        return name
+    if len(program.main_networks) == 1:
+        return program.main_networks[0]
+    if not program.main_networks:
+        raise UsageError(f"{program.main_file} defines no network", span,
+                         "add `network NAME { input ... }`, or pass a file that has one")
+    # Guessing among several would silently check the wrong network.
+    raise UsageError(f"{program.main_file} defines {len(program.main_networks)} networks: "
+                     f"{', '.join(program.main_networks)}", span,
+                     "pick one with --network NAME (or network=... in the API)")
+
+
+def check_program(program: Program, network: str | None = None, overrides: dict[str, Any] | None = None,
+                  override_span: SourceSpan | None = None) -> Network:
+    try:
+        name = choose_network(program, network)
+        elaborated = Elaborator(program).network(name, overrides, override_span)
+        graph = elaborated.graph
+        costs = costs_of(graph)
+        total = totals(graph, costs)
+        memory = activation_memory(graph)
+        actual = {"params": total.params, "macs": total.macs, "flops": total.flops,
+                  "activations": memory.bytes(memory.peak_elements)}
+        shares = _stage_shares(graph, costs)
+        results, errors = check_budgets(elaborated.budgets, actual, shares)
+        if errors:
+            raise MultipleErrors.combine(errors)
+        return Network(graph, costs, total, memory, results, elaborated.parameters, program.main_file)
+    except ResdslError as err:
+        raise err.with_sources(program.sources) from None
+
+
+def load(path_or_text: str | Path, network: str | None = None, overrides: dict[str, Any] | None = None,
+         override_span: SourceSpan | None = None) -> Network:
+    return check_program(load_program(path_or_text), network, overrides, override_span)
+
+
+def _stage_shares(graph, costs) -> dict[str, dict[str, int]]:
+    params: dict[str, int] = {}
+    macs: dict[str, int] = {}
+    for node, cost in zip(graph.nodes[1:], costs[1:]):
+        params[node.stage] = params.get(node.stage, 0) + cost.params
+        macs[node.stage] = macs.get(node.stage, 0) + cost.macs
+    return {"params": params, "macs": macs, "flops": {k: 2 * v for k, v in macs.items()}}

@@ -1,0 +1,411 @@
+"""Text -> AST.  Lark's errors become `SpecSyntaxError`s that name the file, line, column and what
+was expected, in the words of the language rather than of the grammar."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from resdsl.diagnostics import ResdslError, SourceSpan, SpecSyntaxError
+from resdsl.syntax import ast
+
+GRAMMAR = Path(__file__).with_name("resdsl.lark")
+
+_SUFFIX = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+# How each terminal is spoken of in an error message.
+_TERMINAL_WORDS = {
+    "NAME": "a name", "NUMBER": "a number", "DIMS": "a size like 3x3", "STRING": 'a "string"',
+    "REPEAT": "a repeat count like x3", "XPAREN": "x(", "PATNAME": "a name", "_NL": "a new line",
+    "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
+    "REF": "a tensor like @conv1", "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "SLASH": "'/'", "AT": "'@'", "MINUS": "'-'",
+    "PLUS": "'+'", "STAR": "'*'", "DOT": "'.'", "BUDGET_OP": "'<='", "COMPARE": "a comparison",
+    "$END": "the end of the file",
+}
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark.open(str(GRAMMAR), parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                     start=["start", "expr"])
+
+
+def parse(text: str, file: str = "<string>") -> ast.Module:
+    """Parse the text of one .res file.  Raises `SpecSyntaxError` with a location on bad input."""
+    text = normalise_source(text, file)
+    try:
+        tree = _lark().parse(text, start="start")
+    except UnexpectedInput as err:
+        raise _syntax_error(err, text, file) from None
+    try:
+        return _ToAst(file).transform(tree)
+    except VisitError as err:
+        if isinstance(err.orig_exc, ResdslError):
+            raise err.orig_exc from None
+        raise
+
+
+def parse_expression(text: str, file: str = "<--set>") -> ast.Expr:
+    """Parse one expression (a `--set` value, say) with the same rules as in a spec."""
+    try:
+        tree = _lark().parse(text, start="expr")
+    except UnexpectedInput as err:
+        raise _syntax_error(err, text, file) from None
+    return _ToAst(file).transform(tree)
+
+
+def normalise_source(text: str, file: str) -> str:
+    """Accept a BOM and CRLF line ends; refuse binary data and empty files with a clear message."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\x00" in text or any(ord(c) < 32 and c not in "\t\n\r\f" for c in text[:4096]):
+        raise SpecSyntaxError("this is not a text spec: it contains binary control characters",
+                              SourceSpan(file, 1, 1, 1, 2),
+                              "pass a .res text file (UTF-8); is this a checkpoint or an image?")
+    if not text.strip() or all(not line.strip() or line.lstrip().startswith("#")
+                               for line in text.splitlines()):
+        raise SpecSyntaxError("the file is empty: there is no network or block in it",
+                              SourceSpan(file, 1, 1, 1, 1),
+                              "start with `network NAME { input 3x224x224 ... }`; see docs/language.md")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecSyntaxError:
+    line, column = getattr(err, "line", 1) or 1, getattr(err, "column", 1) or 1
+    if isinstance(err, UnexpectedCharacters):
+        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
+        expected = _describe(err.allowed or ())
+        return SpecSyntaxError(f"unexpected character {char!r}" + (f"; expected {expected}" if expected else ""),
+                               SourceSpan(file, line, column, line, column + 1), _hint_for_char(char))
+    if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
+        lines = text.rstrip().splitlines()
+        line = max(1, len(lines))
+        column = len(lines[-1]) + 1 if lines else 1
+        expected = _describe(getattr(err, "expected", ()) or ())
+        return SpecSyntaxError("the file ends too early" + (f"; expected {expected}" if expected else ""),
+                               SourceSpan(file, line, column, line, column + 1),
+                               "is a closing '}' missing?")
+    assert isinstance(err, UnexpectedToken)
+    token = err.token
+    shown = "a new line" if token.type == "_NL" else repr(str(token))
+    end_col = (token.end_column or column + 1) if token.type != "_NL" else column + 1
+    return SpecSyntaxError(f"unexpected {shown}; expected {_describe(err.expected)}",
+                           SourceSpan(file, line, column, line, max(end_col, column + 1)),
+                           _hint_for_token(token, err.expected))
+
+
+def _describe(expected) -> str:
+    words = sorted({_TERMINAL_WORDS.get(t, _keyword(t)) for t in expected if not t.startswith("__")})
+    if len(words) > 8:
+        words = words[:8] + ["..."]
+    return ", ".join(words) if words else "something else"
+
+
+def _keyword(terminal: str) -> str:
+    return f"'{terminal.lower()}'" if terminal.isupper() else terminal
+
+
+def _hint_for_char(char: str) -> str | None:
+    if char == "'":
+        return 'strings use double quotes: "like this"'
+    if char in "×":
+        return "write sizes as 3x3"
+    if char == ":":
+        return "a label goes before an item: `conv1: conv 3x3 64`"
+    return None
+
+
+def _hint_for_token(token: Token, expected) -> str | None:
+    if token.type == "_NL" and "RBRACE" in expected:
+        return "is a closing '}' missing?"
+    if token.type == "LBRACE" and "_NL" in expected:
+        return "put each item on its own line, or separate items with ','"
+    if token.type == "NUMBER" and "COLON" in expected:
+        return "stage rows look like `layer1: 64 x3 /2`"
+    if token.type == "COLON":
+        return "a label names the item after it: `conv1: conv 3x3 64`; labels cannot be nested"
+    if token.type == "EQUAL":
+        return "compare with '=='; '=' gives a keyword argument or a parameter default"
+    return None
+
+
+def _span(file: str, meta) -> SourceSpan:
+    if getattr(meta, "empty", True):
+        return SourceSpan(file, 0, 0, 0, 0)
+    return SourceSpan(file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tok_span(file: str, tok: Token) -> SourceSpan:
+    return SourceSpan(file, tok.line, tok.column, tok.end_line or tok.line,
+                      tok.end_column or tok.column + len(tok))
+
+
+def _as_arg(node) -> ast.Arg:
+    """Space-separated arguments arrive as bare expressions; make them positional `Arg`s."""
+    return node if isinstance(node, ast.Arg) else ast.Arg(node.span, None, node)
+
+
+def parse_number(text: str) -> int | float:
+    """`64` -> 64, `0.5` -> 0.5, `11.6G` -> 11600000000, `2GiB` -> 2147483648 (a trailing B is a unit)."""
+    body = text[:-1] if text.endswith("B") else text
+    scale = 1
+    for suffix in ("Ki", "Mi", "Gi", "Ti", "K", "M", "G", "T"):
+        if body.endswith(suffix):
+            scale, body = _SUFFIX[suffix], body[: -len(suffix)]
+            break
+    value = float(body) * scale if any(c in body for c in ".eE") else int(body) * scale
+    if isinstance(value, float) and value.is_integer() and scale != 1:
+        return int(round(value))
+    return value
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Builds frozen AST nodes; a rule without a method here is a bug, not a silent pass-through."""
+
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    def __default__(self, data, children, meta):
+        raise AssertionError(f"grammar rule {data!r} has no AST builder")
+
+    def _s(self, meta) -> SourceSpan:
+        return _span(self.file, meta)
+
+    # top level
+    def start(self, meta, children):
+        defs = tuple(c for c in children if c is not None)
+        return ast.Module(self._s(meta), self.file, defs)
+
+    def import_stmt(self, meta, children):
+        return ast.Import(self._s(meta), children[0].value[1:-1])
+
+    def block_def(self, meta, children, inline=False):
+        name, params, body = children
+        return ast.BlockDef(self._s(meta), str(name), params or (), body, inline)
+
+    def group_def(self, meta, children):
+        return self.block_def(meta, children, inline=True)
+
+    def network_def(self, meta, children):
+        name, params, body = children
+        return ast.NetworkDef(self._s(meta), str(name), params or (), body)
+
+    def network_alias(self, meta, children):
+        name, target, args = children
+        return ast.NetworkAlias(self._s(meta), str(name),
+                                ast.Call(self._s(meta), str(target), args, _tok_span(self.file, target)))
+
+    def param_list(self, meta, children):
+        return tuple(c for c in children if c is not None)
+
+    def param(self, meta, children):
+        return ast.Param(self._s(meta), str(children[0]), children[1])
+
+    def body(self, meta, children):
+        return ast.Body(self._s(meta), tuple(c for c in children if c is not None))
+
+    # items
+    def chain(self, meta, children):
+        return ast.Chain(self._s(meta), tuple(children))
+
+    def labelled(self, meta, children):
+        return ast.Labelled(self._s(meta), children[0], children[1])
+
+    def label(self, meta, children):
+        return ast.Label(_tok_span(self.file, children[0]), str(children[0]))
+
+    def call(self, meta, children):
+        name, args = children
+        return ast.Call(self._s(meta), str(name), args, _tok_span(self.file, name))
+
+    def call_args(self, meta, children):
+        args: list[ast.Arg] = []
+        for c in children:
+            if c is None:
+                continue
+            args.extend(_as_arg(a) for a in (c if isinstance(c, tuple) else (c,)))
+        return tuple(args)
+
+    def paren_args(self, meta, children):
+        return tuple(c for c in children if c is not None)
+
+    def positional(self, meta, children):
+        value = children[0]
+        return ast.Arg(value.span, None, value)
+
+    def keyword(self, meta, children):
+        return ast.Arg(self._s(meta), str(children[0]), children[1])
+
+    def stride_arg(self, meta, children):
+        return ast.Arg(self._s(meta), "stride", children[0])
+
+    def group(self, meta, children):
+        return ast.Group(self._s(meta), children[0])
+
+    def _merge(self, kind, meta, children):
+        return ast.Merge(self._s(meta), kind, children[0])
+
+    def add_merge(self, meta, children):
+        return self._merge("add", meta, children)
+
+    def concat_merge(self, meta, children):
+        return self._merge("concat", meta, children)
+
+    def mul_merge(self, meta, children):
+        return self._merge("mul", meta, children)
+
+    def residual(self, meta, children):
+        return ast.Residual(self._s(meta), children[0], children[1])
+
+    def valueref(self, meta, children):
+        return ast.ValueItem(self._s(meta), str(children[0])[1:])
+
+    # statements
+    def let_stmt(self, meta, children):
+        return ast.Let(self._s(meta), str(children[0]), children[1])
+
+    def for_stmt(self, meta, children):
+        var, start, end, body = children
+        return ast.For(self._s(meta), str(var), start, end, body)
+
+    def if_stmt(self, meta, children):
+        cond, then, otherwise = children
+        return ast.If(self._s(meta), cond, then, otherwise)
+
+    def stem_section(self, meta, children):
+        return ast.Section(self._s(meta), "stem", children[0])
+
+    def head_section(self, meta, children):
+        return ast.Section(self._s(meta), "head", children[0])
+
+    def stages(self, meta, children):
+        return ast.Stages(self._s(meta), children[0], children[1])
+
+    def stage_rows(self, meta, children):
+        return tuple(c for c in children if c is not None)
+
+    def stage_row(self, meta, children):
+        label, rest = children[0], children[1:]
+        args, repeats = [], None
+        for c in rest:
+            if isinstance(c, tuple) and c and c[0] == "repeat":
+                if repeats is not None:
+                    raise SpecSyntaxError("a stage row has one repeat count", c[1].span,
+                                          "write the count once, like `layer1: 64 x3`")
+                repeats = c[1]
+            else:
+                args.append(_as_arg(c))
+        return ast.StageRow(self._s(meta), label, tuple(args), repeats)
+
+    def repeat(self, meta, children):
+        tok = children[0]
+        return ("repeat", ast.Number(_tok_span(self.file, tok), int(str(tok)[1:]), str(tok)))
+
+    def repeat_expr(self, meta, children):
+        return ("repeat", children[1])
+
+    def input_stmt(self, meta, children):
+        return ast.InputStmt(self._s(meta), children[0])
+
+    def budget_stmt(self, meta, children):
+        return ast.Budget(self._s(meta), tuple(children))
+
+    def budget_item(self, meta, children):
+        metric, op, limit = children
+        return ast.BudgetItem(self._s(meta), str(metric), str(op), limit)
+
+    def stochastic_depth(self, meta, children):
+        return ast.StochasticDepth(self._s(meta), children[0])
+
+    # tables
+    def table_def(self, meta, children):
+        name, title, rows = children
+        return ast.TableDef(self._s(meta), str(name), title.value[1:-1] if title else None, rows)
+
+    def table_body(self, meta, children):
+        return tuple(c for c in children if c is not None)
+
+    def table_row(self, meta, children):
+        name, target, args, *cells = children
+        call = ast.Call(_tok_span(self.file, target), str(target), args, _tok_span(self.file, target))
+        return ast.TableRow(self._s(meta), str(name), call, tuple(c for c in cells if c is not None))
+
+    def cell(self, meta, children):
+        return ast.TableCell(self._s(meta), str(children[0]), children[1])
+
+    # expressions
+    def number(self, meta, children):
+        tok = children[0]
+        return ast.Number(_tok_span(self.file, tok), parse_number(str(tok)), str(tok))
+
+    def negative_number(self, meta, children):
+        tok = children[0]
+        return ast.Number(self._s(meta), -parse_number(str(tok)), "-" + str(tok))
+
+    def dims(self, meta, children):
+        tok = children[0]
+        values = tuple(int(v) for v in str(tok).replace("×", "x").split("x"))
+        return ast.DimsLit(_tok_span(self.file, tok), values)
+
+    def string(self, meta, children):
+        tok = children[0]
+        return ast.String(_tok_span(self.file, tok), str(tok)[1:-1])
+
+    def name(self, meta, children):
+        tok = children[0]
+        return ast.Name(_tok_span(self.file, tok), str(tok))
+
+    def valueref_expr(self, meta, children):
+        attr = children[1] if len(children) > 1 else None
+        return ast.ValueRef(self._s(meta), str(children[0])[1:], str(attr) if attr is not None else None)
+
+    def _bin(op):
+        def build(self, meta, children):
+            return ast.BinOp(self._s(meta), op, children[0], children[-1])
+        return build
+
+    add = _bin("+")
+    sub = _bin("-")
+    mul = _bin("*")
+    div = _bin("/")
+    floordiv = _bin("//")
+    mod = _bin("%")
+    and_ = _bin("and")
+    or_ = _bin("or")
+    del _bin
+
+    def compare(self, meta, children):
+        return ast.BinOp(self._s(meta), str(children[1]), children[0], children[2])
+
+    def neg(self, meta, children):
+        return ast.UnaryOp(self._s(meta), "-", children[0])
+
+    def not_(self, meta, children):
+        return ast.UnaryOp(self._s(meta), "not", children[0])
+
+    def conditional(self, meta, children):
+        then, cond, otherwise = children
+        return ast.Conditional(self._s(meta), then, cond, otherwise)
+
+    def list(self, meta, children):
+        return ast.ListLit(self._s(meta), tuple(c for c in children if c is not None))
+
+    def map(self, meta, children):
+        return ast.MapLit(self._s(meta), tuple(c for c in children if c is not None))
+
+    def map_entry(self, meta, children):
+        return (children[0], children[1])
+
+    def index(self, meta, children):
+        return ast.Index(self._s(meta), children[0], children[1])
+
+    def attr(self, meta, children):
+        return ast.Attr(self._s(meta), children[0], str(children[1]))
+
+    def func_call(self, meta, children):
+        return ast.FuncCall(self._s(meta), str(children[0]), tuple(c for c in children[1:] if c is not None))
