@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"resdsl {_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
-    for register in _COMMANDS:
+    for register in _command_registrars():
         register(commands)
     return parser
 
@@ -99,47 +99,30 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-# ---- commands ----------------------------------------------------------------------------------
-
-
-def _register_check(commands) -> None:
-    p = commands.add_parser("check", help="parse, elaborate and check a spec; print a one-line summary",
-                            description="Parse, elaborate and check a spec (shapes, limits, budgets). "
-                                        "Prints one summary line, or located errors and exit code 1.")
-    add_spec_arguments(p)
-    p.set_defaults(run=_run_check)
-
-
-def _run_check(args: argparse.Namespace) -> int:
-    from resdsl.analysis.budgets import format_si
-
-    net = load_from_args(args)
-    budgets = "" if not net.budgets else f"   budgets {sum(b.ok for b in net.budgets)}/{len(net.budgets)} met"
-    print(f"{net.name}: {net.input_type} -> {net.output_type}   params {net.params:,}   "
-          f"MACs {format_si(net.macs).rstrip('KMGT')} {_unit(net.macs)}{budgets}   (ok)")
-    return EXIT_OK
-
-
-def _unit(value: int) -> str:
-    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if value >= scale:
-            return suffix
-    return ""
-
-
 def _version() -> str:
     from resdsl import __version__
 
     return __version__
 
 
-_COMMANDS: list[Callable] = [_register_check]
+# One module per command under resdsl/commands/, each with `register(subparsers)`; importing one must
+# not import torch (the torch back end is imported inside the command's run function).
+COMMAND_MODULES = ("check", "count", "table", "draw", "compile")
 
 
-def register(fn: Callable) -> Callable:
-    """Commands defined in back-end modules add themselves here."""
-    _COMMANDS.append(fn)
-    return fn
+def _command_registrars() -> list[Callable]:
+    import importlib
+
+    registrars = []
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"resdsl.commands.{name}")
+        except ModuleNotFoundError as err:
+            if err.name == f"resdsl.commands.{name}":
+                continue  # a command not written yet
+            raise
+        registrars.append(module.register)
+    return registrars
 
 
 if __name__ == "__main__":  # pragma: no cover

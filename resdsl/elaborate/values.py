@@ -158,6 +158,9 @@ class Evaluator:
     def tensor(self, name: str, span: SourceSpan) -> TensorRef:
         ref = self.tensors.get(name)
         if ref is None:
+            found, value = self.env.lookup(name)  # a tensor passed as a block argument
+            if found and isinstance(value, TensorRef):
+                return value
             hint = did_you_mean(name, self.tensors)
             raise NameResolutionError(
                 f"no tensor named '@{name}' here", span,

@@ -1,0 +1,28 @@
+"""`resdsl check FILE`: parse, elaborate and check; one summary line."""
+from __future__ import annotations
+
+import argparse
+
+from resdsl.analysis.budgets import format_si
+from resdsl.cli import EXIT_OK, add_spec_arguments, load_from_args
+
+
+def register(commands) -> None:
+    p = commands.add_parser(
+        "check", help="parse, elaborate and check a spec; print a one-line summary",
+        description="Parse, elaborate and check a spec: syntax, names, shapes, limits and budgets. "
+                    "Prints one summary line and exits 0, or prints every error found with its file, "
+                    "line and column and exits 1 (2 for a wrong command line).")
+    add_spec_arguments(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    net = load_from_args(args)
+    budgets = "" if not net.budgets else f"   budgets {sum(b.ok for b in net.budgets)}/{len(net.budgets)} met"
+    macs = format_si(net.macs)
+    if macs[-1].isalpha():
+        macs = f"{macs[:-1]} {macs[-1]}"
+    print(f"{net.name}: {net.input_type} -> {net.output_type}   params {net.params:,}   "
+          f"MACs {macs}{budgets}   (ok)")
+    return EXIT_OK
