@@ -75,7 +75,7 @@ def load_from_args(args: argparse.Namespace, **extra_overrides: Any):
 
     overrides = parse_overrides(args.overrides)
     overrides.update(extra_overrides)
-    return load(Path(args.file), args.network, overrides, SourceSpan("--set", 1, 1, 1, 1))
+    return load(Path(args.file), args.network, overrides)
 
 
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
@@ -87,16 +87,20 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name.isidentifier() or not text.strip():
-            raise UsageError(f"--set takes NAME=VALUE, got {item!r}", SourceSpan("--set", 1, 1, 1, 1),
+            raise UsageError(f"--set takes NAME=VALUE, got {item!r}", _ARGV,
                              "for example --set depth=101 or --set shortcut=A")
         if name in out:
-            raise UsageError(f"--set {name} is given twice", SourceSpan("--set", 1, 1, 1, 1))
+            raise UsageError(f"--set {name} is given twice", _ARGV)
         try:
             out[name] = Evaluator(Env(), {}).eval(parse_expression(text.strip(), f"--set {name}"))
         except ResdslError as err:
-            raise UsageError(f"cannot read the value of --set {name}={text}: {err.message}",
-                             SourceSpan("--set", 1, 1, 1, 1), err.hint) from None
+            raise UsageError(f"cannot read the value of --set {name}={text}: {err.message}", _ARGV,
+                             'values are numbers (64, 0.5, 25M), sizes (3x3), true/false, the words '
+                             'A/B/C/none/gated, or "strings"') from None
     return out
+
+
+_ARGV = SourceSpan("resdsl", 0, 0, 0, 0)  # errors in the command line itself have no source line
 
 
 def _version() -> str:

@@ -26,6 +26,8 @@ class SourceSpan:
         return SourceSpan(file, 0, 0, 0, 0)
 
     def __str__(self) -> str:
+        if self.line <= 0:
+            return self.file
         return f"{self.file}:{self.line}:{self.column}"
 
 

@@ -10,6 +10,7 @@ Conventions (the ones the ResNet paper's "FLOPs" column and torchvision's "GFLOP
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from math import prod
 from typing import Callable
 
@@ -98,8 +99,13 @@ FORMULAS: dict[type, Callable[[ops.Op, list[TensorType], TensorType], OpCost]] =
 
 
 def op_cost(graph: Graph, node: Node) -> OpCost:
-    inputs = [graph.nodes[i].type for i in node.inputs]
-    return FORMULAS[type(node.op)](node.op, inputs, node.type)
+    return _cost(node.op, tuple(graph.nodes[i].type for i in node.inputs), node.type)
+
+
+@lru_cache(maxsize=4096)
+def _cost(op: ops.Op, inputs: tuple[TensorType, ...], out: TensorType) -> OpCost:
+    # Repeated blocks repeat the same (op, shapes): memoised, counting 10,000 blocks stays fast.
+    return FORMULAS[type(op)](op, list(inputs), out)
 
 
 def element_kind(node: Node) -> str:

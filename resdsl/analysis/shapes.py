@@ -41,10 +41,11 @@ def _spatial(t: TensorType, what: str, kernel, stride, pad, dilation=(1, 1), cei
     w = _window(t.width, kernel[1], stride[1], pad[1], dilation[1], ceil)
     if h <= 0 or w <= 0:
         kh, kw = kernel
+        fix = "remove the stride" if max(stride) > 1 else f"pad it (pad={(kh - 1) // 2}) or use a smaller kernel"
         raise ShapeProblem(
             f"{kh}x{kw} {what} with stride {stride[0]} on a {t.height}x{t.width} map gives a "
             f"{max(h, 0)}x{max(w, 0)} output",
-            f"remove the stride or use a larger input (the map is {t.height}x{t.width} here)")
+            f"{fix}, or use a larger input (the map is {t.height}x{t.width} here)")
     return h, w
 
 

@@ -8,6 +8,7 @@ module.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from resdsl import limits
 from resdsl.analysis.shapes import ShapeProblem, infer
@@ -92,6 +93,55 @@ class GraphBuilder:
         self.nodes.append(node)
         return TensorRef(node.id, out_type)
 
+    # ---- templates: replaying a block expansion instead of elaborating it again ------------------
+
+    def mark(self) -> tuple[int, int]:
+        return (len(self.nodes), len(self.scopes))
+
+    def template(self, mark: tuple[int, int], root: int, block_input: TensorRef,
+                 output: TensorRef) -> "Template":
+        """Capture the nodes and scopes made since `mark` under scope `root`, relative to the block's
+        input, so an identical call (same block, arguments, input type and stage) can be replayed."""
+        first_node, first_scope = mark
+        root_path = self.scopes[root].scope.path
+        assert first_scope == root, "a template's root is the first scope made after the mark"
+        scopes = tuple((s.scope.parent - root - 1,
+                        s.scope.name, s.scope.path[len(root_path):], s.scope.kind, s.scope.block, s.scope.span)
+                       for s in self.scopes[root + 1:])
+        nodes = []
+        for node in self.nodes[first_node:]:
+            inputs = tuple(-1 if i == block_input.node else (i - first_node if i >= first_node else -2 - i)
+                           for i in node.inputs)
+            nodes.append((node.op, inputs, node.type, node.name, node.path[len(root_path):],
+                          node.scope - first_scope, node.span))
+        out = -1 if output.node == block_input.node else output.node - first_node
+        return Template(self.scopes[root].scope.kind, self.scopes[root].scope.block,
+                        self.scopes[root].scope.span, tuple(scopes), tuple(nodes), out)
+
+    def replay(self, template: "Template", parent: int, label: str | None, flow: TensorRef,
+               stage: str, call_span: SourceSpan) -> tuple[TensorRef, list[int]]:
+        if len(self.nodes) + len(template.nodes) > limits.MAX_NODES:
+            raise LimitError(f"the network grows past {limits.MAX_NODES:,} ops", template.span,
+                             "reduce the repeats; resdsl refuses graphs this large")
+        root = self.new_scope(parent, label, template.kind, template.block, stage, call_span)
+        root_path = self.scopes[root].scope.path
+        scope_ids = [root]
+        for parent_rel, name, suffix, kind, block, span in template.scopes:
+            sid = len(self.scopes)
+            parent_id = scope_ids[parent_rel + 1]
+            self.scopes.append(_ScopeState(Scope(sid, parent_id, name, root_path + suffix, kind, block, stage,
+                                                 span)))
+            scope_ids.append(sid)
+        first = len(self.nodes)
+        new_nodes = self.nodes
+        for op, inputs, out_type, name, suffix, scope_rel, span in template.nodes:
+            ids = tuple(flow.node if i == -1 else (first + i if i >= 0 else -2 - i) for i in inputs)
+            new_nodes.append(Node(len(new_nodes), op, ids, out_type, name, root_path + suffix,
+                                  scope_ids[scope_rel], stage, span))
+        out = flow if template.output == -1 else TensorRef(first + template.output,
+                                                           new_nodes[first + template.output].type)
+        return out, [first + i for i in template.drop_paths]
+
     def replace_op(self, node_id: int, op: ops.Op) -> None:
         node = self.nodes[node_id]
         self.nodes[node_id] = Node(node.id, op, node.inputs, node.type, node.name, node.path, node.scope,
@@ -99,6 +149,20 @@ class GraphBuilder:
 
     def freeze(self, output: TensorRef) -> Graph:
         return Graph(self.network, tuple(self.nodes), tuple(s.scope for s in self.scopes), output.node)
+
+
+@dataclass(frozen=True)
+class Template:
+    kind: str
+    block: str | None
+    span: SourceSpan
+    scopes: tuple  # (parent index relative to the root (-1 = root), name, path suffix, kind, block, span)
+    nodes: tuple   # (op, inputs (-1 block input, >=0 relative, <=-2 absolute), type, name, suffix, scope, span)
+    output: int
+
+    @cached_property
+    def drop_paths(self) -> tuple[int, ...]:
+        return tuple(i for i, n in enumerate(self.nodes) if isinstance(n[0], ops.DropPath))
 
 
 def _check_size(t, span: SourceSpan) -> None:

@@ -23,6 +23,15 @@ from resdsl.ir.types import TensorType
 from resdsl.syntax import ast
 
 SHORTCUT_KINDS = ("A", "B", "C", "none", "gated")
+# What other frameworks call our primitives (lower-case, underscores removed) -> our name.
+FOREIGN_NAMES = {
+    "batchnorm": "bn", "batchnorm2d": "bn", "bn2d": "bn", "conv2d": "conv", "convolution": "conv",
+    "dense": "fc", "linear": "fc", "maxpool2d": "maxpool", "avgpool2d": "avgpool",
+    "globalavgpool": "gap", "globalaveragepooling": "gap", "adaptiveavgpool2d": "adaptive_avgpool",
+    "convtranspose2d": "upconv", "deconv": "upconv", "transposedconv": "upconv", "drop": "dropout",
+    "stochasticdepth": "droppath", "cat": "concat", "sum": "add", "skip": "residual",
+    "shortcut": "residual", "softmax": "fc",
+}
 BUDGET_METRICS = ("params", "macs", "flops", "activations")
 RESERVED_LABELS = {"in"}
 
@@ -60,14 +69,16 @@ class Frame:
 
 
 class Elaborator:
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, reuse_expansions: bool = True):
         self.program = program
+        self.reuse_expansions = reuse_expansions
         self.globals = Env()
         self.call_sites: list[SourceSpan] = []
         self.stage_inputs: dict[str, tuple[TensorType, str | None]] = {}
         self.last_stage: str | None = None
         self.drop_paths: list[int] = []
         self.survival_last: float | None = None
+        self.templates: dict[tuple, Any] = {}
 
     # ---- networks ----------------------------------------------------------------------------
 
@@ -96,8 +107,8 @@ class Elaborator:
             if key not in known:
                 hint = did_you_mean(key, known)
                 listed = ", ".join(sorted(known)) if known else "none"
-                raise UsageError(f"network {net.name} has no parameter '{key}'",
-                                 override_span or _header_span(net),
+                raise UsageError(f"network {net.name} has no parameter '{key}' (overridden with "
+                                 f"{key}={show(overrides[key])})", override_span or _params_span(net),
                                  hint or f"its parameters are: {listed}")
         env = self.globals.child()
         params: list[tuple[str, Any]] = []
@@ -282,8 +293,9 @@ class Elaborator:
         if block is not None:
             return self._block(block, call, call.args, frame, flow, label)
         known = set(PRIMITIVES) | set(self.program.blocks) | {"identity"}
+        alias = FOREIGN_NAMES.get(call.name.lower().replace("_", ""))
         raise NameResolutionError(f"unknown block or op '{call.name}'", call.name_span,
-                                  did_you_mean(call.name, known) or
+                                  (f"did you mean '{alias}'?" if alias else did_you_mean(call.name, known)) or
                                   "define it with `block NAME(...) { ... }` or import the file that does")
 
     def _primitive(self, primitive: Primitive, call: ast.Call, frame: Frame, flow: TensorRef,
@@ -306,6 +318,18 @@ class Elaborator:
         bound = self._bind_args(block.params, args, Evaluator(frame.env, frame.tensors), call,
                                 f"block {block.name}", definition_env=self.globals)
         env = self.globals.child(bound)
+        key = None if block.inline or not self.reuse_expansions else _template_key(block.name, bound,
+                                                                                  flow.type, frame.stage)
+        if key is not None and key in self.templates:
+            # An identical call was expanded before: replay it (the 10,000-block specs stay fast).
+            try:
+                out, drop_paths = self.builder.replay(self.templates[key], frame.scope, label, flow, frame.stage,
+                                                     call.span)
+            except LimitError as err:
+                raise LimitError(err.message, call.span, err.hint) from None
+            self.drop_paths.extend(drop_paths)
+            return out
+        mark = self.builder.mark()
         if block.inline:
             inner = Frame(frame.scope, env, {"in": flow}, frame.stage)
         else:
@@ -313,9 +337,12 @@ class Elaborator:
             inner = Frame(scope, env, {"in": flow}, frame.stage)
         self.call_sites.append(call.span)
         try:
-            return self._body(block.body, inner, flow)
+            out = self._body(block.body, inner, flow)
         finally:
             self.call_sites.pop()
+        if key is not None:
+            self.templates[key] = self.builder.template(mark, inner.scope, flow, out)
+        return out
 
     def _bind_args(self, params: tuple[ast.Param, ...], args: tuple[ast.Arg, ...], evaluator: Evaluator,
                    call, what: str, defaults: dict[str, Any] | None = None,
@@ -394,9 +421,20 @@ class Elaborator:
                 args = (row_args if i == 0 else rest_args)
                 merged = _merge_args(args, header)
                 call = ast.Call(site, block.name, merged, stmt.call.name_span)
+                before = len(self.builder.nodes)
                 flow = self._block(block, call, merged, inner, flow, None)
+                if i == 1:
+                    self._refuse_if_too_large(len(self.builder.nodes) - before, repeats - 2, name,
+                                              row.repeats.span if row.repeats else row.span)
             frame.tensors[name] = flow
         return flow
+
+    def _refuse_if_too_large(self, per_block: int, remaining: int, stage: str, span: SourceSpan) -> None:
+        """Refuse a stage that would pass the op limit before building it, not after."""
+        expected = len(self.builder.nodes) + per_block * remaining
+        if expected > limits.MAX_NODES:
+            raise LimitError(f"stage {stage} would grow the network to about {expected:,} ops; the limit is "
+                             f"{limits.MAX_NODES:,}", span, "reduce the repeats")
 
     def _enter_stage(self, stage: str, flow: TensorRef) -> None:
         if stage not in self.stage_inputs:
@@ -509,6 +547,8 @@ class Elaborator:
              span: SourceSpan, frame: Frame | None = None) -> TensorRef:
         try:
             return self.builder.add(op, inputs, scope, label, stage, span)
+        except LimitError as err:
+            raise self._located(LimitError, err.message, span, err.hint, frame, label) from None
         except ShapeProblem as problem:
             layer = f"{self.builder.scope_path(scope)}.{label or op.kind}".lstrip(".")
             hint = problem.hint
@@ -519,20 +559,22 @@ class Elaborator:
 
     def _located(self, cls, message: str, span: SourceSpan, hint: str | None, frame: Frame | None,
                  label: str | None, layer: str | None = None) -> ResdslError:
-        """Point at the user's own line: inside a prelude block, the innermost call site in their file."""
+        """Point at the user's own line.  Inside a prelude block that is the innermost call site in
+        their file (with a note at the prelude line); inside their own block, the op itself (with a
+        note at the call site)."""
         notes = []
         user_span = span
+        user_sites = [s for s in self.call_sites if s.file not in self.program.prelude_files]
         if span.file in self.program.prelude_files:
-            for site in reversed(self.call_sites):
-                if site.file not in self.program.prelude_files:
-                    user_span = site
-                    break
+            if user_sites:
+                user_span = user_sites[-1]
             notes.append((span, f"in layer {layer}" if layer else "inside this block"))
-        elif layer:
+        elif user_sites:
+            notes.append((user_sites[-1], "called from here"))
+        if layer:
             message = f"{message} (layer {layer})"
         stage = frame.stage if frame else ""
-        scope_kinds = {s.scope.kind for s in self.builder.scopes if s.scope.stage == stage}
-        if stage and "stage" in scope_kinds:
+        if stage and any(s.scope.kind == "stage" and s.scope.stage == stage for s in self.builder.scopes):
             message = f"stage {stage}: {message}"
         return cls(message, user_span, hint, notes=notes)
 
@@ -541,6 +583,16 @@ class Elaborator:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+
+
+def _template_key(block: str, bound: dict[str, Any], input_type: TensorType, stage: str) -> tuple | None:
+    """What a block expansion depends on; None when an argument cannot be compared (a list, say)."""
+    key = (block, tuple(bound.items()), input_type, stage)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _merge_args(row: tuple[ast.Arg, ...], header: tuple[ast.Arg, ...]) -> tuple[ast.Arg, ...]:
@@ -605,6 +657,13 @@ def _statement_word(stmt) -> str:
 def _header_span(net) -> SourceSpan:
     s = net.span
     return SourceSpan(s.file, s.line, s.column, s.line, s.column + len("network ") + len(net.name))
+
+
+def _params_span(net) -> SourceSpan:
+    if net.params:
+        first, last = net.params[0].span, net.params[-1].span
+        return SourceSpan(first.file, first.line, first.column, last.end_line, last.end_column)
+    return _header_span(net)
 
 
 def _arg_span(call, name: str | None) -> SourceSpan:

@@ -64,16 +64,16 @@ class Loader:
             path = Path(path_or_text)
             main = str(path)
             text = read_spec_file(path)
-            base = path.resolve().parent
+            main_path = path
         else:
-            main, text, base = "<string>", str(path_or_text), Path.cwd()
+            main, text, main_path = "<string>", str(path_or_text), Path.cwd() / "<string>"
         program = Program(main_file=main)
         try:
             if with_prelude:
                 for prelude in sorted(PRELUDE_DIR.glob("*.res")):
                     self._load_file(program, prelude, str(prelude), prelude.read_text("utf-8"),
                                     stack=(), is_prelude=True)
-            self._load_file(program, Path(base) / "__main__", main, text, stack=(), is_main=True)
+            self._load_file(program, main_path, main, text, stack=(), is_main=True)
             self.errors.raise_if_any()
         except ResdslError as err:
             raise err.with_sources(program.sources) from None
@@ -85,7 +85,7 @@ class Loader:
         if is_prelude:
             program.prelude_files.add(shown)
         module = parse(text, shown)
-        key = str(path.resolve()) if not is_main else shown
+        key = str(path.resolve())
         stack = stack + (key,)
         for definition in module.definitions:
             if isinstance(definition, ast.Import):

@@ -146,6 +146,8 @@ class Evaluator:
         if e.name in CONSTANTS:
             return CONSTANTS[e.name]
         hint = did_you_mean(e.name, self.env.names() | set(CONSTANTS))
+        if hint is None and len(e.name) == 1 and e.name.isupper():
+            hint = "shortcut kinds are A, B, C, none and gated"
         raise NameResolutionError(f"unknown name '{e.name}'", e.span,
                                   hint or "declare it as a parameter or with `let`")
 
@@ -162,6 +164,7 @@ class Evaluator:
             if found and isinstance(value, TensorRef):
                 return value
             hint = did_you_mean(name, self.tensors)
+            hint = hint.replace("'", "'@", 1).replace(" or '", " or '@").replace(", '", ", '@") if hint else None
             raise NameResolutionError(
                 f"no tensor named '@{name}' here", span,
                 hint or "label an earlier item (`conv1: conv 3x3 64`) and refer to it as @conv1; "

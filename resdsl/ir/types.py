@@ -3,6 +3,7 @@ flattening."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from math import prod
 
 
@@ -38,7 +39,7 @@ class TensorType:
     def spatial(self) -> tuple[int, int]:
         return (self.height, self.width)
 
-    @property
+    @cached_property
     def numel(self) -> int:
         return prod(self.shape)
 

@@ -30,7 +30,7 @@ _TERMINAL_WORDS = {
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     return Lark.open(str(GRAMMAR), parser="lalr", propagate_positions=True, maybe_placeholders=True,
-                     start=["start", "expr"])
+                     start=["start", "expr"], cache=True)
 
 
 def parse(text: str, file: str = "<string>") -> ast.Module:
@@ -123,6 +123,8 @@ def _hint_for_token(token: Token, expected) -> str | None:
         return "is a closing '}' missing?"
     if token.type == "LBRACE" and "_NL" in expected:
         return "put each item on its own line, or separate items with ','"
+    if set(expected) == {"COLON"}:
+        return "stage rows look like `layer1: 64 x3 /2`; is the '}' that closes the stages missing above?"
     if token.type == "NUMBER" and "COLON" in expected:
         return "stage rows look like `layer1: 64 x3 /2`"
     if token.type == "COLON":

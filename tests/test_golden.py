@@ -1,0 +1,39 @@
+"""Golden tests: every spec under tests/golden/{ok,errors} against the exact text `resdsl check` prints.
+
+Regenerate after an intended change with `RESDSL_UPDATE_GOLDEN=1 pytest tests/test_golden.py` and
+review the diff: the expected files are the contract for our messages.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from golden_util import GOLDEN, golden_argv, render, run_cli
+
+UPDATE = os.environ.get("RESDSL_UPDATE_GOLDEN") == "1"
+ERRORS = sorted(p for p in (GOLDEN / "errors").glob("*.res") if not p.name.startswith("import_cycle_a"))
+OKS = sorted((GOLDEN / "ok").glob("*.res"))
+
+
+def _check(spec, stream_index: int) -> None:
+    code, out, err = run_cli(spec.parent, golden_argv(spec))
+    actual = render(code, (out, err)[stream_index])
+    expected_file = spec.with_suffix(".expected")
+    if UPDATE or not expected_file.exists():
+        expected_file.write_text(actual)
+    assert actual == expected_file.read_text()
+
+
+@pytest.mark.parametrize("spec", ERRORS, ids=lambda p: p.stem)
+def test_error_golden(spec):
+    _check(spec, 1)
+    code, _, err = run_cli(spec.parent, golden_argv(spec))
+    assert code in (1, 2)
+    assert "Traceback" not in err
+    assert err.startswith(spec.name + ":") or err.startswith("resdsl: error") or err.startswith("import_cycle")
+
+
+@pytest.mark.parametrize("spec", OKS, ids=lambda p: p.stem)
+def test_ok_golden(spec):
+    _check(spec, 0)
