@@ -69,13 +69,19 @@ def add_spec_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--network", metavar="NAME", help="the network to use where the file defines several")
 
 
-def load_from_args(args: argparse.Namespace, **extra_overrides: Any):
+def load_from_args(args: argparse.Namespace, input_shape: tuple[int, int, int] | None = None):
     """Load and check the spec the arguments name (no torch import)."""
     from resdsl.pipeline import load
 
-    overrides = parse_overrides(args.overrides)
-    overrides.update(extra_overrides)
-    return load(Path(args.file), args.network, overrides)
+    return load(Path(args.file), args.network, parse_overrides(args.overrides), None, input_shape)
+
+
+def parse_shape(text: str, option: str = "--input") -> tuple[int, int, int]:
+    """`3x224x224` -> (3, 224, 224), with a usage error that says what was expected."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise UsageError(f"{option} takes a shape CxHxW like 3x224x224, got {text!r}", _ARGV)
+    return tuple(int(p) for p in parts)  # type: ignore[return-value]
 
 
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:

@@ -38,10 +38,11 @@ def choose_network(program: Program, name: str | None) -> str:
 
 
 def check_program(program: Program, network: str | None = None, overrides: dict[str, Any] | None = None,
-                  override_span: SourceSpan | None = None) -> Network:
+                  override_span: SourceSpan | None = None,
+                  input_shape: tuple[int, int, int] | None = None) -> Network:
     try:
         name = choose_network(program, network)
-        elaborated = Elaborator(program).network(name, overrides, override_span)
+        elaborated = Elaborator(program).network(name, overrides, override_span, input_shape)
         graph = elaborated.graph
         costs = costs_of(graph)
         total = totals(graph, costs)
@@ -58,8 +59,8 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
 
 
 def load(path_or_text: str | Path, network: str | None = None, overrides: dict[str, Any] | None = None,
-         override_span: SourceSpan | None = None) -> Network:
-    return check_program(load_program(path_or_text), network, overrides, override_span)
+         override_span: SourceSpan | None = None, input_shape: tuple[int, int, int] | None = None) -> Network:
+    return check_program(load_program(path_or_text), network, overrides, override_span, input_shape)
 
 
 def _stage_shares(graph, costs) -> dict[str, dict[str, int]]:

@@ -79,12 +79,16 @@ class Elaborator:
         self.drop_paths: list[int] = []
         self.survival_last: float | None = None
         self.templates: dict[tuple, Any] = {}
+        self.input_override: tuple[int, int, int] | None = None
 
     # ---- networks ----------------------------------------------------------------------------
 
     def network(self, name: str, overrides: dict[str, Any] | None = None,
-                override_span: SourceSpan | None = None) -> Elaborated:
+                override_span: SourceSpan | None = None,
+                input_shape: tuple[int, int, int] | None = None) -> Elaborated:
+        """Elaborate network `name`; `overrides` replace parameters, `input_shape` the input line."""
         overrides = dict(overrides or {})
+        self.input_override = input_shape
         definition = self.program.networks[name]
         if isinstance(definition, ast.NetworkAlias):
             target = definition.target
@@ -128,6 +132,8 @@ class Elaborator:
             raise ShapeError(f"network {net.name} has no input shape", _header_span(net),
                              "add a line like `input 3x224x224`")
         shape = Evaluator(env, {}).eval(input_stmt.shape)
+        if self.input_override is not None:
+            shape = Dims(tuple(self.input_override))
         if not isinstance(shape, Dims) or len(shape.values) != 3 or min(shape.values) < 1:
             raise ShapeError(f"the input must be a size CxHxW like 3x224x224, got {show(shape)}",
                              input_stmt.shape.span)

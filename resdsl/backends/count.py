@@ -1,0 +1,155 @@
+"""`resdsl count`: the checked network's figures as a report (no forward pass, no torch).
+
+`report()` builds one plain dict (the documented `--json` object); `render_text()` prints it as a
+table.  Every figure comes from the analyses already attached to the `Network`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from resdsl.analysis.cost import element_kind
+from resdsl.ir.graph import Graph, Node
+from resdsl.network import Network
+
+CONVENTIONS = {
+    "macs": "multiply-accumulates of conv, up-conv and fc layers, biases free (the ResNet paper's "
+            "\"FLOPs\" column, torchvision's \"GFLOPS\")",
+    "flops": "2 x MACs (torch.utils.flop_counter's convention)",
+    "other_ops": "element operations of every other op, by kind: one per output element, a pool one per "
+                 "window element; not in MACs or FLOPs",
+    "params": "trainable parameters; BN running statistics are buffers, counted apart",
+    "memory": "bytes; activations are every op output of one inference pass, peak = most bytes alive at "
+              "once with each tensor freed after its last reader (no in-place ops)",
+}
+LEVELS = ("stage", "block", "op")
+
+
+def report(net: Network, batch: int = 1, by: str = "stage") -> dict[str, Any]:
+    """The count report as a JSON-ready dict (documented in docs/counting.md)."""
+    graph = net.graph
+    memory = net.memory
+    return {
+        "name": net.name,
+        "source": net.source,
+        "input_shape": list(net.input_type.shape),
+        "output_shape": list(net.output_type.shape),
+        "batch": batch,
+        "conventions": CONVENTIONS,
+        "params": net.params,
+        "trainable_params": net.params,
+        "buffers": net.totals.buffers,
+        "macs": net.macs * batch,
+        "flops": net.flops * batch,
+        "by_kind": {kind: count * batch for kind, count in net.totals.by_kind},
+        "memory": {
+            "param_bytes_fp32": 4 * net.params,
+            "buffer_bytes_fp32": 4 * net.totals.buffers,
+            "activation_bytes_fp32": memory.bytes(memory.total_elements, batch, 4),
+            "peak_activation_bytes_fp32": memory.bytes(memory.peak_elements, batch, 4),
+            "peak_activation_bytes_fp16": memory.bytes(memory.peak_elements, batch, 2),
+            "peak_at": graph.nodes[memory.peak_step].path,
+        },
+        "budgets": [{"metric": b.limit.metric, "limit": b.limit.limit, "op": b.limit.op, "actual": b.actual,
+                     "ok": b.ok} for b in net.budgets],
+        "by": by,
+        "rows": rows(net, by, batch),
+    }
+
+
+def rows(net: Network, by: str, batch: int = 1) -> list[dict[str, Any]]:
+    """One row per stage, block or op, in network order."""
+    graph = net.graph
+    grouped: dict[str, dict[str, Any]] = {}
+    for node, cost in zip(graph.nodes[1:], net.costs[1:]):
+        key, kind = _group(graph, node, by)
+        row = grouped.get(key)
+        if row is None:
+            row = grouped[key] = {"path": key, "kind": kind, "output_shape": None, "params": 0, "macs": 0,
+                                  "other_ops": 0}
+        row["output_shape"] = list(node.type.shape)  # the last op of the group gives its output
+        row["params"] += cost.params
+        row["macs"] += cost.macs * batch
+        row["other_ops"] += cost.elementwise * batch
+    return list(grouped.values())
+
+
+def _group(graph: Graph, node: Node, by: str) -> tuple[str, str]:
+    if by == "op":
+        return node.path, element_kind(node)
+    if by == "block":
+        for scope in graph.scope_chain(node.scope)[1:]:
+            if scope.kind == "block":
+                return scope.path, scope.block or "block"
+        return node.stage, _stage_kind(graph, node)
+    return node.stage, _stage_kind(graph, node)
+
+
+def _stage_kind(graph: Graph, node: Node) -> str:
+    """A stage row reports its block type (`bottleneck`); other stages are ops or groups."""
+    for scope in graph.scope_chain(node.scope)[1:]:
+        if scope.kind == "stage":
+            return scope.block or "stage"
+    return "layers"
+
+
+def render_text(data: dict[str, Any]) -> str:
+    """The report as aligned text: a header with each convention named once, then the table."""
+    lines = []
+    shape_in = "x".join(map(str, data["input_shape"]))
+    shape_out = "x".join(map(str, data["output_shape"]))
+    lines.append(f"{data['name']}: {shape_in} -> {shape_out}   batch {data['batch']}")
+    lines.append("")
+    lines.append(f"  params     {data['params']:>16,}   trainable; + {data['buffers']:,} buffer elements "
+                 "(BN running statistics)")
+    lines.append(f"  MACs       {data['macs']:>16,}   {_si(data['macs'])}   conv + fc multiply-accumulates "
+                 "(the ResNet paper's \"FLOPs\", torchvision's \"GFLOPS\")")
+    lines.append(f"  FLOPs      {data['flops']:>16,}   {_si(data['flops'])}   = 2 x MACs "
+                 "(torch.utils.flop_counter's convention)")
+    other = ", ".join(f"{k} {_si(v)}" for k, v in sorted(data["by_kind"].items(), key=lambda kv: -kv[1]))
+    lines.append(f"  other ops  {other or 'none'}   (element operations, not in MACs/FLOPs)")
+    m = data["memory"]
+    lines.append(f"  memory     params {_bytes(m['param_bytes_fp32'])} fp32; activations "
+                 f"{_bytes(m['activation_bytes_fp32'])} in all; peak live {_bytes(m['peak_activation_bytes_fp32'])}"
+                 f" fp32 / {_bytes(m['peak_activation_bytes_fp16'])} fp16 (at {m['peak_at']})")
+    for b in data["budgets"]:
+        lines.append(f"  budget     {b['metric']} {b['op']} {_si(b['limit'])}: {_si(b['actual'])} "
+                     f"({'ok' if b['ok'] else 'EXCEEDED'})")
+    lines.append("")
+    lines.extend(_table(data))
+    return "\n".join(lines) + "\n"
+
+
+def _table(data: dict[str, Any]) -> list[str]:
+    total_params = data["params"] or 1
+    total_macs = data["macs"] or 1
+    header = [data["by"], "kind", "output", "params", "share", "MACs", "share"]
+    body = []
+    for row in data["rows"]:
+        body.append([row["path"], row["kind"], "x".join(map(str, row["output_shape"])), f"{row['params']:,}",
+                     f"{row['params'] / total_params:.1%}", _si(row["macs"]), f"{row['macs'] / total_macs:.1%}"])
+    body.append(["total", "", "x".join(map(str, data["output_shape"])), f"{data['params']:,}", "100.0%",
+                 _si(data["macs"]), "100.0%"])
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    right = {3, 4, 5, 6}
+
+    def fmt(r):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+
+    return [fmt(header), fmt(["-" * w for w in widths]), *[fmt(r) for r in body[:-1]],
+            fmt(["-" * w for w in widths]), fmt(body[-1])]
+
+
+def _si(value: float) -> str:
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f}{suffix}"
+    return f"{value:,.0f}"
+
+
+def _bytes(value: float) -> str:
+    for scale, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if value >= scale:
+            return f"{value / scale:.1f} {suffix}"
+    return f"{value:,.0f} B"
+
+

@@ -1,0 +1,52 @@
+"""`resdsl count FILE`: parameters, MACs, FLOPs, other ops and memory, analytically."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from resdsl.backends.count import LEVELS, render_text, report
+from resdsl.cli import EXIT_OK, _ARGV, add_spec_arguments, load_from_args, parse_shape
+from resdsl.diagnostics import UsageError
+
+EPILOG = """\
+examples:
+  resdsl count specs/torchvision/resnet50.res
+  resdsl count specs/torchvision/resnet50.res --by block
+  resdsl count specs/cifar/resnet20.res --set depth=110 --batch 128
+  resdsl count specs/torchvision/resnet50.res --input 3x160x160 --json
+
+Conventions (each figure is labelled once in the header):
+  MACs   multiply-accumulates of conv and fc layers (the ResNet paper's "FLOPs", torchvision's "GFLOPS")
+  FLOPs  2 x MACs (torch.utils.flop_counter's convention)
+  other  BN, ReLU, add, pooling, ... counted separately as element operations by kind
+Nothing runs: no forward pass and no torch import.  See docs/counting.md.
+"""
+
+
+def register(commands) -> None:
+    p = commands.add_parser(
+        "count", help="count parameters, MACs, FLOPs and memory (no forward pass)",
+        description="Count a network analytically: parameters, MACs and FLOPs (conventions labelled), other "
+                    "ops by kind, parameter and activation memory with the peak live memory of an inference "
+                    "pass, and a breakdown per stage, block or op with shares of the total.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_spec_arguments(p)
+    p.add_argument("--input", metavar="CxHxW", help="count at another input size, e.g. 3x160x160")
+    p.add_argument("--batch", metavar="N", type=int, default=1,
+                   help="batch size for MACs, FLOPs and activation memory (default 1)")
+    p.add_argument("--by", choices=LEVELS, default="stage", help="breakdown rows (default: stage)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (see docs/counting.md)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batch < 1:
+        raise UsageError(f"--batch must be at least 1, got {args.batch}", _ARGV)
+    shape = parse_shape(args.input) if args.input else None
+    net = load_from_args(args, input_shape=shape)
+    data = report(net, batch=args.batch, by=args.by)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(render_text(data), end="")
+    return EXIT_OK

@@ -1,0 +1,214 @@
+"""Paper tables as data: each row of a `table` names a network and the figures a paper printed for it.
+
+A published figure is compared at the precision it is printed with: `0.27M` is matched by any count
+that rounds (or, as some tables do, truncates) to 0.27 million.  `*_exact` cells must be equal.
+Other cells (`error=8.75`) are carried along for display.  A row with `reproduces=false` shows its
+published figures without claiming them (a faithful build is known to differ; say why in a comment).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from resdsl.diagnostics import NameResolutionError, ResdslError, ShapeError, SourceSpan, did_you_mean
+from resdsl.elaborate.loader import Program
+from resdsl.elaborate.values import Env, Evaluator
+from resdsl.pipeline import check_program, load_program
+from resdsl.syntax import ast
+
+METRICS = ("params", "macs", "flops")
+_SCALES = {"K": 3, "M": 6, "G": 9, "T": 12}
+
+
+@dataclass(frozen=True)
+class Figure:
+    metric: str
+    text: str           # as the table prints it
+    ours: int
+    exact: bool         # an *_exact cell: equality required
+    how: str            # "exact" | "rounds" | "truncates" | "differs"
+
+    @property
+    def matches(self) -> bool:
+        return self.how != "differs"
+
+    @property
+    def published(self) -> float:
+        return float(parse_published(self.text)[0])
+
+
+@dataclass(frozen=True)
+class RowResult:
+    name: str
+    network: str
+    params: int
+    macs: int
+    figures: tuple[Figure, ...]
+    info: tuple[tuple[str, str], ...]
+    claims: bool
+    span: SourceSpan
+
+    @property
+    def ok(self) -> bool:
+        return not self.claims or all(f.matches for f in self.figures)
+
+
+@dataclass(frozen=True)
+class TableResult:
+    name: str
+    title: str | None
+    rows: tuple[RowResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+
+def parse_published(text: str) -> tuple[Decimal, int, int]:
+    """`0.27M` -> (value 270000, decimals 2, exponent 6); `1.8e9` -> (1.8e9, 1, 9); `269722` -> (.., 0, 0)."""
+    body, exponent = text, 0
+    if body and body[-1] in _SCALES:
+        exponent, body = _SCALES[body[-1]], body[:-1]
+    elif "e" in body.lower():
+        body, _, exp = body.lower().partition("e")
+        exponent = int(exp)
+    decimals = len(body.partition(".")[2])
+    return Decimal(body) * (Decimal(10) ** exponent), decimals, exponent
+
+
+def compare(ours: int, text: str, exact: bool) -> str:
+    value, decimals, exponent = parse_published(text)
+    if exact or (decimals == 0 and exponent == 0):
+        return "exact" if Decimal(ours) == value else "differs"
+    quantum = Decimal(1).scaleb(-decimals)
+    scaled = Decimal(ours).scaleb(-exponent)
+    shown = value.scaleb(-exponent)
+    if scaled.quantize(quantum, rounding=ROUND_HALF_UP) == shown:
+        return "rounds"
+    if scaled.quantize(quantum, rounding=ROUND_FLOOR) == shown:
+        return "truncates"
+    return "differs"
+
+
+def evaluate_file(path: str | Path) -> list[TableResult]:
+    program = load_program(path)
+    if not program.main_tables:
+        raise NameResolutionError(f"{program.main_file} defines no table", SourceSpan(program.main_file, 1, 1, 1, 1),
+                                  "a table looks like `table NAME \"title\" { row = network(args) :: params=0.27M }`")
+    try:
+        return [evaluate(program, program.tables[name]) for name in program.main_tables]
+    except ResdslError as err:
+        raise err.with_sources(program.sources) from None
+
+
+def evaluate(program: Program, table: ast.TableDef) -> TableResult:
+    return TableResult(table.name, table.title, tuple(_row(program, row) for row in table.rows))
+
+
+def _row(program: Program, row: ast.TableRow) -> RowResult:
+    target = row.target
+    definition = program.networks.get(target.name)
+    if definition is None:
+        raise NameResolutionError(f"unknown network '{target.name}' in table row {row.name}", target.span,
+                                  did_you_mean(target.name, program.networks) or "import the file that defines it")
+    overrides = _bind(definition, target)
+    net = check_program(program, target.name, overrides, target.span)
+    ours = {"params": net.params, "macs": net.macs, "flops": net.flops}
+    figures, info, claims = [], [], True
+    evaluator = Evaluator(Env(), {})
+    for cell in row.cells:
+        metric, exact = cell.name, cell.name.endswith("_exact")
+        base = metric[: -len("_exact")] if exact else metric
+        if base in METRICS:
+            if not isinstance(cell.value, ast.Number):
+                raise ShapeError(f"{metric} must be a number as the table prints it, like 0.27M", cell.value.span)
+            figures.append(Figure(base, cell.value.text, ours[base], exact, compare(ours[base], cell.value.text, exact)))
+        elif metric == "reproduces":
+            value = evaluator.eval(cell.value)
+            if not isinstance(value, bool):
+                raise ShapeError("reproduces takes true or false", cell.value.span)
+            claims = value
+        else:
+            text = cell.value.text if isinstance(cell.value, ast.Number) else str(evaluator.eval(cell.value))
+            info.append((metric, text))
+    return RowResult(row.name, target.name, net.params, net.macs, tuple(figures), tuple(info), claims, row.span)
+
+
+def _bind(definition, call: ast.Call) -> dict[str, Any]:
+    """A row's arguments are the family's parameters, by position or by name."""
+    if isinstance(definition, ast.NetworkAlias):
+        if call.args:
+            raise ShapeError(f"{definition.name} is a fixed network; its row takes no arguments", call.span,
+                             f"call the family it names, {definition.target.name}(...), instead")
+        return {}
+    names = [p.name for p in definition.params]
+    evaluator = Evaluator(Env(), {})
+    out: dict[str, Any] = {}
+    for i, arg in enumerate(call.args):
+        if arg.name is None:
+            if i >= len(names):
+                raise ShapeError(f"network {definition.name} takes {len(names)} parameters", arg.span)
+            out[names[i]] = evaluator.eval(arg.value)
+        else:
+            out[arg.name] = evaluator.eval(arg.value)
+    return out
+
+
+def render(result: TableResult) -> str:
+    """One line per row: ours beside each published figure, the difference, and whether it matches."""
+    lines = [f"{result.name}" + (f" — {result.title}" if result.title else "")]
+    header = ["row", "network", "params", "MACs", "published", "ours", "diff", "match", "notes"]
+    body = []
+    for row in result.rows:
+        first = True
+        for fig in row.figures or (None,):
+            cells = [row.name if first else "", row.network if first else "",
+                     f"{row.params:,}" if first else "", _si(row.macs) if first else ""]
+            if fig is None:
+                cells += ["", "", "", "", ""]
+            else:
+                diff = fig.ours - fig.published
+                pct = f" ({diff / fig.published:+.1%})" if fig.published and not fig.exact else ""
+                mark = ("ok " if fig.matches else ("NO " if row.claims else "no ")) + fig.how
+                if not row.claims:
+                    mark += " (not claimed)"
+                cells += [f"{fig.metric} {fig.text}", _shown(fig), f"{_signed(diff)}{pct}", mark, ""]
+            if first:
+                cells[-1] = ", ".join(f"{k} {v}" for k, v in row.info)
+            body.append(cells)
+            first = False
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    lines += [fmt(header), fmt(["-" * w for w in widths]), *map(fmt, body)]
+    claimed = [r for r in result.rows if r.claims]
+    good = sum(r.ok for r in claimed)
+    lines.append(f"{good} of {len(claimed)} claiming rows reproduce their published figures"
+                 + (f"; {len(result.rows) - len(claimed)} shown without a claim" if len(claimed) < len(result.rows)
+                    else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _shown(fig: Figure) -> str:
+    if fig.exact:
+        return f"{fig.ours:,}"
+    _, decimals, exponent = parse_published(fig.text)
+    suffix = {v: k for k, v in _SCALES.items()}.get(exponent, f"e{exponent}")
+    return f"{fig.ours / 10 ** exponent:.{decimals + 2}f}{suffix}"
+
+
+def _signed(value: float) -> str:
+    if value == 0:
+        return "0"
+    sign = "+" if value > 0 else "-"
+    mag = abs(value)
+    return sign + (_si(mag) if mag >= 1000 else f"{mag:g}")
+
+
+def _si(value: float) -> str:
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f}{suffix}"
+    return f"{value:,.0f}"
+
