@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install what a fresh machine lacks to develop and test resdsl:
+#   Graphviz's `dot` (Debian package), resdsl itself (editable) with PyTorch and the test tools.
+# torch is pinned to 2.13.0: on this project's machines that is the CPU build lying on disk; an open
+# range would pull the newest CUDA build (several GB).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+
+if ! command -v dot >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing graphviz (dot)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
+  else
+    echo "setup: Graphviz's dot is missing; install it (e.g. sudo apt-get install graphviz)" >&2
+  fi
+fi
+
+python3 -m pip install -q -e ".[torch,dev]"
+python3 -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else f'unexpected torch {v}')"
+echo "setup: ok ($(python3 -c 'import torch; print("torch", torch.__version__)'), $(dot -V 2>&1 | head -1))"
