@@ -10,6 +10,7 @@ from resdsl.analysis.memory import activation_memory
 from resdsl.diagnostics import MultipleErrors, ResdslError, SourceSpan, UsageError, did_you_mean
 from resdsl.elaborate.elaborator import Elaborator
 from resdsl.elaborate.loader import Loader, Program
+from resdsl.elaborate.resolve import check_names
 from resdsl.network import Network
 
 
@@ -41,6 +42,9 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
                   override_span: SourceSpan | None = None,
                   input_shape: tuple[int, int, int] | None = None) -> Network:
     try:
+        unknown = check_names(program)
+        if unknown:
+            raise MultipleErrors.combine(unknown)
         name = choose_network(program, network)
         elaborated = Elaborator(program).network(name, overrides, override_span, input_shape)
         graph = elaborated.graph

@@ -16,6 +16,7 @@ from resdsl.diagnostics import (LimitError, NameResolutionError, ResdslError, Sh
 from resdsl.elaborate.builder import GraphBuilder
 from resdsl.elaborate.loader import Program
 from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primitive
+from resdsl.elaborate.resolve import unknown_name_error
 from resdsl.elaborate.values import Dims, Env, Evaluator, Symbol, TensorRef, show, type_name
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph
@@ -23,15 +24,6 @@ from resdsl.ir.types import TensorType
 from resdsl.syntax import ast
 
 SHORTCUT_KINDS = ("A", "B", "C", "none", "gated")
-# What other frameworks call our primitives (lower-case, underscores removed) -> our name.
-FOREIGN_NAMES = {
-    "batchnorm": "bn", "batchnorm2d": "bn", "bn2d": "bn", "conv2d": "conv", "convolution": "conv",
-    "dense": "fc", "linear": "fc", "maxpool2d": "maxpool", "avgpool2d": "avgpool",
-    "globalavgpool": "gap", "globalaveragepooling": "gap", "adaptiveavgpool2d": "adaptive_avgpool",
-    "convtranspose2d": "upconv", "deconv": "upconv", "transposedconv": "upconv", "drop": "dropout",
-    "stochasticdepth": "droppath", "cat": "concat", "sum": "add", "skip": "residual",
-    "shortcut": "residual", "softmax": "fc",
-}
 BUDGET_METRICS = ("params", "macs", "flops", "activations")
 RESERVED_LABELS = {"in"}
 
@@ -298,11 +290,7 @@ class Elaborator:
         block = self.program.blocks.get(call.name)
         if block is not None:
             return self._block(block, call, call.args, frame, flow, label)
-        known = set(PRIMITIVES) | set(self.program.blocks) | {"identity"}
-        alias = FOREIGN_NAMES.get(call.name.lower().replace("_", ""))
-        raise NameResolutionError(f"unknown block or op '{call.name}'", call.name_span,
-                                  (f"did you mean '{alias}'?" if alias else did_you_mean(call.name, known)) or
-                                  "define it with `block NAME(...) { ... }` or import the file that does")
+        raise unknown_name_error(call.name, call.name_span, self.program)
 
     def _primitive(self, primitive: Primitive, call: ast.Call, frame: Frame, flow: TensorRef,
                    label: str | None) -> TensorRef:
