@@ -27,8 +27,6 @@ def _image(t: TensorType, what: str) -> TensorType:
 
 def _window(size: int, kernel: int, stride: int, pad: int, dilation: int = 1, ceil: bool = False) -> int:
     span = size + 2 * pad - dilation * (kernel - 1) - 1
-    if span < 0:
-        return 0
     out = -(-span // stride) + 1 if ceil else span // stride + 1
     # PyTorch's rule: with ceil_mode the last window must start inside the (left-padded) input.
     if ceil and (out - 1) * stride >= size + pad:
