@@ -17,6 +17,7 @@ from resdsl.elaborate.loader import Program
 from resdsl.elaborate.values import Env, Evaluator
 from resdsl.pipeline import check_program, load_program
 from resdsl.syntax import ast
+from resdsl.units import si
 
 METRICS = ("params", "macs", "flops")
 _SCALES = {"K": 3, "M": 6, "G": 9, "T": 12}
@@ -165,7 +166,7 @@ def render(result: TableResult) -> str:
         first = True
         for fig in row.figures or (None,):
             cells = [row.name if first else "", row.network if first else "",
-                     f"{row.params:,}" if first else "", _si(row.macs) if first else ""]
+                     f"{row.params:,}" if first else "", si(row.macs) if first else ""]
             if fig is None:
                 cells += ["", "", "", "", ""]
             else:
@@ -203,12 +204,4 @@ def _signed(value: float) -> str:
         return "0"
     sign = "+" if value > 0 else "-"
     mag = abs(value)
-    return sign + (_si(mag) if mag >= 1000 else f"{mag:g}")
-
-
-def _si(value: float) -> str:
-    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= scale:
-            return f"{value / scale:.2f}{suffix}"
-    return f"{value:,.0f}"
-
+    return sign + (si(mag) if mag >= 1000 else f"{mag:g}")

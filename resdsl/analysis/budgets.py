@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from resdsl.diagnostics import BudgetError
 from resdsl.elaborate.elaborator import BudgetLimit
+from resdsl.units import si
 
 
 @dataclass(frozen=True)
@@ -30,22 +31,14 @@ def check_budgets(limits: tuple[BudgetLimit, ...], actual: dict[str, int],
         if result.ok:
             continue
         over = result.actual - limit.limit
-        message = (f"{limit.metric} {result.actual:,} exceed the budget {limit.op} {format_si(limit.limit)} "
-                   f"by {format_si(over)} ({over / limit.limit:.1%})")
+        message = (f"{limit.metric} {result.actual:,} exceed the budget {limit.op} {si(limit.limit)} "
+                   f"by {si(over)} ({over / limit.limit:.1%})")
         shares = stage_shares.get(limit.metric) or {}
         hint = None
         if shares:
             stage, part = max(shares.items(), key=lambda kv: kv[1])
             total = sum(shares.values()) or 1
-            hint = (f"the costliest stage is {stage} with {format_si(part)} ({part / total:.0%} of {limit.metric}); "
+            hint = (f"the costliest stage is {stage} with {si(part)} ({part / total:.0%} of {limit.metric}); "
                     f"make it narrower or shallower, or raise the budget")
         errors.append(BudgetError(message, limit.span, hint))
     return tuple(results), errors
-
-
-def format_si(value: float) -> str:
-    """11513626624 -> '11.51G'; small values stay whole."""
-    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= scale:
-            return f"{value / scale:.2f}{suffix}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"

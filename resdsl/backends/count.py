@@ -10,6 +10,7 @@ from typing import Any
 from resdsl.analysis.cost import element_kind
 from resdsl.ir.graph import Graph, Node
 from resdsl.network import Network
+from resdsl.units import binary_bytes, si
 
 CONVENTIONS = {
     "macs": "multiply-accumulates of conv, up-conv and fc layers, biases free (the ResNet paper's "
@@ -101,18 +102,18 @@ def render_text(data: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"  params     {data['params']:>16,}   trainable; + {data['buffers']:,} buffer elements "
                  "(BN running statistics)")
-    lines.append(f"  MACs       {data['macs']:>16,}   {_si(data['macs'])}   conv + fc multiply-accumulates "
+    lines.append(f"  MACs       {data['macs']:>16,}   {si(data['macs'])}   conv + fc multiply-accumulates "
                  "(the ResNet paper's \"FLOPs\", torchvision's \"GFLOPS\")")
-    lines.append(f"  FLOPs      {data['flops']:>16,}   {_si(data['flops'])}   = 2 x MACs "
+    lines.append(f"  FLOPs      {data['flops']:>16,}   {si(data['flops'])}   = 2 x MACs "
                  "(torch.utils.flop_counter's convention)")
-    other = ", ".join(f"{k} {_si(v)}" for k, v in sorted(data["by_kind"].items(), key=lambda kv: -kv[1]))
+    other = ", ".join(f"{k} {si(v)}" for k, v in sorted(data["by_kind"].items(), key=lambda kv: -kv[1]))
     lines.append(f"  other ops  {other or 'none'}   (element operations, not in MACs/FLOPs)")
     m = data["memory"]
-    lines.append(f"  memory     params {_bytes(m['param_bytes_fp32'])} fp32; activations "
-                 f"{_bytes(m['activation_bytes_fp32'])} in all; peak live {_bytes(m['peak_activation_bytes_fp32'])}"
-                 f" fp32 / {_bytes(m['peak_activation_bytes_fp16'])} fp16 (at {m['peak_at']})")
+    lines.append(f"  memory     params {binary_bytes(m['param_bytes_fp32'])} fp32; activations "
+                 f"{binary_bytes(m['activation_bytes_fp32'])} in all; peak live {binary_bytes(m['peak_activation_bytes_fp32'])}"
+                 f" fp32 / {binary_bytes(m['peak_activation_bytes_fp16'])} fp16 (at {m['peak_at']})")
     for b in data["budgets"]:
-        lines.append(f"  budget     {b['metric']} {b['op']} {_si(b['limit'])}: {_si(b['actual'])} "
+        lines.append(f"  budget     {b['metric']} {b['op']} {si(b['limit'])}: {si(b['actual'])} "
                      f"({'ok' if b['ok'] else 'EXCEEDED'})")
     lines.append("")
     lines.extend(_table(data))
@@ -126,9 +127,9 @@ def _table(data: dict[str, Any]) -> list[str]:
     body = []
     for row in data["rows"]:
         body.append([row["path"], row["kind"], "x".join(map(str, row["output_shape"])), f"{row['params']:,}",
-                     f"{row['params'] / total_params:.1%}", _si(row["macs"]), f"{row['macs'] / total_macs:.1%}"])
+                     f"{row['params'] / total_params:.1%}", si(row["macs"]), f"{row['macs'] / total_macs:.1%}"])
     body.append(["total", "", "x".join(map(str, data["output_shape"])), f"{data['params']:,}", "100.0%",
-                 _si(data["macs"]), "100.0%"])
+                 si(data["macs"]), "100.0%"])
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     right = {3, 4, 5, 6}
 
@@ -137,19 +138,3 @@ def _table(data: dict[str, Any]) -> list[str]:
 
     return [fmt(header), fmt(["-" * w for w in widths]), *[fmt(r) for r in body[:-1]],
             fmt(["-" * w for w in widths]), fmt(body[-1])]
-
-
-def _si(value: float) -> str:
-    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= scale:
-            return f"{value / scale:.2f}{suffix}"
-    return f"{value:,.0f}"
-
-
-def _bytes(value: float) -> str:
-    for scale, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if value >= scale:
-            return f"{value / scale:.1f} {suffix}"
-    return f"{value:,.0f} B"
-
-

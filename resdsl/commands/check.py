@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from resdsl.analysis.budgets import format_si
+from resdsl.units import si
 from resdsl.cli import EXIT_OK, add_spec_arguments, load_from_args
 
 
@@ -20,9 +20,7 @@ def register(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     net = load_from_args(args)
     budgets = "" if not net.budgets else f"   budgets {sum(b.ok for b in net.budgets)}/{len(net.budgets)} met"
-    macs = format_si(net.macs)
-    if macs[-1].isalpha():
-        macs = f"{macs[:-1]} {macs[-1]}"
+    macs = si(net.macs, space=" ")
     print(f"{net.name}: {net.input_type} -> {net.output_type}   params {net.params:,}   "
           f"MACs {macs}{budgets}   (ok)")
     return EXIT_OK
