@@ -72,6 +72,8 @@ class Elaborator:
         self.survival_last: float | None = None
         self.templates: dict[tuple, Any] = {}
         self.input_override: tuple[int, int, int] | None = None
+        self.residuals_seen = 0
+        self.budget_limits: list[BudgetLimit] = []
 
     # ---- networks ----------------------------------------------------------------------------
 
@@ -131,18 +133,20 @@ class Elaborator:
                              input_stmt.shape.span)
 
         self.builder = GraphBuilder(net.name, net.span)
-        for prelim in net.body.statements:
-            if isinstance(prelim, ast.StochasticDepth):
-                self._stochastic_depth(prelim, env)
+        self.budget_limits = []
         c, h, w = shape.values
         x = self._add(ops.Input((c, h, w)), [], 0, None, "input", input_stmt.span)
         frame = Frame(0, env, {"in": x}, stage="", stage_level=True)
         out = self._body(net.body, frame, x)
         self._finish_drop_paths()
-        budgets = self._budgets(net, env)
-        return Elaborated(self.builder.freeze(out), budgets, tuple(params), net.span)
+        return Elaborated(self.builder.freeze(out), tuple(self.budget_limits), tuple(params), net.span)
 
     def _stochastic_depth(self, stmt: ast.StochasticDepth, env: Env) -> None:
+        if self.residuals_seen:
+            raise SpecSyntaxError("stochastic_depth must come before the residual blocks it applies to",
+                                  stmt.span, "move it to the top of the network, after `input`")
+        if self.survival_last is not None:
+            raise SpecSyntaxError("stochastic_depth is given twice", stmt.span)
         args = self._bind_args((ast.Param(stmt.span, "p_L", None),), stmt.args, Evaluator(env, {}), stmt,
                                "stochastic_depth")
         value = args["p_L"]
@@ -159,22 +163,17 @@ class Elaborator:
             survival = 1.0 - l / total * (1.0 - self.survival_last)
             self.builder.replace_op(node_id, ops.DropPath(survival))
 
-    def _budgets(self, net: ast.NetworkDef, env: Env) -> tuple[BudgetLimit, ...]:
-        out = []
-        for stmt in net.body.statements:
-            if not isinstance(stmt, ast.Budget):
-                continue
-            for item in stmt.items:
-                if item.metric not in BUDGET_METRICS:
-                    raise NameResolutionError(f"unknown budget '{item.metric}'", item.span,
-                                              did_you_mean(item.metric, BUDGET_METRICS)
-                                              or "budgets: " + ", ".join(BUDGET_METRICS))
-                limit = Evaluator(env, {}).eval(item.limit)
-                if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0:
-                    raise ShapeError(f"a budget limit must be a positive number, got {show(limit)}",
-                                     item.limit.span, "write it like `params <= 25M`")
-                out.append(BudgetLimit(item.metric, item.op, float(limit), item.span))
-        return tuple(out)
+    def _budgets(self, stmt: ast.Budget, env: Env) -> None:
+        for item in stmt.items:
+            if item.metric not in BUDGET_METRICS:
+                raise NameResolutionError(f"unknown budget '{item.metric}'", item.span,
+                                          did_you_mean(item.metric, BUDGET_METRICS)
+                                          or "budgets: " + ", ".join(BUDGET_METRICS))
+            limit = Evaluator(env, {}).eval(item.limit)
+            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0:
+                raise ShapeError(f"a budget limit must be a positive number, got {show(limit)}",
+                                 item.limit.span, "write it like `params <= 25M`")
+            self.budget_limits.append(BudgetLimit(item.metric, item.op, float(limit), item.span))
 
     # ---- bodies and statements -----------------------------------------------------------------
 
@@ -209,6 +208,10 @@ class Elaborator:
             if frame.scope != 0 or not frame.stage_level:
                 raise SpecSyntaxError(f"`{_statement_word(stmt)}` belongs at the top of a network", stmt.span,
                                       "move it out of the block")
+            if isinstance(stmt, ast.Budget):
+                self._budgets(stmt, frame.env)
+            elif isinstance(stmt, ast.StochasticDepth):
+                self._stochastic_depth(stmt, frame.env)
             return flow
         raise AssertionError(f"unhandled statement {type(stmt).__name__}")
 
@@ -478,6 +481,7 @@ class Elaborator:
             raise ShapeError(f"unknown shortcut kind {show(kind)}", _arg_span(res, "shortcut"),
                              "shortcut is one of A (zero-pad), B (projection where needed), "
                              "C (projection always), none, gated")
+        self.residuals_seen += 1
         main = self._body(res.body, frame, flow)
         if kind == "none":
             return main

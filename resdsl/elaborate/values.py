@@ -49,7 +49,14 @@ CONSTANTS: dict[str, Any] = {"true": True, "false": False, **SYMBOLS}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min, "max": max, "abs": abs, "int": lambda x: int(x), "floor": lambda x: math.floor(x),
     "ceil": lambda x: math.ceil(x), "round": lambda x: int(round(x)), "len": len,
+    "size": lambda *dims: Dims(tuple(_whole(d) for d in dims)),
 }
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
+        raise ValueError(f"sizes are whole numbers of at least 1, got {value!r}")
+    return int(value)
 
 
 def type_name(value: Any) -> str:

@@ -216,7 +216,7 @@ class GatedSum(Op):
     """Highway merge of (h, x, t): h * t + x * (1 - t)."""
 
     is_layer = False
-    kind = "gate"
+    kind = "highway"
 
     def describe(self) -> str:
         return "h·T + x·(1−T)"
