@@ -1,0 +1,1 @@
+"""Back ends: lowerings of a checked `Network` to PyTorch modules, Python source and drawings."""

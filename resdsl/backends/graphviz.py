@@ -1,0 +1,161 @@
+"""Graphviz diagrams of checked networks, where the skip connections are the point.
+
+    >>> from resdsl.backends.graphviz import DrawOptions, to_dot
+    >>> source = to_dot([resdsl.load("specs/torchvision/resnet18.res")], DrawOptions(level="block"))
+
+`to_dot` builds the DOT source with the `graphviz` package (pure: the same networks give the same
+bytes); `draw` renders it with the `dot` program and writes the file atomically.  Reads only the checked
+IR and its counts; never imports torch.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import graphviz
+
+from resdsl.backends.graphviz_render import format_for, render, write_atomic
+from resdsl.backends.graphviz_style import (CELL_STYLES, CLUSTER_ATTRS, EDGE_ATTRS, EDGE_STYLES, GRAPH_ATTRS,
+                                            GROUP_ATTRS, NETWORK_ATTRS, NODE_ATTRS, REPEAT_STYLE, edge_label,
+                                            fill_for, html_label, legend_label, merged)
+from resdsl.backends.graphviz_view import LEVELS, Cell, View, build_view
+from resdsl.network import Network
+
+__all__ = ["DrawOptions", "LEVELS", "RANKDIRS", "to_dot", "draw", "views", "emit"]
+
+RANKDIRS = ("TB", "LR")
+
+
+@dataclass(frozen=True)
+class DrawOptions:
+    level: str = "block"     # stage | block | op
+    rankdir: str = "TB"      # TB (top to bottom) | LR (left to right)
+    expand: bool = False     # draw every block instead of collapsing identical runs to ×N
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS or self.rankdir not in RANKDIRS:
+            raise ValueError(f"level is one of {LEVELS} and rankdir one of {RANKDIRS}, "
+                             f"got {self.level!r} and {self.rankdir!r}")
+
+
+def views(networks: Sequence[Network], options: DrawOptions = DrawOptions()) -> tuple[View, ...]:
+    return tuple(build_view(net, options.level, options.expand) for net in networks)
+
+
+def to_dot(networks: Sequence[Network], options: DrawOptions = DrawOptions()) -> str:
+    """The DOT source: one network, or several side by side (each in a cluster of its own)."""
+    return emit(views(networks, options), options.rankdir)
+
+
+def draw(networks: Sequence[Network], output: Path, options: DrawOptions = DrawOptions()) -> str:
+    """Render to `output` (format from its suffix); returns the format written."""
+    fmt = format_for(output)
+    write_atomic(output, render(to_dot(networks, options), fmt))
+    return fmt
+
+
+def emit(drawn: Sequence[View], rankdir: str = "TB") -> str:
+    name = "_vs_".join(v.name for v in drawn)
+    dot = graphviz.Digraph(name, graph_attr=merged(GRAPH_ATTRS, {"rankdir": rankdir}),
+                           node_attr=NODE_ATTRS, edge_attr=EDGE_ATTRS)
+    if len(drawn) == 1:
+        dot.attr(label=drawn[0].title)
+        _emit_view(dot, drawn[0], "")
+    else:
+        for i, view in enumerate(drawn):
+            with dot.subgraph(name=f"cluster_net{i}") as sub:
+                sub.attr(label=view.title, **NETWORK_ATTRS)
+                _emit_view(sub, view, f"{_prefix(i)}_")
+        _align_stages(dot, drawn)
+    _emit_legend(dot, drawn)
+    return dot.source
+
+
+def _align_stages(dot: graphviz.Digraph, drawn: Sequence[View]) -> None:
+    """Side by side, start the stages the networks share on one level (plain-34 beside ResNet-34
+    reads like the paper's figure)."""
+    firsts = []
+    for view in drawn:
+        first: dict[str, str] = {}
+        for cell in view.cells:
+            if cell.stage is not None:
+                first.setdefault(cell.stage, cell.key)
+        firsts.append(first)
+    for stage, key in firsts[0].items():
+        if all(stage in f for f in firsts[1:]):
+            with dot.subgraph() as same:
+                same.attr(rank="same")
+                for i, first in enumerate(firsts):
+                    same.node(f"{_prefix(i)}_{first[stage]}")
+
+
+def _prefix(i: int) -> str:
+    return chr(ord("a") + i) if i < 26 else f"net{i}"
+
+
+def _emit_view(dot: graphviz.Digraph, view: View, prefix: str) -> None:
+    boxes = dict(view.stage_boxes)
+    group_titles = dict(view.group_titles)
+    for stage, cells in _runs(view.cells, lambda c: c.stage if c.stage in boxes else None):
+        if stage is None:
+            _emit_cells(dot, cells, prefix, group_titles)
+            continue
+        with dot.subgraph(name=f"cluster_{prefix}stage_{_slug(stage)}") as sub:
+            sub.attr(label=boxes[stage], **CLUSTER_ATTRS)
+            _emit_cells(sub, cells, prefix, group_titles)
+    for edge in view.edges:
+        dot.edge(prefix + edge.tail, prefix + edge.head, label=edge_label(edge.label), **EDGE_STYLES[edge.kind])
+    for pair in view.same_rank:
+        with dot.subgraph() as same:
+            same.attr(rank="same")
+            for key in pair:
+                same.node(prefix + key)
+
+
+def _emit_cells(dot: graphviz.Digraph, cells: Sequence[Cell], prefix: str, titles: dict[str, str],
+                depth: int = 0) -> None:
+    """Cells in their block boxes, nested boxes inside (`depth` is the nesting being emitted)."""
+    for group, members in _runs(cells, lambda c: c.groups[depth] if len(c.groups) > depth else None):
+        if group is None:
+            for cell in members:
+                _emit_cell(dot, cell, prefix)
+            continue
+        with dot.subgraph(name=f"cluster_{prefix}{group}") as sub:
+            sub.attr(label=titles[group], **GROUP_ATTRS)
+            _emit_cells(sub, members, prefix, titles, depth + 1)
+
+
+def _emit_cell(dot: graphviz.Digraph, cell: Cell, prefix: str) -> None:
+    attrs = dict(CELL_STYLES[cell.role])
+    if cell.op is not None:
+        attrs.setdefault("fillcolor", fill_for(cell.op))
+    if cell.kind is not None:
+        attrs["color"] = EDGE_STYLES[cell.kind]["color"]
+    if cell.repeat > 1:
+        attrs.update(REPEAT_STYLE)
+    dot.node(prefix + cell.key, html_label(cell.title, cell.lines, cell.stats, cell.above), **attrs)
+
+
+def _emit_legend(dot: graphviz.Digraph, drawn: Sequence[View]) -> None:
+    kinds = ["flow"] + [k for k in EDGE_STYLES if k != "flow" and any(k in v.kinds for v in drawn)]
+    notes: list[str] = []
+    for view in drawn:
+        notes.extend(n for n in view.notes if n not in notes)
+    dot.node("legend", legend_label(kinds, notes), shape="plaintext", style="", margin="0")
+
+
+def _runs(items, key):
+    """Consecutive items with the same key, as (key, items)."""
+    out: list[tuple[object, list]] = []
+    for item in items:
+        k = key(item)
+        if out and out[-1][0] == k:
+            out[-1][1].append(item)
+        else:
+            out.append((k, [item]))
+    return out
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in text)

@@ -1,0 +1,753 @@
+"""The Python back end: one standalone, readable .py file (importing only torch) defining the network.
+
+The file reads like torchvision's resnet.py: one `nn.Module` class per block structure (`Bottleneck`,
+`DenseLayer`, ...), stages as `nn.Sequential`, and a network class whose forward is written out op by
+op.  Its `state_dict()` equals `resdsl.build`'s key for key, and its outputs are the same bit for bit:
+the constructors come from the same `Call` table and every per-node decision (in-place ReLU, `+=`,
+flatten before fc) from the same `lower()` as the torch back end.
+
+How scopes become code (decided bottom-up, children first):
+  * a scope that is a function of its inputs (its nodes are consecutive in the graph and only one of
+    them is read outside) becomes a class if it is a block instance, an `nn.Sequential` if its items
+    simply follow each other, else a plain `Group` whose layers the parent's forward calls;
+  * block instances with the same code share one class; numbers that differ between the instances
+    (widths, strides) become constructor parameters, named `in_channels` / `out_channels` / `stride`
+    where they are exactly that, else after the layer and argument (`conv1_out_channels`).
+
+Only identifiers that pass `_attr_name` and literals (ints, floats, bools, tuples) rendered by `repr`
+reach the generated text; nothing is copied from the spec's source.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import keyword
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+from torch import nn
+
+from resdsl.backends.torch import Call, DropPath, Lowered, center_crop, gated_sum, lower, zero_pad_shortcut
+from resdsl.diagnostics import NameResolutionError
+from resdsl.ir import ops
+from resdsl.ir.graph import Graph, Scope
+from resdsl.network import Network
+
+__all__ = ["generate", "load_source", "class_name"]
+
+LINE_WIDTH = 120  # torchvision's black setting
+_LABEL = re.compile(r"[A-Za-z_]\w*|\d+")  # what the grammar allows a label to be; used with fullmatch
+
+# ---- the small expression trees the constructors are written as ------------------------------------
+
+
+@dataclass
+class Expr:
+    """`callee(arg, name=arg, ...)`, or other brackets than parentheses."""
+
+    callee: str
+    args: list[tuple[str | None, "Arg"]]
+    brackets: tuple[str, str] = ("(", ")")
+
+
+@dataclass
+class Pair:
+    """`("name", expr)`: one entry of `OrderedDict([...])` or `Group(...)`."""
+
+    name: str
+    value: "Arg"
+
+
+Arg = Union[Expr, Pair, str]
+
+
+def fmt(arg: Arg, indent: int, width: float = LINE_WIDTH, lead: int = 0) -> str:
+    """One line if it fits (after `lead` characters already on the line) and is not a container, else
+    one argument per line (black's style)."""
+    if isinstance(arg, str):
+        return arg
+    if isinstance(arg, Pair):
+        return f"({json.dumps(arg.name)}, {fmt(arg.value, indent, width)})"
+    opening, closing = arg.brackets
+    parts = [(f"{k}=" if k else "") + fmt(v, indent + 4, width) for k, v in arg.args]
+    one = f"{arg.callee}{opening}{', '.join(parts)}{closing}"
+    container = arg.callee in _CONTAINERS
+    if not (container and arg.args) and "\n" not in one and indent + lead + len(one) <= width:
+        return one
+    pad = " " * (indent + 4)
+    return f"{arg.callee}{opening}\n" + "".join(f"{pad}{p},\n" for p in parts) + f"{' ' * indent}{closing}"
+
+
+def _map_leaves(arg: Arg, fn: Callable[[str], str]) -> Arg:
+    if isinstance(arg, str):
+        return fn(arg)
+    if isinstance(arg, Pair):
+        return Pair(arg.name, _map_leaves(arg.value, fn))
+    return Expr(arg.callee, [(k, _map_leaves(v, fn)) for k, v in arg.args], arg.brackets)
+
+
+# Containers are written one entry per line, like torchvision's code.
+_NAMED_SEQUENTIAL = "nn.Sequential(OrderedDict"
+_CONTAINERS = {"nn.Sequential", "Group", _NAMED_SEQUENTIAL}
+
+
+# ---- slots: literals that may become constructor parameters --------------------------------------
+
+
+@dataclass
+class Slot:
+    value: Any
+    hint: str      # a readable parameter name if this literal becomes one
+    forward: bool  # used in forward (stored on self) rather than in __init__
+
+
+@dataclass
+class Recorder:
+    """Collects the literals of one class body.  The text holds the marker `\x00k\x00` for literal k until
+    all instances of the class are known: then each marker becomes the literal, a parameter or an
+    expression of a parameter."""
+
+    slots: list[Slot] = field(default_factory=list)
+
+    def lit(self, value: Any, hint: str, forward: bool = False) -> str:
+        _check_literal(value)
+        self.slots.append(Slot(value, hint, forward))
+        return f"\x00{len(self.slots) - 1}\x00"
+
+
+def _check_literal(value: Any) -> None:
+    if isinstance(value, tuple):
+        for v in value:
+            _check_literal(v)
+    elif not isinstance(value, (bool, int, float)) or not math.isfinite(value):
+        raise TypeError(f"cannot write {value!r} into generated code")
+
+
+_MARKER = re.compile("\x00(\\d+)\x00")
+
+
+# ---- scope analysis -----------------------------------------------------------------------------
+
+CLASS, SEQUENTIAL, GROUP, INLINE, ROOT = "class", "sequential", "group", "inline", "root"
+
+# Stateless layers with only a position for a name (`layer1.0.2`, a ReLU) are written as function calls
+# in a forward (`F.relu(out, inplace=True)`) rather than as modules called `getattr(self, "2")`.
+FUNCTION_LAYERS = (ops.Activation, ops.Pool, ops.AdaptivePool, ops.Flatten, ops.Dropout)
+
+
+@dataclass
+class Unit:
+    scope: Scope
+    nodes: list[int]            # every node in the scope and its sub-scopes, in order
+    inputs: tuple[int, ...]     # nodes outside read inside, in order
+    outputs: tuple[int, ...]    # nodes inside read outside (or the network's output)
+    first_layer: int | None     # the first layer node inside: the registration order of modules
+    kind: str = INLINE
+
+
+@dataclass
+class Instance:
+    """A class instance: the finished class's name and the values of its parameters."""
+
+    cls: str
+    args: list[tuple[str, Any]]
+
+
+@dataclass
+class Draft:
+    unit: Unit
+    init: list[tuple[str, Expr]]  # (attribute, or a quoted name for add_module; constructor)
+    forward: list[str]
+    params: list[str]   # forward arguments
+    slots: list[Slot]
+
+
+class Generator:
+    def __init__(self, net: Network):
+        self.net = net
+        self.graph: Graph = net.graph
+        self.lowered: tuple[Lowered, ...] = lower(self.graph)
+        self.units = _analyse(self.graph)
+        self.children: dict[int, list[int]] = {u.scope.id: [] for u in self.units}
+        for unit in self.units[1:]:
+            self.children[unit.scope.parent].append(unit.scope.id)
+        self.instances: dict[int, Instance] = {}
+        self.classes: list[str] = []  # class sources, leaves first
+        self.reserved = {"self", "torch", "nn", "F", "OrderedDict", "Group", "DropPath", "zero_pad_shortcut",
+                         "center_crop", "gated_sum", "INPUT_SHAPE", "annotations", "getattr"}
+        self.used: dict[str, bool] = {}  # runtime helpers the code calls
+        self.class_names: set[str] = set()
+
+    # -- structure decisions --
+
+    def function_rendered(self, nid: int) -> bool:
+        node = self.graph.nodes[nid]
+        return node.op.is_layer and node.name.isdigit() and isinstance(node.op, FUNCTION_LAYERS)
+
+    def classify(self) -> None:
+        for sid in reversed(range(len(self.graph.scopes))):  # children have larger ids than parents
+            unit = self.units[sid]
+            if sid == 0:
+                unit.kind = ROOT
+            elif not any(self.graph.nodes[n].op.is_layer and not self.function_rendered(n) for n in unit.nodes):
+                unit.kind = INLINE
+            elif not _is_function(unit):
+                unit.kind = GROUP
+            elif unit.scope.kind == "block":
+                unit.kind = CLASS
+            else:
+                unit.kind = SEQUENTIAL if self.is_chain(sid) else GROUP
+
+    def items(self, sid: int) -> list[tuple[str, int]]:
+        """What the forward of scope `sid` calls, in order: ("node", id) or ("unit", scope id)."""
+        out: list[tuple[str, int]] = []
+        for nid in self.units[sid].nodes:
+            if nid == 0:
+                continue
+            chain = [s.id for s in self.graph.scope_chain(self.graph.nodes[nid].scope)]
+            inner = next((s for s in chain[chain.index(sid) + 1:] if self.units[s].kind in (CLASS, SEQUENTIAL)),
+                         None)
+            if inner is None:
+                out.append(("node", nid))
+            elif ("unit", inner) not in out:
+                out.append(("unit", inner))
+        return out
+
+    def item_io(self, item: tuple[str, int]) -> tuple[tuple[int, ...], int]:
+        kind, i = item
+        if kind == "node":
+            return self.graph.nodes[i].inputs, i
+        unit = self.units[i]
+        return unit.inputs, unit.outputs[0]
+
+    def is_chain(self, sid: int) -> bool:
+        unit = self.units[sid]
+        if len(unit.inputs) != 1:
+            return False
+        previous = unit.inputs[0]
+        for item in self.items(sid):
+            kind, i = item
+            if kind == "node":
+                node = self.graph.nodes[i]
+                if node.scope != sid or not node.op.is_layer or self.lowered[i].flatten:
+                    return False
+            inputs, output = self.item_io(item)
+            if inputs != (previous,):
+                return False
+            previous = output
+        return previous == unit.outputs[0]
+
+    def members(self, sid: int) -> list[tuple[str, int]]:
+        """The modules scope `sid` owns, in registration order: ("node", id) or ("unit", scope id)."""
+        found: list[tuple[int, tuple[str, int]]] = []
+        for nid in self.units[sid].nodes:
+            node = self.graph.nodes[nid]
+            if node.scope == sid and node.op.is_layer and not self.function_rendered(nid):
+                found.append((nid, ("node", nid)))
+        for child in self.children[sid]:
+            if self.units[child].kind != INLINE:
+                found.append((self.units[child].first_layer, ("unit", child)))
+        return [m for _, m in sorted(found)]
+
+    # -- constructors --
+
+    def ctor(self, member: tuple[str, int], rec: Recorder, prefix: str) -> Expr:
+        kind, i = member
+        if kind == "node":
+            return self.layer_ctor(i, rec, prefix)
+        unit = self.units[i]
+        if unit.kind == CLASS:
+            inst = self.instances[i]
+            return Expr(inst.cls, [(p, rec.lit(v, f"{prefix}{p}")) for p, v in inst.args])
+        if unit.kind == SEQUENTIAL:
+            entries = [(self.local_name(m), self.ctor(m, rec, f"{prefix}{self.local_name(m)}_"))
+                       for m in self.items(i)]
+            if [n for n, _ in entries] == [str(k) for k in range(len(entries))]:
+                return Expr("nn.Sequential", [(None, e) for _, e in entries])
+            self.used["OrderedDict"] = True
+            return Expr(_NAMED_SEQUENTIAL, [(None, Pair(n, e)) for n, e in entries], brackets=("([", "]))"))
+        self.used["Group"] = True
+        return Expr("Group", [(None, Pair(self.local_name(m), self.ctor(m, rec, f"{prefix}{self.local_name(m)}_")))
+                              for m in self.members(i)])
+
+    def layer_ctor(self, nid: int, rec: Recorder, prefix: str) -> Expr:
+        call: Call = self.lowered[nid].layer
+        if not call.callee.startswith("nn."):
+            self.used[call.callee] = True  # a runtime piece (DropPath) the file must define
+        args: list[tuple[str | None, Arg]] = []
+        for k, (name, value) in enumerate(call.args):
+            args.append((None if k < call.positional else name, rec.lit(value, f"{prefix}{name}")))
+        return Expr(call.callee, args)
+
+    def local_name(self, member: tuple[str, int]) -> str:
+        kind, i = member
+        return self.graph.nodes[i].name if kind == "node" else self.units[i].scope.name
+
+    # -- one class body (a block instance or the network) --
+
+    def draft(self, sid: int) -> Draft:
+        rec = Recorder()
+        init = []
+        for member in self.members(sid):
+            local = self.local_name(member)
+            attr = _attr_name(local, self._path_of(member))
+            init.append((attr, self.ctor(member, rec, _identifier(local) + "_")))
+        forward, params = self.forward_body(sid, rec)
+        return Draft(self.units[sid], init, forward, params, rec.slots)
+
+    def _path_of(self, member: tuple[str, int]) -> str:
+        kind, i = member
+        return self.graph.nodes[i].path if kind == "node" else self.units[i].scope.path
+
+    def ref(self, sid: int, path: str) -> str:
+        """`self.layer1` / `getattr(self.group, "0")` for a module path below scope `sid`."""
+        base = self.units[sid].scope.path
+        rel = path[len(base) + 1:] if base else path
+        expr = "self"
+        for part in rel.split("."):
+            name = _attr_name(part, path)
+            expr = f"{expr}.{name}" if name[0] != '"' else f"getattr({expr}, {name})"
+        return expr
+
+    def forward_body(self, sid: int, rec: Recorder) -> tuple[list[str], list[str]]:
+        """The forward's lines, torchvision style: the main flow rebinds `x` / `out`, values kept for
+        later (branches, skips) are named after their layer, names are reused once their value died."""
+        unit = self.units[sid]
+        items = self.items(sid)
+        ios = [self.item_io(item) for item in items]
+        output = self.graph.output if sid == 0 else unit.outputs[0]
+        uses: dict[int, list[int]] = {}
+        for k, (inputs, _) in enumerate(ios):
+            for i in dict.fromkeys(inputs):
+                uses.setdefault(i, []).append(k)
+        uses.setdefault(output, []).append(len(items))  # the returned value outlives the body
+        params = [0] if sid == 0 else list(unit.inputs)
+        names = {nid: ("x" if k == 0 else f"x{k}") for k, nid in enumerate(params)}
+        generic = set(names.values())  # names that say nothing: free to rebind to the next value
+        live = set(names.values())
+        lines = []
+        for k, (item, (inputs, out)) in enumerate(zip(items, ios)):
+            args = [names[i] for i in inputs]
+            dying = [i for i in dict.fromkeys(inputs) if uses[i][-1] == k]
+            for i in dying:
+                live.discard(names[i])
+            expr = self.expression(sid, item, args, rec)
+            if item[0] == "node" and self.lowered[item[1]].inplace and isinstance(self.graph.nodes[item[1]].op,
+                                                                                    ops.Add):
+                target = args[0]  # `lower` made sure the first input dies here
+                lines.append(f"{target} += {args[1]}")
+            else:
+                reusable = [names[i] for i in dying if names[i] in generic]
+                flow = uses.get(out) == [k + 1]  # read once, by the very next line
+                target = reusable[0] if reusable else self.fresh(live, "" if flow else self.local_name(item))
+                if target.startswith("out"):
+                    generic.add(target)
+                lines.append(f"{target} = {expr}")
+            names[out] = target
+            if out in uses:
+                live.add(target)
+        lines.append(f"return {names[output]}")
+        return lines, [names[i] for i in params]
+
+    def fresh(self, live: set[str], hint: str) -> str:
+        if hint and hint.isidentifier() and not keyword.iskeyword(hint) and hint not in live \
+                and hint not in self.reserved and hint not in self.class_names and not hint.startswith("out"):
+            return hint
+        for k in range(len(live) + 2):
+            name = f"out{k}" if k else "out"
+            if name not in live:
+                return name
+        raise AssertionError("unreachable")
+
+    def expression(self, sid: int, item: tuple[str, int], args: list[str], rec: Recorder) -> str:
+        kind, i = item
+        if kind == "unit":
+            return f"{self.ref(sid, self.units[i].scope.path)}({', '.join(args)})"
+        node = self.graph.nodes[i]
+        low = self.lowered[i]
+        if node.op.is_layer and not self.function_rendered(i):
+            arg = f"torch.flatten({args[0]}, 1)" if low.flatten else args[0]
+            return f"{self.ref(sid, node.path)}({arg})"
+        render = FUNCTION_LAYER_CODE.get(type(node.op)) if node.op.is_layer else FUNCTIONAL_CODE[type(node.op)]
+        lit = lambda value, field: rec.lit(value, f"{node.name}_{field}", forward=True)  # noqa: E731
+        return render(self, low, args, lit)
+
+    # -- classes --
+
+    def finish(self, drafts: list[Draft]) -> None:
+        """Group drafts with the same code into classes and record each instance's arguments."""
+        groups: dict[tuple, list[Draft]] = {}
+        for d in drafts:
+            key = (d.unit.scope.block, tuple((a, fmt(e, 0, float("inf"))) for a, e in d.init),
+                   tuple(d.forward), tuple(d.params),
+                   tuple(s.forward for s in d.slots))
+            groups.setdefault(key, []).append(d)
+        for (block, *_), members in groups.items():
+            self.classes.append(self.write_class(block or "block", members))
+
+    def write_class(self, block: str, drafts: list[Draft]) -> str:
+        name = self.new_class_name(block)
+        first = drafts[0]
+        # A slot's column: its value in every instance (typed, so True and 1 stay apart).
+        columns = [tuple((type(d.slots[k].value), d.slots[k].value) for d in drafts)
+                   for k in range(len(first.slots))]
+        semantic = self.semantic_vectors(drafts)
+        taken = set(self.reserved) | self.class_names | _module_attrs(first)
+        in_forward = {columns[k] for k in range(len(columns)) if first.slots[k].forward}
+        params: dict[tuple, tuple[str, int]] = {}  # varying column -> (parameter, first slot)
+        derived: dict[tuple, str] = {}             # varying column -> expression of a parameter
+        for k, column in enumerate(columns):
+            if len(set(column)) == 1 or column in params or column in derived:
+                continue
+            hint = next((n for n, vec in semantic if vec == column), None)
+            relation = None if hint or column in in_forward else _relation(column, params)
+            if relation:
+                derived[column] = relation
+            else:
+                params[column] = (_unique(_identifier(hint or first.slots[k].hint), taken), k)
+        texts = {}
+        for k, column in enumerate(columns):
+            if column in params:
+                param = params[column][0]
+                texts[k] = f"self.{param}" if first.slots[k].forward else param
+            else:
+                texts[k] = derived.get(column) or _literal(column[0][1])
+        stored = sorted({params[columns[k]][0] for k in range(len(columns))
+                         if columns[k] in params and first.slots[k].forward})
+        for d in drafts:
+            self.instances[d.unit.scope.id] = Instance(name, [(p, d.slots[k].value) for p, k in params.values()])
+        where = first.unit.scope.path
+        doc = (f"The `{block}` block at {where}." if len(drafts) == 1 else
+               f"The `{block}` block, {len(drafts)} times: {where}, {drafts[1].unit.scope.path}"
+               f"{', ...' if len(drafts) > 2 else '.'}")
+        return self.class_source(name, doc, [p for p, _ in params.values()], stored, first, texts)
+
+    def class_source(self, name: str, doc: str, signature: list[str], stored: list[str], draft: Draft,
+                     texts: dict[int, str]) -> str:
+        sub = lambda line: _MARKER.sub(lambda m: texts[int(m.group(1))], line)  # noqa: E731
+        lines = [f"class {name}(nn.Module):",
+                 f'    """{_doc(doc)}"""',
+                 "",
+                 "    " + fmt(Expr("def __init__", [(None, "self")] + [(None, p) for p in signature]), 4) + ":",
+                 "        super().__init__()"]
+        lines += [f"        self.{p} = {p}" for p in stored]
+        for attr, expr in draft.init:
+            start = f"self.add_module({attr}, " if attr[0] == '"' else f"self.{attr} = "
+            end = ")" if attr[0] == '"' else ""
+            lines.append(f"        {start}{fmt(_map_leaves(expr, sub), 8, lead=len(start) + len(end))}{end}")
+        lines += ["", f"    def forward(self, {', '.join(draft.params)}):"]
+        lines += ["        " + sub(line) for line in draft.forward]
+        return "\n".join(lines)
+
+    def semantic_vectors(self, drafts: list[Draft]) -> list[tuple[str, tuple]]:
+        """Width in, width out and stride of each instance: the natural names of block parameters
+        (for one-input blocks only: with several inputs "in" would be ambiguous)."""
+        if len(drafts[0].unit.inputs) != 1:
+            return []
+
+        def vec(f: Callable[[Unit], Any]) -> tuple:
+            return tuple((type(v), v) for v in (f(d.unit) for d in drafts))
+
+        def types(u: Unit):
+            return self.graph.nodes[u.inputs[0]].type, self.graph.nodes[u.outputs[0]].type
+
+        def stride(u: Unit) -> Any:
+            a, b = types(u)
+            if not (a.is_image and b.is_image) or a.height % b.height or a.width % b.width:
+                return None
+            s = (a.height // b.height, a.width // b.width)
+            return s[0] if s[0] == s[1] else s
+
+        return [("in_channels", vec(lambda u: types(u)[0].channels)),
+                ("out_channels", vec(lambda u: types(u)[1].channels)),
+                ("stride", vec(stride))]
+
+    def new_class_name(self, base: str) -> str:
+        name = class_name(base)
+        candidate, k = name, 2
+        while candidate in self.class_names or candidate in self.reserved:
+            candidate, k = f"{name}{k}", k + 1
+        self.class_names.add(candidate)
+        return candidate
+
+    # -- the file --
+
+    def run(self) -> str:
+        self.classify()
+        # The network's class is named first; a block of the same name gets the suffix.
+        blocks = {class_name(s.block) for s in self.graph.scopes if s.block}
+        name = class_name(self.net.name)
+        self.network_class_name = self.new_class_name(name + "Net" if name in blocks else name)
+        heights = _heights(self.units)
+        classes = [u.scope.id for u in self.units if u.kind == CLASS]
+        for level in sorted({heights[s] for s in classes}):
+            self.finish([self.draft(s) for s in classes if heights[s] == level])
+        d = self.draft(0)
+        texts = {k: _literal(slot.value) for k, slot in enumerate(d.slots)}
+        doc = f"{self.net.name}: input {self.net.input_type} -> output {self.net.output_type}."
+        self.net_class = self.class_source(self.network_class_name, doc, [], [], d, texts)
+        return self.assemble()
+
+    def assemble(self) -> str:
+        from resdsl import __version__
+
+        net = self.net
+        name = self.network_class_name
+        title = _doc(net.name)  # a validated label; filtered again since it lands inside strings
+        head = [f'"""{title}, generated by resdsl {__version__}: a standalone PyTorch model.',
+                "",
+                f"Input {net.input_type} -> output {net.output_type}; {net.params:,} parameters; "
+                f"{net.macs:,} multiply-accumulates per image.",
+                f"Usage: `model = {name}()`; its state_dict has the layout of `resdsl.build` (torchvision's",
+                "where the spec uses torchvision's names), so the same weights load with strict=True.",
+                '"""',
+                "from __future__ import annotations",
+                ""]
+        if self.used.get("OrderedDict"):
+            head += ["from collections import OrderedDict", ""]
+        head += ["import torch", "import torch.nn.functional as F", "from torch import nn", "",
+                 f"__all__ = [{json.dumps(name)}, \"INPUT_SHAPE\"]", "",
+                 f"INPUT_SHAPE = {tuple(net.input_type.shape)!r}"]
+        parts = ["\n".join(head)]
+        for helper, source in _helpers():
+            if self.used.get(helper):
+                parts.append(source)
+        parts.extend(self.classes)
+        parts.append(self.net_class)
+        parts.append(f'if __name__ == "__main__":\n'
+                     f"    model = {name}().eval()\n"
+                     f"    with torch.no_grad():\n"
+                     f"        y = model(torch.randn(1, *INPUT_SHAPE))\n"
+                     f"    print(f\"{title}: {{sum(p.numel() for p in model.parameters()):,}} parameters, \"\n"
+                     f"          f\"output {{tuple(y.shape)}}\")")
+        return "\n\n\n".join(parts) + "\n"
+
+
+# ---- rendering of functional nodes (and of stateless layers written as functions) ----------------
+
+Lit = Callable[[Any, str], str]
+
+
+def _code_add(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    return " + ".join(args)
+
+
+def _code_mul(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    return " * ".join(args)
+
+
+def _code_concat(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    return f"torch.cat([{', '.join(args)}], 1)"
+
+
+def _code_zero_pad(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    g.used["zero_pad_shortcut"] = True
+    op: ops.ZeroPadShortcut = low.node.op
+    return f"zero_pad_shortcut({args[0]}, {lit(op.out_channels, 'out_channels')}, {lit(_short(op.stride), 'stride')})"
+
+
+def _code_crop(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    g.used["center_crop"] = True
+    return f"center_crop({args[0]}, {lit(_short(low.node.op.size), 'size')})"
+
+
+def _code_gated_sum(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    g.used["gated_sum"] = True
+    return f"gated_sum({', '.join(args)})"
+
+
+FUNCTIONAL_CODE: dict[type, Callable[[Generator, Lowered, list[str], Lit], str]] = {
+    ops.Add: _code_add,
+    ops.Mul: _code_mul,
+    ops.Concat: _code_concat,
+    ops.ZeroPadShortcut: _code_zero_pad,
+    ops.Crop: _code_crop,
+    ops.GatedSum: _code_gated_sum,
+}
+
+# The functional forms below compute exactly what the modules of the Call table compute.
+ACTIVATION_CODE = {"relu": "F.relu", "sigmoid": "torch.sigmoid"}
+
+
+def _code_activation(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    fn = ACTIVATION_CODE[low.node.op.function]
+    return f"{fn}({args[0]}, inplace=True)" if low.inplace else f"{fn}({args[0]})"
+
+
+def _code_pool(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    call = low.layer
+    fn = {"nn.MaxPool2d": "F.max_pool2d", "nn.AvgPool2d": "F.avg_pool2d"}[call.callee]
+    kw = ", ".join(f"{k}={lit(v, k)}" for k, v in call.args)
+    return f"{fn}({args[0]}, {kw})"
+
+
+def _code_adaptive_pool(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    fn = {"max": "F.adaptive_max_pool2d", "avg": "F.adaptive_avg_pool2d"}[low.node.op.mode]
+    return f"{fn}({args[0]}, {lit(_short(low.node.op.output), 'output_size')})"
+
+
+def _code_flatten(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    return f"torch.flatten({args[0]}, 1)"
+
+
+def _code_dropout(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    return f"F.dropout({args[0]}, {lit(low.node.op.p, 'p')}, self.training)"
+
+
+FUNCTION_LAYER_CODE: dict[type, Callable[[Generator, Lowered, list[str], Lit], str]] = {
+    ops.Activation: _code_activation,
+    ops.Pool: _code_pool,
+    ops.AdaptivePool: _code_adaptive_pool,
+    ops.Flatten: _code_flatten,
+    ops.Dropout: _code_dropout,
+}
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+_GROUP_SOURCE = '''class Group(nn.Module):
+    """Named layers that the enclosing module's forward calls one by one."""
+
+    def __init__(self, *layers: tuple[str, nn.Module]):
+        super().__init__()
+        for name, layer in layers:
+            self.add_module(name, layer)'''
+
+
+def _helpers() -> list[tuple[str, str]]:
+    """The runtime pieces of the torch back end, copied verbatim so both compute the same thing."""
+    return [("DropPath", inspect.getsource(DropPath).rstrip()),
+            ("zero_pad_shortcut", inspect.getsource(zero_pad_shortcut).rstrip()),
+            ("center_crop", inspect.getsource(center_crop).rstrip()),
+            ("gated_sum", inspect.getsource(gated_sum).rstrip()),
+            ("Group", _GROUP_SOURCE)]
+
+
+def _analyse(graph: Graph) -> list[Unit]:
+    members: list[list[int]] = [[] for _ in graph.scopes]
+    for node in graph.nodes:
+        for scope in graph.scope_chain(node.scope):
+            members[scope.id].append(node.id)
+    users = graph.users
+    units = []
+    for scope, nodes in zip(graph.scopes, members):
+        inside = set(nodes)
+        inputs = sorted({i for n in nodes for i in graph.nodes[n].inputs if i not in inside})
+        outputs = tuple(n for n in nodes if n == graph.output or any(u not in inside for u in users[n]))
+        first = next((n for n in nodes if graph.nodes[n].op.is_layer), None)
+        units.append(Unit(scope, nodes, tuple(inputs), outputs, first))
+    return units
+
+
+def _is_function(unit: Unit) -> bool:
+    """Its nodes are consecutive (so calling it as one step keeps the order valid), it reads at least
+    one value from outside and exactly one of its values is read outside."""
+    nodes = unit.nodes
+    return (bool(nodes) and nodes[-1] - nodes[0] + 1 == len(nodes) and len(unit.inputs) >= 1
+            and len(unit.outputs) == 1)
+
+
+def _heights(units: list[Unit]) -> dict[int, int]:
+    """How many levels of classes lie below each scope: classes are finished lowest first."""
+    height = {u.scope.id: 0 for u in units}
+    for unit in reversed(units):
+        parent = unit.scope.parent
+        if parent is not None:
+            extra = 1 if unit.kind == CLASS else 0
+            height[parent] = max(height[parent], height[unit.scope.id] + extra)
+    return height
+
+
+def _module_attrs(d: Draft) -> set[str]:
+    return {attr for attr, _ in d.init}
+
+
+def _doc(text: str) -> str:
+    """Docstring text from validated names only; anything else is dropped, never escaped."""
+    return re.sub(r"[^\w .,:`()>-]", "", text)
+
+
+def _attr_name(name: str, path: str) -> str:
+    """An attribute name, or a quoted string for a name only getattr/add_module can use (`"0"`)."""
+    if not _LABEL.fullmatch(name):
+        raise NameResolutionError(f"'{name}' cannot name a PyTorch module (layer {path})", None,
+                                  "labels are letters, digits and _, not starting with a digit")
+    if name.isdigit():
+        return f'"{name}"'
+    if keyword.iskeyword(name) or hasattr(nn.Module, name):
+        raise NameResolutionError(f"the label '{name}' (layer {path}) clashes with Python or torch.nn.Module",
+                                  None, "rename it")
+    return name
+
+
+def _identifier(hint: str) -> str:
+    name = re.sub(r"\W", "_", hint).strip("_") or "value"
+    if name[0].isdigit():
+        name = "p" + name
+    return name
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, k = name, 2
+    while candidate in taken or keyword.iskeyword(candidate):
+        candidate, k = f"{name}_{k}", k + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _relation(column: tuple, params: dict[tuple, tuple[str, int]]) -> str | None:
+    """`width * 4`, `in_channels // 4`, `in_channels + 12`: a whole-number column as a simple function
+    of a parameter's column, so a block takes its widths once (DenseNet's layer k reads
+    in_channels + (k-1) * growth)."""
+    values = _ints(column)
+    if values is None:
+        return None
+    for base, (name, _) in params.items():
+        p = _ints(base)
+        if p is None or 0 in p:
+            continue
+        for m in range(2, 65):
+            if all(c == v * m for c, v in zip(values, p)):
+                return f"{name} * {m}"
+            if all(v == c * m for c, v in zip(values, p)):
+                return f"{name} // {m}"
+        d = values[0] - p[0]
+        if all(c - v == d for c, v in zip(values, p)):
+            return f"{name} + {d}" if d > 0 else f"{name} - {-d}"
+    return None
+
+
+def _ints(column: tuple) -> list[int] | None:
+    return [v for _, v in column] if all(t is int for t, _ in column) else None
+
+
+def _literal(value: Any) -> str:
+    _check_literal(value)
+    return repr(value)
+
+
+def _short(p: tuple[int, int]) -> int | tuple[int, int]:
+    return p[0] if p[0] == p[1] else p
+
+
+def class_name(name: str) -> str:
+    """`dense_layer` -> `DenseLayer`, `resnet50` -> `Resnet50`."""
+    parts = [p for p in re.split(r"[^A-Za-z0-9]+", name) if p]
+    text = "".join(p[0].upper() + p[1:] for p in parts) or "Block"
+    return text if text[0].isalpha() else "N" + text
+
+
+def generate(net: Network) -> str:
+    """The network as the source of one Python module that needs only torch."""
+    return Generator(net).run()
+
+
+def load_source(source: str) -> type:
+    """The network class of generated code (first in its `__all__`), executed in a fresh module."""
+    import types
+
+    module = types.ModuleType("resdsl_generated")
+    exec(compile(source, "<resdsl generated>", "exec"), module.__dict__)
+    return module.__dict__[module.__all__[0]]

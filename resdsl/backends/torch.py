@@ -1,0 +1,441 @@
+"""The PyTorch back end: lower a checked `Network` to a `torch.nn.Module`.
+
+Every layer node (`op.is_layer`) becomes a submodule registered at its module path, inside plain
+container modules for the scopes on the way (`layer3` -> `layer3.5` -> `layer3.5.conv2`), so
+`state_dict()` keys are the spec's paths — torchvision's where the spec uses torchvision's names.
+Functional nodes (add, concat, zero-pad, crop, gate) become plain functions.
+
+The forward interprets a plan computed once: one `(callable, input slots, output slot, dead slots)`
+step per node in topological order, freeing every intermediate tensor after its last reader, as a
+hand-written forward does by rebinding its variables.
+
+How each layer is constructed is described by a `Call` (callee name + arguments) rather than built
+directly, so the Python code generator (`resdsl.backends.pycode`) writes exactly the same constructors,
+and the small runtime pieces below (`DropPath`, `zero_pad_shortcut`, ...) are copied verbatim into the
+generated file.  Both back ends share `lower()`, which makes every per-node decision once.
+"""
+from __future__ import annotations
+
+import keyword
+import operator
+from dataclasses import dataclass
+from functools import partial, reduce
+from typing import Any, Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from resdsl.diagnostics import NameResolutionError
+from resdsl.ir import ops
+from resdsl.ir.graph import Graph, Node, Scope
+from resdsl.ir.types import TensorType
+from resdsl.network import Network
+
+__all__ = ["build_module", "ResdslModule", "lower", "Lowered", "Call", "DropPath", "zero_pad_shortcut",
+           "center_crop", "gated_sum", "count_flops", "example_input", "RUNTIME"]
+
+
+# ---- runtime pieces: copied into generated code, so they may use only `torch`, `nn` and `F` ---------
+
+
+class DropPath(nn.Module):
+    """Stochastic depth (Huang et al. 2016) on a residual branch.
+
+    Training: keep the whole branch with probability `survival`, else replace it by zeros; one draw
+    per mini-batch.  Evaluation: scale the branch by `survival`, its expected value in training.
+    """
+
+    def __init__(self, survival: float):
+        super().__init__()
+        self.survival = survival
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.survival >= 1.0:
+            return x
+        if not self.training:
+            return x * self.survival
+        # A 0-d 0/1 tensor on the device, not a Python branch: no host sync, no graph break.
+        keep = torch.empty((), dtype=x.dtype, device=x.device).bernoulli_(self.survival)
+        return x * keep
+
+    def extra_repr(self) -> str:
+        return f"survival={self.survival:.4g}"
+
+
+def zero_pad_shortcut(x: torch.Tensor, out_channels: int, stride: int | tuple[int, int]) -> torch.Tensor:
+    """Shortcut option A (He et al. 2016): subsample by `stride`, then append zero channels up to
+    `out_channels`.  No parameters."""
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    if sh != 1 or sw != 1:
+        x = x[:, :, ::sh, ::sw]
+    return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))
+
+
+def center_crop(x: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
+    """Crop the centre `size` of a feature map (U-Net's skip connections across valid convs)."""
+    h, w = (size, size) if isinstance(size, int) else size
+    top, left = (x.shape[2] - h) // 2, (x.shape[3] - w) // 2
+    return x[:, :, top:top + h, left:left + w]
+
+
+def gated_sum(h: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Highway merge (Srivastava et al. 2015): the transform `h` where the gate `t` is open, else the
+    carried input `x`."""
+    return h * t + x * (1 - t)
+
+
+RUNTIME: dict[str, Any] = {"DropPath": DropPath, "zero_pad_shortcut": zero_pad_shortcut,
+                           "center_crop": center_crop, "gated_sum": gated_sum}
+
+
+# ---- constructor descriptions: one table, op class -> the call that builds its module -------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """`callee(arg0, arg1, name=value, ...)`: the first `positional` arguments are written without names.
+    `callee` is `nn.<Class>` or a name in `RUNTIME`; values are ints, floats, bools or tuples."""
+
+    callee: str
+    args: tuple[tuple[str, Any], ...]
+    positional: int = 0
+
+    def build(self) -> nn.Module:
+        cls = getattr(nn, self.callee[3:]) if self.callee.startswith("nn.") else RUNTIME[self.callee]
+        values = [v for _, v in self.args]
+        return cls(*values[:self.positional], **dict(self.args[self.positional:]))
+
+
+def _short(p: tuple[int, int]) -> int | tuple[int, int]:
+    """3 for (3, 3): what torch accepts and what people write."""
+    return p[0] if p[0] == p[1] else p
+
+
+def _conv(op: ops.Conv, site: "Site") -> Call:
+    args = [("in_channels", op.in_channels), ("out_channels", op.out_channels),
+            ("kernel_size", _short(op.kernel)), ("stride", _short(op.stride)),
+            ("padding", _short(op.padding))]
+    if op.dilation != (1, 1):
+        args.append(("dilation", _short(op.dilation)))
+    if op.groups != 1:
+        args.append(("groups", op.groups))
+    args.append(("bias", op.bias))
+    return Call("nn.Conv2d", tuple(args), positional=2)
+
+
+def _conv_transpose(op: ops.ConvTranspose, site: "Site") -> Call:
+    return Call("nn.ConvTranspose2d", (("in_channels", op.in_channels), ("out_channels", op.out_channels),
+                                        ("kernel_size", _short(op.kernel)), ("stride", _short(op.stride)),
+                                        ("padding", _short(op.padding)), ("bias", op.bias)), positional=2)
+
+
+def _batchnorm(op: ops.BatchNorm, site: "Site") -> Call:
+    # A batch norm after flatten normalises features, not maps.
+    cls = "nn.BatchNorm2d" if site.input_types[0].is_image else "nn.BatchNorm1d"
+    args: list[tuple[str, Any]] = [("num_features", op.channels)]
+    if op.eps != 1e-5:
+        args.append(("eps", op.eps))
+    if op.momentum != 0.1:
+        args.append(("momentum", op.momentum))
+    return Call(cls, tuple(args), positional=1)
+
+
+ACTIVATIONS: dict[str, str] = {"relu": "nn.ReLU", "sigmoid": "nn.Sigmoid"}
+INPLACE_ACTIVATIONS = frozenset({"relu"})
+
+
+def _activation(op: ops.Activation, site: "Site") -> Call:
+    return Call(ACTIVATIONS[op.function], (("inplace", True),) if site.inplace else ())
+
+
+POOLS: dict[str, str] = {"max": "nn.MaxPool2d", "avg": "nn.AvgPool2d"}
+ADAPTIVE_POOLS: dict[str, str] = {"max": "nn.AdaptiveMaxPool2d", "avg": "nn.AdaptiveAvgPool2d"}
+
+
+def _pool(op: ops.Pool, site: "Site") -> Call:
+    args: list[tuple[str, Any]] = [("kernel_size", _short(op.kernel)), ("stride", _short(op.stride)),
+                                   ("padding", _short(op.padding))]
+    if op.ceil_mode:
+        args.append(("ceil_mode", True))
+    if op.mode == "avg" and not op.count_include_pad:
+        args.append(("count_include_pad", False))
+    return Call(POOLS[op.mode], tuple(args))
+
+
+def _adaptive_pool(op: ops.AdaptivePool, site: "Site") -> Call:
+    return Call(ADAPTIVE_POOLS[op.mode], (("output_size", _short(op.output)),), positional=1)
+
+
+def _linear(op: ops.Linear, site: "Site") -> Call:
+    return Call("nn.Linear", (("in_features", op.in_features), ("out_features", op.out_features),
+                              ("bias", op.bias)), positional=2)
+
+
+def _flatten(op: ops.Flatten, site: "Site") -> Call:
+    return Call("nn.Flatten", ())
+
+
+def _dropout(op: ops.Dropout, site: "Site") -> Call:
+    return Call("nn.Dropout", (("p", op.p),))
+
+
+def _drop_path(op: ops.DropPath, site: "Site") -> Call:
+    return Call("DropPath", (("survival", op.survival),), positional=1)
+
+
+LAYERS: dict[type, Callable[[Any, "Site"], Call]] = {
+    ops.Conv: _conv,
+    ops.ConvTranspose: _conv_transpose,
+    ops.BatchNorm: _batchnorm,
+    ops.Activation: _activation,
+    ops.Pool: _pool,
+    ops.AdaptivePool: _adaptive_pool,
+    ops.Linear: _linear,
+    ops.Flatten: _flatten,
+    ops.Dropout: _dropout,
+    ops.DropPath: _drop_path,
+}
+
+
+# ---- lowering: every per-node decision, made once for both back ends -----------------------------
+
+# Ops whose backward does not read their own output, so a single reader may overwrite it in place (as
+# torchvision's `relu(inplace=True)` and `out += identity` do).  Views (crop, zero-pad's slice) and
+# sigmoid (whose backward reads its output) are deliberately absent.
+_OVERWRITABLE = (ops.Conv, ops.ConvTranspose, ops.BatchNorm, ops.Linear, ops.Add, ops.Concat)
+
+
+@dataclass(frozen=True)
+class Site:
+    """What a constructor needs to know about where its op sits."""
+
+    input_types: tuple[TensorType, ...]
+    inplace: bool
+
+
+@dataclass(frozen=True)
+class Lowered:
+    node: Node
+    layer: Call | None  # how to construct the node's module (layer ops only)
+    inplace: bool       # ReLU: inplace=True; Add: accumulate into the first input
+    flatten: bool       # a Linear reading a feature map flattens it first (start_dim=1)
+
+
+def lower(graph: Graph) -> tuple[Lowered, ...]:
+    """One `Lowered` per node (the input included, with no layer)."""
+    users = graph.users
+    out = []
+    for node in graph.nodes:
+        op = node.op
+        inputs = tuple(graph.nodes[i].type for i in node.inputs)
+        inplace = _may_overwrite(graph, node, users)
+        layer = None
+        if op.is_layer:
+            builder = LAYERS.get(type(op))
+            if builder is None:
+                raise TypeError(f"the torch back end has no layer for {type(op).__name__}")
+            layer = builder(op, Site(inputs, inplace))
+        flatten = isinstance(op, ops.Linear) and len(inputs[0].shape) > 1
+        out.append(Lowered(node, layer, inplace, flatten))
+    return tuple(out)
+
+
+def _may_overwrite(graph: Graph, node: Node, users: Sequence[Sequence[int]]) -> bool:
+    """True when this node may write its result into its first input's tensor: the op can, the input
+    is an overwritable intermediate (not the network input or output) and nobody else reads it."""
+    op = node.op
+    if not ((isinstance(op, ops.Activation) and op.function in INPLACE_ACTIVATIONS)
+            or (isinstance(op, ops.Add) and len(node.inputs) == 2)):
+        return False
+    first = node.inputs[0]
+    producer = graph.nodes[first]
+    return (isinstance(producer.op, _OVERWRITABLE) and first != graph.output
+            and len(users[first]) == 1 and node.inputs.count(first) == 1)
+
+
+# ---- functional nodes: op class -> a callable taking the input tensors -------------------------------
+# Plan entries are modules, module-level functions or partials of them, never closures: so a model
+# pickles, and copy.deepcopy gives a plan that calls the copied layers.
+
+
+def _add_all(*xs: torch.Tensor) -> torch.Tensor:
+    return reduce(operator.add, xs)
+
+
+def _mul_all(*xs: torch.Tensor) -> torch.Tensor:
+    return reduce(operator.mul, xs)
+
+
+def _concat(*xs: torch.Tensor) -> torch.Tensor:
+    return torch.cat(xs, 1)
+
+
+def _flatten_then(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return layer(torch.flatten(x, 1))
+
+
+def _fn_add(item: Lowered) -> Callable:
+    if item.inplace:
+        return operator.iadd
+    return operator.add if len(item.node.inputs) == 2 else _add_all
+
+
+def _fn_mul(item: Lowered) -> Callable:
+    return operator.mul if len(item.node.inputs) == 2 else _mul_all
+
+
+def _fn_zero_pad(item: Lowered) -> Callable:
+    op: ops.ZeroPadShortcut = item.node.op
+    return partial(zero_pad_shortcut, out_channels=op.out_channels, stride=_short(op.stride))
+
+
+def _fn_crop(item: Lowered) -> Callable:
+    return partial(center_crop, size=_short(item.node.op.size))
+
+
+FUNCTIONS: dict[type, Callable[[Lowered], Callable]] = {
+    ops.Add: _fn_add,
+    ops.Mul: _fn_mul,
+    ops.Concat: lambda item: _concat,
+    ops.ZeroPadShortcut: _fn_zero_pad,
+    ops.Crop: _fn_crop,
+    ops.GatedSum: lambda item: gated_sum,
+}
+
+
+# ---- the module ----------------------------------------------------------------------------------
+
+
+class Stage(nn.Module):
+    """A stage of the network (`layer1`); its layers are called by the network's forward."""
+
+    def __init__(self, scope: Scope | None):
+        super().__init__()
+        self.resdsl_block = scope.block if scope is not None else None
+
+    def extra_repr(self) -> str:
+        return f"block={self.resdsl_block}" if self.resdsl_block else ""
+
+
+class Block(Stage):
+    """One block instance (`layer1.0`)."""
+
+
+class Group(Stage):
+    """A labelled group of layers (`downsample`, `features`)."""
+
+
+CONTAINERS: dict[str, type[nn.Module]] = {"stage": Stage, "block": Block, "group": Group}
+
+# One step of the forward: (callable, input slots, output slot, slots freed after the step).
+Step = tuple[Callable, tuple[int, ...], int, tuple[int, ...]]
+
+
+class ResdslModule(nn.Module):
+    """A network built from a resdsl spec.  `resdsl_network` is the checked network it was built from;
+    `input_shape` / `output_shape` are the shapes of one sample (no batch dimension)."""
+
+    def __init__(self, net: Network):
+        super().__init__()
+        # Set before any submodule, so a layer label that shadows them is refused by add_module.
+        self.resdsl_network = net
+        self.input_shape: tuple[int, ...] = net.input_type.shape
+        self.output_shape: tuple[int, ...] = net.output_type.shape
+        graph = net.graph
+        scopes = {s.path: s for s in graph.scopes}
+        lowered = lower(graph)
+        calls: list[Callable | None] = [None] * len(graph.nodes)
+        for item in lowered[1:]:
+            node = item.node
+            if item.layer is not None:
+                module = item.layer.build()
+                _place(self, node, module, scopes)
+                calls[node.id] = partial(_flatten_then, module) if item.flatten else module
+            else:
+                calls[node.id] = FUNCTIONS[type(node.op)](item)
+        self._plan: tuple[Step, ...] = _plan(graph, calls)
+        self._slots = len(graph.nodes)
+        self._output = graph.output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values: list[Any] = [None] * self._slots
+        values[0] = x
+        for fn, args, out, dead in self._plan:
+            values[out] = fn(*[values[i] for i in args])
+            for i in dead:
+                values[i] = None
+        return values[self._output]
+
+    def extra_repr(self) -> str:
+        net = self.resdsl_network
+        return f"{net.name}: input {net.input_type} -> output {net.output_type}"
+
+
+def build_module(net: Network) -> ResdslModule:
+    """The network as a `torch.nn.Module` (in training mode, freshly initialised by torch's defaults).
+    Build under `with torch.device("meta"):` to inspect a large network without allocating it."""
+    return ResdslModule(net)
+
+
+def _plan(graph: Graph, calls: Sequence[Callable | None]) -> tuple[Step, ...]:
+    n = len(graph.nodes)
+    last_use = list(range(n))  # a value nobody reads is dropped right after it is made
+    for node in graph.nodes:
+        for i in node.inputs:
+            last_use[i] = node.id  # ids grow along the topological order: the last write wins
+    dead: list[list[int]] = [[] for _ in range(n)]
+    for value, step in enumerate(last_use):
+        if value != graph.output:
+            dead[step].append(value)
+    return tuple((calls[node.id], node.inputs, node.id, tuple(dead[node.id])) for node in graph.nodes[1:])
+
+
+def _place(root: nn.Module, node: Node, module: nn.Module, scopes: dict[str, Scope]) -> None:
+    """Register `module` at `node.path`, creating the containers on the way in first-use order."""
+    *parents, leaf = node.path.split(".")
+    owner = root
+    for depth, part in enumerate(parents):
+        child = owner._modules.get(part)
+        if child is None:
+            scope = scopes.get(".".join(parents[:depth + 1]))
+            child = CONTAINERS.get(scope.kind if scope else "group", Group)(scope)
+            _register(owner, part, child, node)
+        elif not isinstance(child, Stage):
+            raise NameResolutionError(f"'{'.'.join(parents[:depth + 1])}' is both a layer and a group of "
+                                      f"layers", node.span, "give the group or the layer another label")
+        owner = child
+    _register(owner, leaf, module, node)
+
+
+def _register(owner: nn.Module, name: str, module: nn.Module, node: Node) -> None:
+    if not name or "." in name or (not name.isdigit() and not (name.isidentifier()
+                                                                  and not keyword.iskeyword(name))):
+        raise NameResolutionError(f"'{name}' cannot name a PyTorch module (layer {node.path})", node.span,
+                                  "labels are letters, digits and _, not starting with a digit")
+    try:
+        owner.add_module(name, module)
+    except KeyError:
+        raise NameResolutionError(
+            f"the label '{name}' (layer {node.path}) clashes with an attribute of torch.nn.Module",
+            node.span, "rename it; PyTorch reserves names like forward, training, state_dict, to") from None
+
+
+# ---- measuring a built module (used by `resdsl compile --check` and the tests) ----------------------
+
+
+def example_input(module: ResdslModule, batch: int = 1, device: torch.device | str | None = None,
+                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A random input batch of the shape the module was built for."""
+    return torch.randn(batch, *module.input_shape, device=device, dtype=dtype)
+
+
+def count_flops(module: nn.Module, x: torch.Tensor) -> int:
+    """FLOPs of one forward on `x` as `torch.utils.flop_counter` counts them (conv, linear and
+    transposed conv; 2 per multiply-accumulate).  Works on the meta device, without computing."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        module(x)
+    return counter.get_total_flops()
