@@ -1,0 +1,227 @@
+"""Throughput of resdsl's PyTorch back ends against a hand-written torchvision-style ResNet.
+
+Three modules with the same weights:
+  hand       a ResNet written by hand in this file, after torchvision/models/resnet.py (the baseline)
+  build      resdsl.build(spec): the plan-interpreting module
+  generated  the class in the .py file `resdsl compile` writes
+
+For each: eval forward and a training step (forward, cross-entropy, backward, SGD), in images/s, and the
+ratio to the hand-written baseline (1.00 = as fast).  Rounds are interleaved so drift hits all three alike;
+the median round counts.  On a CUDA machine it also runs ResNet-50 with AMP (fp16) and channels_last.
+
+    python bench/bench_torch.py                          # resnet18, 3x112x112, batch 8 (< 2 min on CPU)
+    python bench/bench_torch.py --arch resnet50 --size 224 --batch 16
+    python bench/bench_torch.py --size 32 --batch 1      # small work per op: interpreter overhead shows
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import resdsl  # noqa: E402
+from resdsl.backends import pycode  # noqa: E402
+
+
+# ---- the hand-written baseline (torchvision's resnet.py, trimmed) ------------------------------------
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return self.relu(out)
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return self.relu(out)
+
+
+class ResNet(nn.Module):
+    def __init__(self, block, layers: list[int], num_classes: int = 1000):
+        super().__init__()
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.layer1 = self._make_layer(block, 64, layers[0])
+        self.layer2 = self._make_layer(block, 128, layers[1], 2)
+        self.layer3 = self._make_layer(block, 256, layers[2], 2)
+        self.layer4 = self._make_layer(block, 512, layers[3], 2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(512 * block.expansion, num_classes)
+
+    def _make_layer(self, block, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
+        downsample = None
+        if stride != 1 or self.inplanes != planes * block.expansion:
+            downsample = nn.Sequential(nn.Conv2d(self.inplanes, planes * block.expansion, 1, stride, bias=False),
+                                       nn.BatchNorm2d(planes * block.expansion))
+        layers = [block(self.inplanes, planes, stride, downsample)]
+        self.inplanes = planes * block.expansion
+        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+ARCHS = {"resnet18": (BasicBlock, [2, 2, 2, 2]), "resnet50": (Bottleneck, [3, 4, 6, 3])}
+
+
+# ---- measuring -------------------------------------------------------------------------------------------
+
+
+def three_models(arch: str, device: torch.device) -> dict[str, nn.Module]:
+    net = resdsl.load(ROOT / f"specs/torchvision/{arch}.res")
+    hand = ResNet(*ARCHS[arch])
+    built = resdsl.build(net)
+    generated = pycode.load_source(pycode.generate(net))()
+    state = hand.state_dict()
+    built.load_state_dict(state, strict=True)
+    generated.load_state_dict(state, strict=True)
+    return {"hand": hand.to(device), "build": built.to(device), "generated": generated.to(device)}
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def forward_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
+    model.eval()
+
+    def step() -> None:
+        with torch.inference_mode():
+            model(x)
+    return step
+
+
+def train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    return step
+
+
+def measure(models: dict[str, nn.Module], make_step, x: torch.Tensor, y: torch.Tensor, iters: int,
+            warmup: int, rounds: int, device: torch.device, amp: bool = False) -> dict[str, float]:
+    """Images per second of each model, median over interleaved rounds."""
+    steps = {name: make_step(m, x, y) for name, m in models.items()}
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.float16)) if amp else contextlib.nullcontext
+    for step in steps.values():
+        with autocast():
+            for _ in range(warmup):
+                step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    names = list(steps)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:  # rotate who goes first
+            step = steps[name]
+            sync(device)
+            start = time.perf_counter()
+            with autocast():
+                for _ in range(iters):
+                    step()
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: iters * x.shape[0] / statistics.median(t) for name, t in times.items()}
+
+
+def report(title: str, results: dict[str, float]) -> None:
+    base = results["hand"]
+    print(f"{title}")
+    for name, rate in results.items():
+        print(f"  {name:10s} {rate:9.1f} images/s   {rate / base:5.2f}x hand-written")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--arch", choices=sorted(ARCHS), default="resnet18")
+    p.add_argument("--size", type=int, default=112, help="input height and width (default 112)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--iters", type=int, default=5, help="steps per timed round")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the median counts")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU)")
+    p.add_argument("--no-gpu-amp", action="store_true", help="skip the ResNet-50 AMP + channels_last run")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    print(f"torch {torch.__version__}, {device}, {torch.get_num_threads()} threads; {args.arch} at "
+          f"3x{args.size}x{args.size}, batch {args.batch}, {args.rounds} rounds x {args.iters} steps")
+    models = three_models(args.arch, device)
+    x = torch.randn(args.batch, 3, args.size, args.size, device=device)
+    y = torch.randint(0, 1000, (args.batch,), device=device)
+    report("eval forward:", measure(models, forward_step, x, y, args.iters, args.warmup, args.rounds, device))
+    report("training step:", measure(models, train_step, x, y, args.iters, args.warmup, args.rounds, device))
+    if device.type == "cuda" and not args.no_gpu_amp:
+        models = {k: m.to(memory_format=torch.channels_last) for k, m in three_models("resnet50", device).items()}
+        x = torch.randn(64, 3, 224, 224, device=device).to(memory_format=torch.channels_last)
+        y = torch.randint(0, 1000, (64,), device=device)
+        report("resnet50, AMP fp16 + channels_last, batch 64, eval forward:",
+               measure(models, forward_step, x, y, 20, 5, 5, device, amp=True))
+        report("resnet50, AMP fp16 + channels_last, batch 64, training step:",
+               measure(models, train_step, x, y, 10, 3, 5, device, amp=True))
+    elif device.type != "cuda":
+        print("(no CUDA device: the ResNet-50 AMP + channels_last GPU run is skipped)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
