@@ -41,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except RecursionError:
-        print("error: the spec nests too deeply to process", file=sys.stderr)
+        print(f"{getattr(args, 'file', 'resdsl')}: error: the spec nests too deeply to process (brackets or "
+              "expressions nested hundreds deep)", file=sys.stderr)
         return EXIT_SPEC
     except Exception as err:  # a bug of ours: say so plainly, no traceback
         print(f"internal error: {type(err).__name__}: {err}\n"
@@ -69,19 +70,27 @@ def add_spec_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--network", metavar="NAME", help="the network to use where the file defines several")
 
 
-def load_from_args(args: argparse.Namespace, input_shape: tuple[int, int, int] | None = None):
+def load_from_args(args: argparse.Namespace, input_shape: tuple[int, int, int] | None = None,
+                   enforce_budgets: bool = True):
     """Load and check the spec the arguments name (no torch import)."""
     from resdsl.pipeline import load
 
-    return load(Path(args.file), args.network, parse_overrides(args.overrides), None, input_shape)
+    return load(Path(args.file), args.network, parse_overrides(args.overrides), None, input_shape,
+                enforce_budgets)
 
 
 def parse_shape(text: str, option: str = "--input") -> tuple[int, int, int]:
     """`3x224x224` -> (3, 224, 224), with a usage error that says what was expected."""
+    from resdsl import limits
+
     parts = text.lower().replace("×", "x").split("x")
     if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
         raise UsageError(f"{option} takes a shape CxHxW like 3x224x224, got {text!r}", _ARGV)
-    return tuple(int(p) for p in parts)  # type: ignore[return-value]
+    c, h, w = (int(p) for p in parts)
+    if c > limits.MAX_CHANNELS or max(h, w) > limits.MAX_SPATIAL:
+        raise UsageError(f"{option} {text} is past the limits ({limits.MAX_CHANNELS:,} channels, "
+                         f"{limits.MAX_SPATIAL:,} per side)", _ARGV)
+    return (c, h, w)
 
 
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ class SourceSpan:
         return SourceSpan(file, 0, 0, 0, 0)
 
     def __str__(self) -> str:
-        if self.line <= 0:
+        if self.line <= 0 or self.file.startswith("-"):  # the command line itself (`--device`, `-o`)
             return self.file
         return f"{self.file}:{self.line}:{self.column}"
 

@@ -105,7 +105,30 @@ def evaluate_file(path: str | Path) -> list[TableResult]:
 
 
 def evaluate(program: Program, table: ast.TableDef) -> TableResult:
+    seen: dict[str, SourceSpan] = {}
+    for row in table.rows:
+        if row.name in seen:
+            raise NameResolutionError(f"table {table.name} has two rows named {row.name}", row.span,
+                                      "give each row its own name", notes=[(seen[row.name], "first row here")])
+        seen[row.name] = row.span
     return TableResult(table.name, table.title, tuple(_row(program, row) for row in table.rows))
+
+
+FIGURE_CELLS = METRICS + tuple(f"{m}_exact" for m in METRICS) + ("reproduces",)
+
+
+def _check_cells(row: ast.TableRow) -> None:
+    """A misspelt figure (`parmas`) would silently become a note and the row would claim nothing."""
+    seen: set[str] = set()
+    for cell in row.cells:
+        if cell.name in seen:
+            raise NameResolutionError(f"row {row.name} gives '{cell.name}' twice", cell.span)
+        seen.add(cell.name)
+        if cell.name not in FIGURE_CELLS:
+            close = did_you_mean(cell.name, FIGURE_CELLS)
+            if close:
+                raise NameResolutionError(f"unknown figure '{cell.name}' in row {row.name}", cell.span,
+                                          close + " (other names are shown as notes)")
 
 
 def _row(program: Program, row: ast.TableRow) -> RowResult:
@@ -114,6 +137,7 @@ def _row(program: Program, row: ast.TableRow) -> RowResult:
     if definition is None:
         raise NameResolutionError(f"unknown network '{target.name}' in table row {row.name}", target.span,
                                   did_you_mean(target.name, program.networks) or "import the file that defines it")
+    _check_cells(row)
     overrides = _bind(definition, target)
     net = check_program(program, target.name, overrides, target.span)
     ours = {"params": net.params, "macs": net.macs, "flops": net.flops}
@@ -153,6 +177,9 @@ def _bind(definition, call: ast.Call) -> dict[str, Any]:
                 raise ShapeError(f"network {definition.name} takes {len(names)} parameters", arg.span)
             out[names[i]] = evaluator.eval(arg.value)
         else:
+            if arg.name not in names:
+                raise NameResolutionError(f"network {definition.name} has no parameter '{arg.name}'", arg.span,
+                                          did_you_mean(arg.name, names) or f"its parameters: {', '.join(names)}")
             out[arg.name] = evaluator.eval(arg.value)
     return out
 

@@ -159,5 +159,6 @@ def test_nothing_from_the_spec_text_reaches_the_code_unescaped(tmp_path):
 
 def test_numeric_module_names_use_add_module_and_getattr():
     source = pycode.generate(resdsl.load(ROOT / "specs/other/unet.res"))
-    assert 'self.add_module("0", nn.Conv2d(1, 64' in source
-    assert 'x = getattr(self, "0")(x)' in source
+    # unet_up splices double_conv into its own scope: `up` is layer 0, the convs are layers 1 and 3.
+    assert 'self.add_module("1", nn.Conv2d(' in source
+    assert 'x = getattr(self, "1")(x)' in source

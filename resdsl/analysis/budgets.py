@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from resdsl.diagnostics import BudgetError
 from resdsl.elaborate.elaborator import BudgetLimit
-from resdsl.units import si
+from resdsl.units import binary_bytes, si
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,13 @@ def check_budgets(limits: tuple[BudgetLimit, ...], actual: dict[str, int],
         if result.ok:
             continue
         over = result.actual - limit.limit
-        message = (f"{limit.metric} {result.actual:,} exceed the budget {limit.op} {si(limit.limit)} "
-                   f"by {si(over)} ({over / limit.limit:.1%})")
+        exact = binary_bytes if limit.metric == "activations" else (lambda v: f"{v:,.0f}")
+        short = binary_bytes if limit.metric == "activations" else si
+        if over == 0:
+            message = f"{limit.metric} {exact(result.actual)} are not below the budget < {short(limit.limit)}"
+        else:
+            message = (f"{limit.metric} {exact(result.actual)} exceed the budget {limit.op} {short(limit.limit)} "
+                       f"by {short(over)} ({over / limit.limit:.1%})")
         shares = stage_shares.get(limit.metric) or {}
         hint = None
         if shares:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from resdsl.elaborate.values import show
 from resdsl.units import si
 from resdsl.cli import EXIT_OK, add_spec_arguments, load_from_args
 
@@ -21,6 +22,9 @@ def run(args: argparse.Namespace) -> int:
     net = load_from_args(args)
     budgets = "" if not net.budgets else f"   budgets {sum(b.ok for b in net.budgets)}/{len(net.budgets)} met"
     macs = si(net.macs, space=" ")
-    print(f"{net.name}: {net.input_type} -> {net.output_type}   params {net.params:,}   "
+    given = {name for name, _ in (o.split("=", 1) for o in args.overrides)}
+    shown = ", ".join(f"{k}={show(v)}" for k, v in net.parameters if k in given)
+    name = f"{net.name} ({shown})" if shown else net.name
+    print(f"{name}: {net.input_type} -> {net.output_type}   params {net.params:,}   "
           f"MACs {macs}{budgets}   (ok)")
     return EXIT_OK

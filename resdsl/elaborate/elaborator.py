@@ -121,7 +121,11 @@ class Elaborator:
             env.define(p.name, value)
             params.append((p.name, value))
 
-        input_stmt = next((s for s in net.body.statements if isinstance(s, ast.InputStmt)), None)
+        inputs = [s for s in net.body.statements if isinstance(s, ast.InputStmt)]
+        if len(inputs) > 1:
+            raise ShapeError("the input is given twice", inputs[1].span, "keep one `input` line",
+                             notes=[(inputs[0].span, "first given here")])
+        input_stmt = inputs[0] if inputs else None
         if input_stmt is None:
             raise ShapeError(f"network {net.name} has no input shape", _header_span(net),
                              "add a line like `input 3x224x224`")
@@ -245,13 +249,20 @@ class Elaborator:
             label = self._label(element.label, frame)
             item = element.item
         if frame.stage_level and not stage_fixed:
-            stage = label or _item_word(item)
+            stage = label or self._unlabelled_stage(_item_word(item))
             frame = Frame(frame.scope, frame.env, frame.tensors, stage, stage_level=True)
             self._enter_stage(stage, flow)
         out = self._item(item, frame, flow, label)
         if label is not None:
             frame.tensors[label] = out
         return out
+
+    def _unlabelled_stage(self, word: str) -> str:
+        """Unlabelled top-level items report as `conv`, `conv_1`, ... in network order."""
+        name, i = word, 1
+        while name in self.stage_inputs:
+            name, i = f"{word}_{i}", i + 1
+        return name
 
     def _label(self, label: ast.Label, frame: Frame) -> str:
         text = label.template
@@ -327,8 +338,11 @@ class Elaborator:
             self.drop_paths.extend(drop_paths)
             return out
         mark = self.builder.mark()
-        if block.inline:
+        if block.inline and label is None:
             inner = Frame(frame.scope, env, {"in": flow}, frame.stage)
+        elif block.inline:  # a labelled group call is a scope of its own: `enc1: double_conv 64`
+            scope = self.builder.new_scope(frame.scope, label, "group", block.name, frame.stage, call.span)
+            inner = Frame(scope, env, {"in": flow}, frame.stage)
         else:
             scope = self.builder.new_scope(frame.scope, label, stage_kind, block.name, frame.stage, call.span)
             inner = Frame(scope, env, {"in": flow}, frame.stage)

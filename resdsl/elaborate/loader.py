@@ -5,12 +5,14 @@ every file read (so diagnostics can quote them).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from resdsl import limits
 from resdsl.diagnostics import (ErrorCollector, LimitError, NameResolutionError, ResdslError, SourceSpan,
                                 SpecSyntaxError, UsageError)
+from resdsl.elaborate.primitives import PRIMITIVES
 from resdsl.syntax import ast
 from resdsl.syntax.parser import parse
 
@@ -41,16 +43,21 @@ def read_spec_file(path: Path, span: SourceSpan | None = None) -> str:
                          "check the path; imports are relative to the importing file")
     if path.is_dir():
         raise UsageError(f"{shown} is a directory, not a spec file", span or SourceSpan(shown, 0, 0, 0, 0))
-    size = path.stat().st_size
-    if size > limits.MAX_SOURCE_BYTES:
-        raise LimitError(f"the file is {size:,} bytes; specs are limited to {limits.MAX_SOURCE_BYTES:,}",
+    if not path.is_file():  # a device, a pipe, a socket: reading could block or never end
+        raise UsageError(f"{shown} is not a regular file", span or SourceSpan(shown, 0, 0, 0, 0),
+                         "pass a .res text file")
+    with path.open("rb") as f:
+        data = f.read(limits.MAX_SOURCE_BYTES + 1)
+    if len(data) > limits.MAX_SOURCE_BYTES:
+        raise LimitError(f"the file is larger than {limits.MAX_SOURCE_BYTES:,} bytes, the limit for a spec",
                          SourceSpan(shown, 1, 1, 1, 1))
-    data = path.read_bytes()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         raise SpecSyntaxError(f"this is not a UTF-8 text spec (undecodable byte at offset {err.start})",
-                              SourceSpan(shown, 1, 1, 1, 2),
+                              SourceSpan(shown, line, column, line, column + 1),
                               "pass a .res text file; is this a checkpoint or an image?") from None
 
 
@@ -94,6 +101,10 @@ class Loader:
                 self._define(program, definition, is_main, is_prelude)
 
     def _import(self, program: Program, importer: Path, imp: ast.Import, stack: tuple[str, ...]) -> None:
+        if not imp.path.strip():
+            self.errors.add(NameResolutionError("an import needs a file name", imp.span,
+                                                'write it like `import "blocks.res"`'))
+            return
         target = (importer.parent / imp.path)
         if not target.suffix:
             target = target.with_suffix(".res")
@@ -109,8 +120,9 @@ class Loader:
             self.errors.add(LimitError(f"imports nest deeper than {limits.MAX_IMPORT_DEPTH} files", imp.span))
             return
         if not target.is_file():
+            what = "it is a directory" if target.is_dir() else f"no such file {target}"
             self.errors.add(NameResolutionError(
-                f"cannot import \"{imp.path}\": no such file {target}", imp.span,
+                f"cannot import \"{imp.path}\": {what}", imp.span,
                 "import paths are relative to the importing file"))
             return
         self._origin[key] = imp.span
@@ -121,6 +133,11 @@ class Loader:
             self.errors.add(err)
 
     def _define(self, program: Program, d, is_main: bool, is_prelude: bool) -> None:
+        self._check_params(d)
+        if isinstance(d, ast.BlockDef) and d.name in set(PRIMITIVES) | {"identity"}:
+            self.errors.add(NameResolutionError(f"'{d.name}' is a built-in op; a block cannot take its name",
+                                                d.span, f"call it something else, e.g. my_{d.name}"))
+            return
         if isinstance(d, ast.BlockDef):
             table, what = program.blocks, "block"
         elif isinstance(d, (ast.NetworkDef, ast.NetworkAlias)):
@@ -138,6 +155,23 @@ class Loader:
             program.main_networks.append(d.name)
         if is_main and isinstance(d, ast.TableDef):
             program.main_tables.append(d.name)
+
+
+    def _check_params(self, d) -> None:
+        seen: dict[str, SourceSpan] = {}
+        for p in getattr(d, "params", ()):
+            if p.name in seen:
+                self.errors.add(NameResolutionError(f"parameter '{p.name}' is declared twice", p.span,
+                                                    "give each parameter its own name",
+                                                    notes=[(seen[p.name], "first declared here")]))
+            elif REPEAT_WORD.fullmatch(p.name):
+                self.errors.add(NameResolutionError(
+                    f"'{p.name}' cannot be a parameter name: x followed by digits is a repeat count", p.span,
+                    "rename it, e.g. n" + p.name[1:]))
+            seen.setdefault(p.name, p.span)
+
+
+REPEAT_WORD = re.compile(r"x\d+")
 
 
 def _display(path: Path) -> str:

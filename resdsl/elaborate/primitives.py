@@ -13,6 +13,7 @@ from resdsl.ir import ops
 from resdsl.ir.types import TensorType
 
 REQUIRED = object()
+MAX_WINDOW = 1 << 16  # kernels, strides and padding: no map is larger than this per side
 
 
 class ArgProblem(Exception):
@@ -77,7 +78,9 @@ def pair(args: dict, name: str, minimum: int = 1) -> tuple[int, int]:
     else:
         raise ArgProblem(f"{name} must be a size like 3x3 or a whole number, got {type_name(v)}", None, name)
     if h < minimum or w < minimum:
-        raise ArgProblem(f"{name} must be at least {minimum}, got {h}x{w}", None, name)
+        raise ArgProblem(f"{name} must be at least {minimum}, got {show(v)}", None, name)
+    if h > MAX_WINDOW or w > MAX_WINDOW:
+        raise ArgProblem(f"{name} {show(v)} is past the limit of {MAX_WINDOW:,}", None, name)
     return (h, w)
 
 
@@ -114,7 +117,11 @@ def _upconv(a: dict, t: TensorType) -> ops.Op:
 
 
 def _bn(a: dict, t: TensorType) -> ops.Op:
-    return ops.BatchNorm(t.channels, positive(a, "eps"), fraction(a, "momentum"))
+    eps = positive(a, "eps")
+    if eps >= 1:
+        raise ArgProblem(f"bn's eps is {eps:g}; it is a small constant like 1e-5",
+                         "bn takes its channels from its input: write `bn`, or `bn eps=0.001`", "eps")
+    return ops.BatchNorm(t.channels, eps, fraction(a, "momentum"))
 
 
 def _pool(mode: str):

@@ -155,6 +155,8 @@ class Evaluator:
         hint = did_you_mean(e.name, self.env.names() | set(CONSTANTS))
         if hint is None and len(e.name) == 1 and e.name.isupper():
             hint = "shortcut kinds are A, B, C, none and gated"
+        if hint is None and _is_callable_name(e.name):
+            hint = f"'{e.name}' is an op or block, not a value: is a ',' missing before it?"
         raise NameResolutionError(f"unknown name '{e.name}'", e.span,
                                   hint or "declare it as a parameter or with `let`")
 
@@ -242,7 +244,7 @@ class Evaluator:
         args = [self.eval(a) for a in e.args]
         try:
             return fn(*args)
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, OverflowError) as err:
             raise ShapeError(f"{e.name}() cannot take these arguments: {err}", e.span) from None
 
     def truth(self, e: ast.Expr) -> bool:
@@ -253,8 +255,16 @@ class Evaluator:
         return v
 
 
+def _is_callable_name(name: str) -> bool:
+    from resdsl.elaborate.primitives import PRIMITIVES  # (primitives imports this module)
+
+    return name in PRIMITIVES or name == "identity"
+
+
 def tensor_attr(ref: TensorRef, attr: str, span: SourceSpan) -> int:
     t = ref.type
+    if not t.is_image and attr in ("h", "height", "w", "width"):
+        raise NameResolutionError(f"a flat vector ({t}) has no .{attr}", span, "use .c for its length")
     table = {"c": t.channels, "channels": t.channels, "h": t.height, "height": t.height,
              "w": t.width, "width": t.width}
     if attr not in table:

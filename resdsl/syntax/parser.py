@@ -123,6 +123,8 @@ def _hint_for_token(token: Token, expected) -> str | None:
         return "is a closing '}' missing?"
     if token.type == "LBRACE" and "_NL" in expected:
         return "put each item on its own line, or separate items with ','"
+    if token.type == "LPAR":
+        return "computed arguments use the call form: `conv(3x3, 2 * width)`, or name them with `let`"
     if set(expected) == {"COLON"}:
         return "stage rows look like `layer1: 64 x3 /2`; is the '}' that closes the stages missing above?"
     if token.type == "NUMBER" and "COLON" in expected:
