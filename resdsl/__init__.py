@@ -18,7 +18,7 @@ from resdsl.network import Network
 
 __version__ = "0.1.0"
 
-__all__ = ["load", "check", "build", "Network", "ResdslError", "SpecSyntaxError", "NameResolutionError",
+__all__ = ["load", "check", "count", "draw", "build", "Network", "ResdslError", "SpecSyntaxError", "NameResolutionError",
            "ShapeError", "BudgetError", "LimitError", "UsageError", "__version__"]
 
 
@@ -35,6 +35,29 @@ def load(path_or_text: str | Path, network: str | None = None, **overrides: Any)
 
 
 check = load
+
+
+def count(path_or_text: "str | Path | Network", network: str | None = None, *, by: str = "stage",
+          batch: int = 1, **overrides: Any) -> dict:
+    """The count report (the `resdsl count --json` object) as a dict.  No torch."""
+    from resdsl.backends.count import report
+
+    net = path_or_text if isinstance(path_or_text, Network) else load(path_or_text, network, **overrides)
+    return report(net, batch=batch, by=by)
+
+
+def draw(path_or_text: "str | Path | Network", output: "str | Path | None" = None, network: str | None = None,
+         *, level: str = "block", **overrides: Any) -> str:
+    """Draw a network: returns the DOT source, and writes `output` (.svg/.png/.pdf/.dot) when given.
+    No torch."""
+    from resdsl.backends import graphviz as gv
+
+    net = path_or_text if isinstance(path_or_text, Network) else load(path_or_text, network, **overrides)
+    dot = gv.to_dot([net], gv.DrawOptions(level=level))
+    if output is not None:
+        target = Path(output)
+        gv.write_atomic(target, gv.render(dot, gv.format_for(target)))
+    return dot
 
 
 def build(path_or_text: "str | Path | Network", network: str | None = None, **overrides: Any):

@@ -97,3 +97,10 @@ def test_check_count_draw_never_import_torch(command):
             "print('torch' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_count_and_draw_in_the_api(tmp_path):
+    data = resdsl.count(ROOT / "specs/cifar/resnet20.res", by="block", depth=32)
+    assert data["params"] == 464_154 and len([r for r in data["rows"] if r["kind"] == "basic"]) == 15
+    dot = resdsl.draw(ROOT / "specs/cifar/resnet20.res", tmp_path / "r20.dot", level="stage")
+    assert dot.startswith("digraph resnet20") and (tmp_path / "r20.dot").read_text() == dot
