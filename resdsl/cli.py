@@ -54,12 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="resdsl",
         description="Write down, check, count, draw and build convolutional networks from .res specs.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"resdsl {_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for register in _command_registrars():
         register(commands)
     return parser
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Wraps one-paragraph descriptions to the terminal; keeps laid-out text (examples) as written."""
+
+    def _fill_text(self, text, width, indent):
+        if "\n" in text.strip():
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
 
 
 def add_spec_arguments(p: argparse.ArgumentParser) -> None:

@@ -5,14 +5,15 @@ import argparse
 
 from resdsl.elaborate.values import show
 from resdsl.units import si
-from resdsl.cli import EXIT_OK, add_spec_arguments, load_from_args
+from resdsl.cli import EXIT_OK, HelpFormatter, add_spec_arguments, load_from_args
 
 
 def register(commands) -> None:
     p = commands.add_parser(
-        "check", help="parse, elaborate and check a spec; print a one-line summary",
+        "check", formatter_class=HelpFormatter, help="parse, elaborate and check a spec; print a one-line summary",
         description="Parse, elaborate and check a spec: syntax, names, shapes, limits and budgets. "
-                    "Prints one summary line and exits 0, or prints every error found with its file, "
+                    "Prints one summary line and exits 0, or prints the errors found (every misspelt name, "
+                    "every exceeded budget; elaboration stops at its first shape error) with their file, "
                     "line and column and exits 1 (2 for a wrong command line).")
     add_spec_arguments(p)
     p.set_defaults(run=run)

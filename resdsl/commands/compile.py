@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from resdsl.cli import EXIT_OK, EXIT_SPEC, add_spec_arguments, load_from_args
+from resdsl.cli import EXIT_OK, EXIT_SPEC, HelpFormatter, add_spec_arguments, load_from_args
 from resdsl.diagnostics import SourceSpan, UsageError
 
 FORMATS = ("py", "pt2", "onnx")
@@ -44,7 +44,7 @@ def register(commands) -> None:
         description="Compile a spec to a standalone PyTorch model: Python source (default), a "
                     "torch.export archive (.pt2) or ONNX.  The output is written atomically: a failed "
                     "run leaves no partial file.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG, formatter_class=HelpFormatter)
     add_spec_arguments(p)
     p.add_argument("-o", "--output", metavar="OUT",
                    help="output file (default: NETWORK.py / .pt2 / .onnx in the current directory; "

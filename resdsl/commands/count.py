@@ -6,7 +6,8 @@ import json
 import sys
 
 from resdsl.backends.count import LEVELS, render_text, report
-from resdsl.cli import EXIT_OK, EXIT_SPEC, _ARGV, add_spec_arguments, load_from_args, parse_shape
+from resdsl.cli import (EXIT_OK, EXIT_SPEC, _ARGV, HelpFormatter, add_spec_arguments, load_from_args,
+                        parse_shape)
 from resdsl.diagnostics import UsageError
 from resdsl.units import si
 
@@ -33,7 +34,7 @@ def register(commands) -> None:
         description="Count a network analytically: parameters, MACs and FLOPs (conventions labelled), other "
                     "ops by kind, parameter and activation memory with the peak live memory of an inference "
                     "pass, and a breakdown per stage, block or op with shares of the total.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG, formatter_class=HelpFormatter)
     add_spec_arguments(p)
     p.add_argument("--input", metavar="CxHxW", help="count at another input size, e.g. 3x160x160")
     p.add_argument("--batch", metavar="N", type=int, default=1,

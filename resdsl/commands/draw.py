@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from resdsl.cli import EXIT_OK, add_spec_arguments, load_from_args
+from resdsl.cli import EXIT_OK, HelpFormatter, add_spec_arguments, load_from_args
 from resdsl.diagnostics import SourceSpan, UsageError
 
 _LEVELS = ("stage", "block", "op")  # repeated from graphviz_view so --help does not import graphviz
@@ -14,7 +14,7 @@ _LEVELS = ("stage", "block", "op")  # repeated from graphviz_view so --help does
 def register(commands) -> None:
     p = commands.add_parser(
         "draw", help="draw the network with Graphviz: SVG, PNG, PDF or DOT",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         description="Draw a checked network with Graphviz.  Skip connections are drawn apart by kind "
                     "(identity, zero-pad, projection, highway gate, dense, U-Net crop & concat) and "
                     "explained in a legend; nodes show what they are, their output shape, params and "

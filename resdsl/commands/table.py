@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from resdsl.cli import EXIT_OK, EXIT_SPEC
+from resdsl.cli import EXIT_OK, EXIT_SPEC, HelpFormatter
 
 EPILOG = """\
 examples:
@@ -22,7 +22,7 @@ def register(commands) -> None:
         "table", help="print a paper table beside our counts; fail if a claimed figure is not reproduced",
         description="Evaluate the `table` definitions of a spec file: for each row, our params and MACs, the "
                     "published figures, the difference, and whether ours matches at the printed precision.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG, formatter_class=HelpFormatter)
     p.add_argument("file", metavar="FILE", help="a .res file with one or more `table` definitions")
     p.set_defaults(run=run)
 

@@ -195,6 +195,12 @@ class Elaborator:
                                           "pick another name; values cannot be reassigned")
             frame.env.define(stmt.name, self._eval(stmt.value, frame))
             return flow
+        if isinstance(stmt, ast.Require):
+            if not Evaluator(frame.env, frame.tensors).truth(stmt.cond):
+                values = ", ".join(f"{n}={show(v)}" for n, v in _mentioned(stmt.cond, frame.env))
+                raise ShapeError((stmt.message or "a requirement is not met") + (f" (here {values})" if values else ""),
+                                 stmt.span, "change the parameters (--set ...) to satisfy it")
+            return flow
         if isinstance(stmt, ast.For):
             for env in self._iterations(stmt, frame):
                 flow = self._body(stmt.body, frame.with_env(env), flow)
@@ -408,6 +414,8 @@ class Elaborator:
                                       did_you_mean(stmt.call.name, known) or
                                       "stages repeat a block: `stages basic shortcut=B { ... }`")
         param_names = {p.name for p in block.params}
+        if not stmt.rows:
+            raise ShapeError("these stages have no rows", stmt.span, "add rows like `layer1: 64 x3`")
         for row in stmt.rows:
             name = self._label(row.label, frame)
             repeats = 1 if row.repeats is None else self._eval(row.repeats, frame)
@@ -605,6 +613,29 @@ def _template_key(block: str, bound: dict[str, Any], input_type: TensorType, sta
     except TypeError:
         return None
     return key
+
+
+def _mentioned(expr, env: Env) -> list[tuple[str, Any]]:
+    """The variables a requirement mentions, with their values, for its error message."""
+    names: dict[str, None] = {}
+
+    def walk(node) -> None:
+        if isinstance(node, ast.Name):
+            names.setdefault(node.name, None)
+        for value in vars(node).values() if hasattr(node, "__dataclass_fields__") else ():
+            if isinstance(value, tuple):
+                for v in value:
+                    walk(v)
+            elif hasattr(value, "__dataclass_fields__") and not isinstance(value, SourceSpan):
+                walk(value)
+
+    walk(expr)
+    out = []
+    for name in names:
+        found, value = env.lookup(name)
+        if found:
+            out.append((name, value))
+    return out
 
 
 def _merge_args(row: tuple[ast.Arg, ...], header: tuple[ast.Arg, ...]) -> tuple[ast.Arg, ...]:

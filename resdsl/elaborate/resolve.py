@@ -64,7 +64,7 @@ def _calls(node) -> Iterator[ast.Call]:
         yield from _calls(node.item)
     elif isinstance(node, ast.Call):
         yield node
-    elif isinstance(node, (ast.Group, ast.Merge, ast.Residual, ast.For)):
+    elif isinstance(node, (ast.Group, ast.Merge, ast.Residual, ast.For)):  # noqa: SIM114
         yield from _calls(node.body)
     elif isinstance(node, ast.If):
         yield from _calls(node.then)

@@ -265,7 +265,16 @@ class StochasticDepth:
     args: tuple[Arg, ...]
 
 
-Statement = Union[Chain, Let, For, If, Section, Stages, InputStmt, Budget, StochasticDepth]
+@dataclass(frozen=True)
+class Require:
+    """`require depth % 6 == 2 "depth is 6n+2"`: a family's check on its parameters."""
+
+    span: SourceSpan
+    cond: Expr
+    message: str | None
+
+
+Statement = Union[Require, Chain, Let, For, If, Section, Stages, InputStmt, Budget, StochasticDepth]
 
 
 @dataclass(frozen=True)

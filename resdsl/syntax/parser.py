@@ -313,6 +313,10 @@ class _ToAst(Transformer):
     def repeat_expr(self, meta, children):
         return ("repeat", children[1])
 
+    def require_stmt(self, meta, children):
+        cond, message = children
+        return ast.Require(self._s(meta), cond, message.value[1:-1] if message is not None else None)
+
     def input_stmt(self, meta, children):
         return ast.InputStmt(self._s(meta), children[0])
 
