@@ -71,6 +71,11 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return argparse.HelpFormatter._fill_text(self, text, width, indent)
 
 
+def say(*parts, **kwargs) -> None:
+    """Command output: the CLI layer (resdsl/cli.py and resdsl/commands/) is the only place that prints."""
+    print(*parts, **kwargs)
+
+
 def add_spec_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments every command that reads a spec shares."""
     p.add_argument("file", metavar="FILE", help="a .res spec file")

@@ -5,7 +5,7 @@ import argparse
 
 from resdsl.elaborate.values import show
 from resdsl.units import si
-from resdsl.cli import EXIT_OK, HelpFormatter, add_spec_arguments, load_from_args
+from resdsl.cli import say, EXIT_OK, HelpFormatter, add_spec_arguments, load_from_args
 
 
 def register(commands) -> None:
@@ -26,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
     given = {name for name, _ in (o.split("=", 1) for o in args.overrides)}
     shown = ", ".join(f"{k}={show(v)}" for k, v in net.parameters if k in given)
     name = f"{net.name} ({shown})" if shown else net.name
-    print(f"{name}: {net.input_type} -> {net.output_type}   params {net.params:,}   "
+    say(f"{name}: {net.input_type} -> {net.output_type}   params {net.params:,}   "
           f"MACs {macs}{budgets}   (ok)")
     return EXIT_OK

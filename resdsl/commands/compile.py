@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from resdsl.cli import EXIT_OK, EXIT_SPEC, HelpFormatter, add_spec_arguments, load_from_args
+from resdsl.cli import say, EXIT_OK, EXIT_SPEC, HelpFormatter, add_spec_arguments, load_from_args
 from resdsl.diagnostics import SourceSpan, UsageError
 
 FORMATS = ("py", "pt2", "onnx")
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as err:  # a full disk or a read-only directory is not a bug of ours
         raise UsageError(f"cannot write {target}: {err.strerror or err}", _span("-o"),
                          "check the path, its permissions and the free space") from None
-    print(f"wrote {target} ({net.name}: {net.input_type} -> {net.output_type}, {net.params:,} parameters)")
+    say(f"wrote {target} ({net.name}: {net.input_type} -> {net.output_type}, {net.params:,} parameters)")
     return EXIT_OK
 
 
@@ -147,14 +147,14 @@ def _check(net, device, source: str | None, report) -> bool:
             ("parameters", f"{sum(p.numel() for p in module.parameters()):,}", f"{net.params:,}"),
             ("FLOPs/image", f"{flops // batch:,}", f"{net.flops:,}")]
     what = "generated code" if source is not None else "built module"
-    print(f"check {net.name} ({what}) on {device}, random batch of {batch}:", file=report)
+    say(f"check {net.name} ({what}) on {device}, random batch of {batch}:", file=report)
     ok = True
     for name, got, want in rows:
         good = got == want
         ok &= good
-        print(f"  {name:13s} {got:>20s}   expected {want:>20s}   {'ok' if good else 'MISMATCH'}", file=report)
+        say(f"  {name:13s} {got:>20s}   expected {want:>20s}   {'ok' if good else 'MISMATCH'}", file=report)
     if not ok:
-        print(f"error: the {what} does not match the checked network; this is a bug in resdsl's "
+        say(f"error: the {what} does not match the checked network; this is a bug in resdsl's "
               "PyTorch back end, please report it with the spec", file=sys.stderr)
     return ok
 

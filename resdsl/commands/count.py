@@ -6,7 +6,7 @@ import json
 import sys
 
 from resdsl.backends.count import LEVELS, render_text, report
-from resdsl.cli import (EXIT_OK, EXIT_SPEC, _ARGV, HelpFormatter, add_spec_arguments, load_from_args,
+from resdsl.cli import (say, EXIT_OK, EXIT_SPEC, _ARGV, HelpFormatter, add_spec_arguments, load_from_args,
                         parse_shape)
 from resdsl.diagnostics import UsageError
 from resdsl.units import si
@@ -53,11 +53,11 @@ def run(args: argparse.Namespace) -> int:
     net = load_from_args(args, input_shape=shape, enforce_budgets=False)
     data = report(net, batch=args.batch, by=args.by)
     if args.json:
-        print(json.dumps(data, indent=2))
+        say(json.dumps(data, indent=2))
     else:
-        print(render_text(data), end="")
+        say(render_text(data), end="")
     exceeded = [b for b in net.budgets if not b.ok]
     for b in exceeded:  # the figures are printed; the broken budgets still fail the command
-        print(f"{b.limit.span}: error: {b.limit.metric} budget {b.limit.op} {si(b.limit.limit)} exceeded "
+        say(f"{b.limit.span}: error: {b.limit.metric} budget {b.limit.op} {si(b.limit.limit)} exceeded "
               f"({si(b.actual)})", file=sys.stderr)
     return EXIT_SPEC if exceeded else EXIT_OK

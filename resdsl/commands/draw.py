@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from resdsl.cli import EXIT_OK, HelpFormatter, add_spec_arguments, load_from_args
+from resdsl.cli import say, EXIT_OK, HelpFormatter, add_spec_arguments, load_from_args
 from resdsl.diagnostics import SourceSpan, UsageError
 
 _LEVELS = ("stage", "block", "op")  # repeated from graphviz_view so --help does not import graphviz
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as err:
         raise UsageError(f"cannot write {output}: {err.strerror or err}", SourceSpan("-o", 1, 1, 1, 1),
                          "check that the directory exists and is writable") from None
-    print(f"{' vs '.join(net.name for net in networks)}: wrote {output} ({args.level} level)")
+    say(f"{' vs '.join(net.name for net in networks)}: wrote {output} ({args.level} level)")
     return EXIT_OK
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from resdsl.cli import EXIT_OK, EXIT_SPEC, HelpFormatter
+from resdsl.cli import say, EXIT_OK, EXIT_SPEC, HelpFormatter
 
 EPILOG = """\
 examples:
@@ -31,5 +31,5 @@ def run(args: argparse.Namespace) -> int:
     from resdsl.tables import evaluate_file, render
 
     results = evaluate_file(Path(args.file))
-    print("\n".join(render(r) for r in results), end="")
+    say("\n".join(render(r) for r in results), end="")
     return EXIT_OK if all(r.ok for r in results) else EXIT_SPEC
