@@ -202,8 +202,13 @@ class Elaborator:
                                  stmt.span, "change the parameters (--set ...) to satisfy it")
             return flow
         if isinstance(stmt, ast.For):
-            for env in self._iterations(stmt, frame):
+            iterations = list(self._iterations(stmt, frame))
+            for i, env in enumerate(iterations):
+                before = len(self.builder.nodes)
                 flow = self._body(stmt.body, frame.with_env(env), flow)
+                if i == 1:
+                    self._refuse_if_too_large(len(self.builder.nodes) - before, len(iterations) - 2,
+                                              "this loop", stmt.span)
             return flow
         if isinstance(stmt, ast.If):
             chosen = self._choose(stmt, frame)
@@ -443,7 +448,7 @@ class Elaborator:
                 before = len(self.builder.nodes)
                 flow = self._block(block, call, merged, inner, flow, None)
                 if i == 1:
-                    self._refuse_if_too_large(len(self.builder.nodes) - before, repeats - 2, name,
+                    self._refuse_if_too_large(len(self.builder.nodes) - before, repeats - 2, f"stage {name}",
                                               row.repeats.span if row.repeats else row.span)
             frame.tensors[name] = flow
         return flow
@@ -452,7 +457,7 @@ class Elaborator:
         """Refuse a stage that would pass the op limit before building it, not after."""
         expected = len(self.builder.nodes) + per_block * remaining
         if expected > limits.MAX_NODES:
-            raise LimitError(f"stage {stage} would grow the network to about {expected:,} ops; the limit is "
+            raise LimitError(f"{stage} would grow the network to about {expected:,} ops; the limit is "
                              f"{limits.MAX_NODES:,}", span, "reduce the repeats")
 
     def _enter_stage(self, stage: str, flow: TensorRef) -> None:
