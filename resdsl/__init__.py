@@ -10,13 +10,35 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from resdsl.diagnostics import (BudgetError, LimitError, NameResolutionError, ResdslError, ShapeError,
-                                SpecSyntaxError, UsageError)
-from resdsl.network import Network
+if TYPE_CHECKING:
+    from resdsl.diagnostics import (BudgetError, LimitError, NameResolutionError, ResdslError, ShapeError,
+                                    SpecSyntaxError, UsageError)
+    from resdsl.network import Network
 
 __version__ = "0.1.0"
+
+# `import resdsl` imports nothing else: the names below are imported on first use (PEP 562), so a
+# command or a script pays only for what it touches (`python -X importtime -c "import resdsl"`).
+_LAZY = {"Network": "resdsl.network", **{name: "resdsl.diagnostics" for name in (
+    "ResdslError", "SpecSyntaxError", "NameResolutionError", "ShapeError", "BudgetError", "LimitError",
+    "UsageError")}}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'resdsl' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = ["load", "check", "count", "draw", "build", "Network", "ResdslError", "SpecSyntaxError", "NameResolutionError",
            "ShapeError", "BudgetError", "LimitError", "UsageError", "__version__"]
@@ -42,7 +64,7 @@ def count(path_or_text: "str | Path | Network", network: str | None = None, *, b
     """The count report (the `resdsl count --json` object) as a dict.  No torch."""
     from resdsl.backends.count import report
 
-    net = path_or_text if isinstance(path_or_text, Network) else load(path_or_text, network, **overrides)
+    net = _network(path_or_text, network, overrides)
     return report(net, batch=batch, by=by)
 
 
@@ -52,7 +74,7 @@ def draw(path_or_text: "str | Path | Network", output: "str | Path | None" = Non
     No torch."""
     from resdsl.backends import graphviz as gv
 
-    net = path_or_text if isinstance(path_or_text, Network) else load(path_or_text, network, **overrides)
+    net = _network(path_or_text, network, overrides)
     dot = gv.to_dot([net], gv.DrawOptions(level=level))
     if output is not None:
         target = Path(output)
@@ -64,5 +86,11 @@ def build(path_or_text: "str | Path | Network", network: str | None = None, **ov
     """Build a `torch.nn.Module` from a spec (or an already checked network).  Imports torch."""
     from resdsl.backends.torch import build_module
 
-    net = path_or_text if isinstance(path_or_text, Network) else load(path_or_text, network, **overrides)
+    net = _network(path_or_text, network, overrides)
     return build_module(net)
+
+
+def _network(path_or_text: "str | Path | Network", network: str | None, overrides: dict[str, Any]) -> "Network":
+    from resdsl.network import Network
+
+    return path_or_text if isinstance(path_or_text, Network) else load(path_or_text, network, **overrides)

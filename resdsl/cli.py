@@ -109,7 +109,7 @@ def parse_shape(text: str, option: str = "--input") -> tuple[int, int, int]:
 
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     from resdsl.elaborate.values import Env, Evaluator
-    from resdsl.syntax.parser import parse_expression
+    from resdsl.syntax.cache import parse_expression
 
     out: dict[str, Any] = {}
     for item in items:

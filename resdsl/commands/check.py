@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-from resdsl.elaborate.values import show
-from resdsl.units import si
 from resdsl.cli import say, EXIT_OK, HelpFormatter, add_spec_arguments, load_from_args
 
 
@@ -20,6 +18,9 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from resdsl.elaborate.values import show
+    from resdsl.units import si
+
     net = load_from_args(args)
     budgets = "" if not net.budgets else f"   budgets {sum(b.ok for b in net.budgets)}/{len(net.budgets)} met"
     macs = si(net.macs, space=" ")

@@ -14,7 +14,7 @@ from resdsl.diagnostics import (ErrorCollector, LimitError, NameResolutionError,
                                 SpecSyntaxError, UsageError)
 from resdsl.elaborate.primitives import PRIMITIVES
 from resdsl.syntax import ast
-from resdsl.syntax.parser import parse
+from resdsl.syntax.cache import parse  # parsed once, then read back (no lark)
 
 PRELUDE_DIR = Path(__file__).resolve().parent.parent / "prelude"
 

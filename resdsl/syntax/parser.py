@@ -1,4 +1,4 @@
-"""Text -> AST.  Lark's errors become `SpecSyntaxError`s that name the file, line, column and what
+"""Text -> AST (callers go through `resdsl.syntax.cache`, which parses each file once).  Lark's errors become `SpecSyntaxError`s that name the file, line, column and what
 was expected, in the words of the language rather than of the grammar."""
 from __future__ import annotations
 
@@ -29,8 +29,12 @@ _TERMINAL_WORDS = {
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
+    # lark's own cache=True would pickle the compiled grammar into the shared temp dir and unpickle
+    # whatever file of that name it finds there; ours is a directory only we can write.
+    from resdsl.syntax.cache import grammar_cache_file
+
     return Lark.open(str(GRAMMAR), parser="lalr", propagate_positions=True, maybe_placeholders=True,
-                     start=["start", "expr"], cache=True)
+                     start=["start", "expr"], cache=grammar_cache_file() or False)
 
 
 def parse(text: str, file: str = "<string>") -> ast.Module:

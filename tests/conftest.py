@@ -1,0 +1,18 @@
+"""Shared test set-up: the parse cache lives in a temporary directory, never the user's ~/.cache."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_parse_cache(tmp_path_factory):
+    # Set in os.environ so that the CLI subprocesses the tests start use it too.
+    old = os.environ.get("RESDSL_CACHE_DIR")
+    os.environ["RESDSL_CACHE_DIR"] = str(tmp_path_factory.mktemp("resdsl-cache"))
+    yield
+    if old is None:
+        os.environ.pop("RESDSL_CACHE_DIR", None)
+    else:
+        os.environ["RESDSL_CACHE_DIR"] = old
