@@ -69,17 +69,19 @@ def count(path_or_text: "str | Path | Network", network: str | None = None, *, b
 
 
 def draw(path_or_text: "str | Path | Network", output: "str | Path | None" = None, network: str | None = None,
-         *, level: str = "block", **overrides: Any) -> str:
+         *, level: str = "block", max_nodes: int | None = None, **overrides: Any) -> str:
     """Draw a network: returns the DOT source, and writes `output` (.svg/.png/.pdf/.dot) when given.
-    No torch."""
+    A drawing Graphviz would take too long to lay out raises `UsageError` before it runs, unless
+    `max_nodes` asks for one of at most that many nodes (the deepest scopes collapsed first).  No torch."""
     from resdsl.backends import graphviz as gv
 
     net = _network(path_or_text, network, overrides)
-    dot = gv.to_dot([net], gv.DrawOptions(level=level))
-    if output is not None:
-        target = Path(output)
-        gv.write_atomic(target, gv.render(dot, gv.format_for(target)))
-    return dot
+    options = gv.DrawOptions(level=level, max_nodes=max_nodes)
+    if output is None:
+        return gv.to_dot([net], options)
+    drawn = gv.views([net], options)
+    gv.draw([net], Path(output), options, drawn)
+    return gv.emit(drawn, options.rankdir)
 
 
 def build(path_or_text: "str | Path | Network", network: str | None = None, **overrides: Any):

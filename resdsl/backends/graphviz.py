@@ -15,6 +15,7 @@ from pathlib import Path
 
 import graphviz
 
+from resdsl.backends import graphviz_size as size
 from resdsl.backends.graphviz_render import format_for, render, write_atomic
 from resdsl.backends.graphviz_style import (CELL_STYLES, CLUSTER_ATTRS, EDGE_ATTRS, EDGE_STYLES, GRAPH_ATTRS,
                                             GROUP_ATTRS, NETWORK_ATTRS, NODE_ATTRS, REPEAT_STYLE, edge_label,
@@ -32,6 +33,7 @@ class DrawOptions:
     level: str = "block"     # stage | block | op
     rankdir: str = "TB"      # TB (top to bottom) | LR (left to right)
     expand: bool = False     # draw every block instead of collapsing identical runs to ×N
+    max_nodes: int | None = None  # draw at most this many nodes, collapsing the deepest scopes first
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS or self.rankdir not in RANKDIRS:
@@ -40,7 +42,13 @@ class DrawOptions:
 
 
 def views(networks: Sequence[Network], options: DrawOptions = DrawOptions()) -> tuple[View, ...]:
-    return tuple(build_view(net, options.level, options.expand) for net in networks)
+    """The views to draw: at the level asked for, or with `max_nodes` the most detailed that fits."""
+    def build(level: str, expand: bool) -> tuple[View, ...]:
+        return tuple(build_view(net, level, expand) for net in networks)
+
+    if options.max_nodes is None:
+        return build(options.level, options.expand)
+    return size.fit(build, options.level, options.expand, options.max_nodes)
 
 
 def to_dot(networks: Sequence[Network], options: DrawOptions = DrawOptions()) -> str:
@@ -48,10 +56,18 @@ def to_dot(networks: Sequence[Network], options: DrawOptions = DrawOptions()) ->
     return emit(views(networks, options), options.rankdir)
 
 
-def draw(networks: Sequence[Network], output: Path, options: DrawOptions = DrawOptions()) -> str:
-    """Render to `output` (format from its suffix); returns the format written."""
+def draw(networks: Sequence[Network], output: Path, options: DrawOptions = DrawOptions(),
+         drawn: Sequence[View] | None = None) -> str:
+    """Render to `output` (format from its suffix); returns the format written.  `drawn` are the
+    networks' `views` when the caller has made them already.  A drawing `dot` would take too long to
+    lay out is refused before `dot` runs (`graphviz_size.DrawingTooLarge`, naming what would fit)
+    unless `options.max_nodes` says how large a drawing is wanted."""
     fmt = format_for(output)
-    write_atomic(output, render(to_dot(networks, options), fmt))
+    drawn = views(networks, options) if drawn is None else drawn
+    if fmt != "dot" and options.max_nodes is None:
+        size.check_layout(drawn, lambda level, expand: tuple(build_view(net, level, expand) for net in networks),
+                          options.expand)
+    write_atomic(output, render(emit(drawn, options.rankdir), fmt))
     return fmt
 
 

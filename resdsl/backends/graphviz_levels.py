@@ -64,8 +64,11 @@ def _block_plan(net: Network, skips: Sequence[Skip], expand: bool) -> Plan:
     absorbed = absorb(plan, skips, lambda s: s.merge in principal or edge_op_only(graph)(s))
     loose = [n.id for n in graph.nodes if index_of[n.id] is None and n.id not in absorbed]
     place_chains(plan, loose, shortcuts(skips, absorbed))
+    roles_at: dict[int, list[str]] = {}  # merge node -> the roles of the skips ending there
+    for skip in skips:
+        roles_at.setdefault(skip.merge, []).append(skip.role)
     for r, run in enumerate(find_runs(graph, units, index_of, expand)):
-        _place_run(plan, r, run, skips, absorbed)
+        _place_run(plan, r, run, roles_at, absorbed)
     first_node: dict[str, int] = {}
     for n, key in enumerate(plan.cell_of):
         if key is not None:
@@ -76,7 +79,7 @@ def _block_plan(net: Network, skips: Sequence[Skip], expand: bool) -> Plan:
     return plan
 
 
-def _place_run(plan: Plan, r: int, run: Run, skips: Sequence[Skip], absorbed: set[int]) -> None:
+def _place_run(plan: Plan, r: int, run: Run, roles_at: dict[int, list[str]], absorbed: set[int]) -> None:
     """A run's cells: the block body, the merge its skip ends in, and what follows the merge."""
     graph = plan.net.graph
     first = run.units[0]
@@ -99,7 +102,8 @@ def _place_run(plan: Plan, r: int, run: Run, skips: Sequence[Skip], absorbed: se
         note(plan, "×N: N identical consecutive blocks drawn once (--expand draws each)")
     each = " each" if count > 1 else ""
     name = f"{scope.block} ×{count}" if count > 1 else str(scope.block)
-    inner = Counter(s.role for s in skips if s.merge in body)
+    # Only the skips ending in this body (not a scan of every skip per block: that was quadratic).
+    inner = Counter(role for n in body for role in roles_at.get(n, ()))
     inner_line = "inner skip: " + ", ".join(inner) if inner else ""
     titled = False
     for part_nodes, part_key in ((body, keys[0]), (post, keys[2])):

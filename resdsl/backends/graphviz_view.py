@@ -62,20 +62,26 @@ def connect(graph: Graph, skips: Sequence[Skip], plan: Plan) -> tuple[Edge, ...]
             index = on_skip.get((u, node.id))
             if index in plan.hidden:
                 index = None
-            if index is not None and index in plan.absorbed:
+            absorbed = index is not None and index in plan.absorbed
+            if absorbed:
                 skip = skips[index]
                 if node.id != skip.merge:
                     continue  # the skip is drawn once, from its source to its merge
-                ends, kind, label = (skip.source, skip.merge), skip.kind, _skip_label(graph, skip, plan)
-            elif index is not None:
-                skip = skips[index]
-                ends, kind = (u, node.id), skip.kind
-                label = ((_role_text(skip, plan),) if node.id == skip.merge else ()) + (str(graph.nodes[u].type),)
+                ends = (skip.source, skip.merge)
             else:
-                ends, kind, label = (u, node.id), "flow", (str(graph.nodes[u].type),)
+                ends = (u, node.id)
             tail, head = plan.cell_of[ends[0]], plan.cell_of[ends[1]]
+            # Most IR edges are inside a cell or a collapsed run: drop them before making a label.
             if tail is None or head is None or tail == head or _inside_run(plan, *ends):
                 continue
+            if absorbed:
+                kind, label = skip.kind, _skip_label(graph, skip, plan)
+            elif index is not None:
+                skip = skips[index]
+                kind = skip.kind
+                label = ((_role_text(skip, plan),) if node.id == skip.merge else ()) + (str(graph.nodes[u].type),)
+            else:
+                kind, label = "flow", (str(graph.nodes[u].type),)
             lines = found.setdefault((tail, head, kind), [])
             lines.extend(line for line in label if line not in lines)
     return tuple(Edge(t, h, k, tuple(lines)) for (t, h, k), lines in found.items())

@@ -41,11 +41,16 @@ def register(commands) -> None:
     p.add_argument("--rankdir", choices=("TB", "LR"), default="TB", type=str.upper,
                    help="top to bottom (TB, default) or left to right (LR)")
     p.add_argument("--expand", action="store_true", help="draw every block instead of collapsing runs to ×N")
+    p.add_argument("--max-nodes", metavar="N", type=int, default=None,
+                   help="draw at most N nodes: the most detailed drawing that fits, collapsing the deepest "
+                        "scopes first (op -> block --expand -> block -> stage).  Without it, a drawing "
+                        "Graphviz would take more than a few seconds to lay out is refused before dot "
+                        "runs, with the options that fit")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from resdsl.backends.graphviz import DrawOptions, draw, to_dot
+    from resdsl.backends.graphviz import DrawOptions, draw, emit, views
     from resdsl.backends.graphviz_render import format_for, require_dot
 
     second = _second_file(args)
@@ -58,19 +63,22 @@ def run(args: argparse.Namespace) -> int:
         other = argparse.Namespace(**{**vars(args), "file": second, "network": args.compare_network,
                                       "overrides": args.compare_overrides})
         networks.append(load_from_args(other))
-    options = DrawOptions(level=args.level, rankdir=args.rankdir, expand=args.expand)
+    options = DrawOptions(level=args.level, rankdir=args.rankdir, expand=args.expand, max_nodes=args.max_nodes)
+    drawn = views(networks, options)
     if args.output == "-":
-        sys.stdout.write(to_dot(networks, options))
+        sys.stdout.write(emit(drawn, options.rankdir))
         return EXIT_OK
     if output is None:
         output = Path("_vs_".join(net.name for net in networks) + ".svg")
         require_dot(format_for(output))
     try:
-        draw(networks, output, options)
+        draw(networks, output, options, drawn)
     except OSError as err:
         raise UsageError(f"cannot write {output}: {err.strerror or err}", SourceSpan("-o", 1, 1, 1, 1),
                          "check that the directory exists and is writable") from None
-    say(f"{' vs '.join(net.name for net in networks)}: wrote {output} ({args.level} level)")
+    level = f"{drawn[0].level} level" + (f", collapsed from {args.level} level to fit --max-nodes {args.max_nodes:,}"
+                                         if drawn[0].level != args.level else "")
+    say(f"{' vs '.join(net.name for net in networks)}: wrote {output} ({level})")
     return EXIT_OK
 
 
