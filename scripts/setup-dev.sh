@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what a fresh machine lacks to develop and test resdsl:
-#   Graphviz's `dot` (Debian package), resdsl itself (editable) with PyTorch and the test tools.
+#   Graphviz's `dot` (Debian package), resdsl itself (editable) with PyTorch and the test tools, and
+#   torchvision's model code as a test oracle.
 # torch is pinned to 2.13.0: on this project's machines that is the CPU build lying on disk; an open
 # range would pull the newest CUDA build (several GB).
 set -euo pipefail
@@ -18,5 +19,9 @@ if ! command -v dot >/dev/null 2>&1; then
 fi
 
 python3 -m pip install -q -e ".[torch,dev]"
+# Test-only oracles: torchvision's model code (tests/oracles.py).  --no-deps, or pip would replace the
+# pinned torch with the newest CUDA build; torchvision's own __init__ imports PIL, hence pillow.
+python3 -m pip install -q --no-deps "torchvision==0.29.1"
+python3 -m pip install -q pillow
 python3 -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else f'unexpected torch {v}')"
 echo "setup: ok ($(python3 -c 'import torch; print("torch", torch.__version__)'), $(dot -V 2>&1 | head -1))"

@@ -1,4 +1,5 @@
-"""Shared test set-up: the parse cache lives in a temporary directory, never the user's ~/.cache."""
+"""Shared test set-up: the parse cache lives in a temporary directory, never the user's ~/.cache; the
+test-only oracles as fixtures (the helpers themselves are in oracles.py: import them directly)."""
 from __future__ import annotations
 
 import os
@@ -16,3 +17,19 @@ def _private_parse_cache(tmp_path_factory):
         os.environ.pop("RESDSL_CACHE_DIR", None)
     else:
         os.environ["RESDSL_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def torchvision_models():
+    """`torchvision.models` (model code only, see oracles.py); skips the test where it is absent."""
+    from oracles import torchvision_models as load
+
+    return load()
+
+
+@pytest.fixture(scope="session")
+def timm():
+    """`timm` as a test-only oracle; skips the test where it is absent."""
+    from oracles import timm_module
+
+    return timm_module()
