@@ -64,7 +64,7 @@ def test_library_is_complete():
                        "resnext101_64x4d wide_resnet50_2 wide_resnet101_2 densenet121 densenet161 densenet169 "
                        "densenet201 googlenet vgg11 vgg13 vgg16 vgg19 vgg11_bn vgg13_bn vgg16_bn vgg19_bn",
         "paper": "resnet18 resnet34 resnet50 resnet101 resnet152 plain18 plain34 resnet34_A resnet34_B resnet34_C "
-                 "inception_v4",
+                 "inception_v4 bn_nin bn_alexnet",
         "cifar": "resnet20 resnet32 resnet44 resnet56 resnet110 resnet1202 plain20 plain32 plain44 plain56 "
                  "preact_resnet110 preact_resnet164 preact_resnet1001 resnet110_stochastic_depth wrn16_4 wrn16_8 "
                  "wrn28_10 wrn16_4_dropout densenet40_k12 densenet100_k12 densenet100_k24 densenet_bc100_k12 "

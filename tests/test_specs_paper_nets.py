@@ -95,3 +95,68 @@ def test_inception_v4_smallest_input():
     assert load("paper/families/inception_v4.res", resolution=75).output_type.shape == (1000,)
     with pytest.raises(resdsl.ResdslError, match="0x0 output"):
         load("paper/families/inception_v4.res", resolution=74)
+
+
+# ---- BN-NIN and BN-AlexNet (Canziani et al. 2017's Torch7 models) --------------------------------
+
+def lua_ninbn():
+    """soumith/imagenet-multiGPU.torch models/ninbn.lua, transcribed layer for layer."""
+    from torch import nn
+    layers = []
+
+    def block(cin, cout, k, s, p):
+        for i, (a, kk, ss, pp) in enumerate([(cin, k, s, p), (cout, 1, 1, 0), (cout, 1, 1, 0)]):
+            layers.extend([nn.Conv2d(a, cout, kk, ss, pp), nn.BatchNorm2d(cout, eps=1e-3), nn.ReLU()])
+
+    block(3, 96, 11, 4, 5); layers.append(nn.MaxPool2d(3, 2, 1))
+    block(96, 256, 5, 1, 2); layers.append(nn.MaxPool2d(3, 2, 1))
+    block(256, 384, 3, 1, 1); layers.append(nn.MaxPool2d(3, 2, 1))
+    block(384, 1024, 3, 1, 1)
+    layers += [nn.AvgPool2d(7, 1), nn.Flatten(), nn.Linear(1024, 1000)]
+    return nn.Sequential(*layers)
+
+
+def lua_alexnetowtbn():
+    """soumith/imagenet-multiGPU.torch models/alexnetowtbn.lua, transcribed layer for layer."""
+    from torch import nn
+    f = []
+    for cin, cout, k, s, p, pool in [(3, 64, 11, 4, 2, True), (64, 192, 5, 1, 2, True), (192, 384, 3, 1, 1, False),
+                                     (384, 256, 3, 1, 1, False), (256, 256, 3, 1, 1, True)]:
+        f += [nn.Conv2d(cin, cout, k, s, p), nn.BatchNorm2d(cout, eps=1e-3), nn.ReLU()]
+        if pool:
+            f.append(nn.MaxPool2d(3, 2))
+    c = [nn.Flatten(), nn.Dropout(0.5), nn.Linear(9216, 4096), nn.BatchNorm1d(4096, eps=1e-3), nn.ReLU(),
+         nn.Dropout(0.5), nn.Linear(4096, 4096), nn.BatchNorm1d(4096, eps=1e-3), nn.ReLU(), nn.Linear(4096, 1000)]
+    return nn.Sequential(*f, *c)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("spec,reference", [("paper/bn_nin.res", lua_ninbn), ("paper/bn_alexnet.res", lua_alexnetowtbn)])
+def test_canziani_torch7_models_equal_their_lua_listing(spec, reference):
+    torch = pytest.importorskip("torch")
+    from resdsl.backends.torch import build_module, count_flops
+    torch.manual_seed(0)
+    ref = reference().eval()
+    g = torch.Generator().manual_seed(0)
+    for m in ref.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.5)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.5)
+    net = load(spec)
+    ours = build_module(net).eval()
+    theirs = list(ref.state_dict().values())
+    mine = ours.state_dict()
+    assert [tuple(v.shape) for v in mine.values()] == [tuple(v.shape) for v in theirs]
+    ours.load_state_dict(dict(zip(mine, theirs)), strict=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        x = torch.randn(2, 3, 224, 224, generator=g)
+        with torch.no_grad():
+            torch.testing.assert_close(ours(x), ref(x), rtol=0, atol=1e-5)
+        assert count_flops(ours, x[:1]) == count_flops(ref, x[:1]) == net.flops
+    finally:
+        torch.set_num_threads(threads)
+    assert net.params == sum(p.numel() for p in ref.parameters())

@@ -36,6 +36,7 @@ GALLERY = (
     Entry("unet_block", ("docs/gallery/specs/unet.res",), DrawOptions(level="block")),
     Entry("se_block", ("docs/gallery/specs/se_block.res",), DrawOptions(level="op")),
     Entry("highway", ("docs/gallery/specs/highway.res",), DrawOptions(level="op")),
+    Entry("inception_v4", ("specs/paper/inception_v4.res",), DrawOptions(level="block")),
 )
 
 
