@@ -210,11 +210,14 @@ def render(result: TableResult) -> str:
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
     lines += [fmt(header), fmt(["-" * w for w in widths]), *map(fmt, body)]
-    claimed = [r for r in result.rows if r.claims]
+    claimed = [r for r in result.rows if r.claims and r.figures]
+    unclaimed = sum(1 for r in result.rows if not r.claims)
+    bare = sum(1 for r in result.rows if r.claims and not r.figures)
     good = sum(r.ok for r in claimed)
-    lines.append(f"{good} of {len(claimed)} claiming rows reproduce their published figures"
-                 + (f"; {len(result.rows) - len(claimed)} shown without a claim" if len(claimed) < len(result.rows)
-                    else ""))
+    lines.append((f"{good} of {len(claimed)} claiming rows reproduce their published figures" if claimed
+                  else "no row claims a published figure")
+                 + (f"; {unclaimed} shown without a claim" if unclaimed else "")
+                 + (f"; {bare} with no published count" if bare else ""))
     return "\n".join(lines) + "\n"
 
 

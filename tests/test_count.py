@@ -78,7 +78,9 @@ def test_every_shipped_table_reproduces_its_claims(table, capsys):
     assert main(["table", str(table)]) == 0, capsys.readouterr().out
     results = evaluate_file(table)
     claimed = [f for r in results for row in r.rows if row.claims for f in row.figures]
-    assert claimed and all(f.matches for f in claimed)
+    assert all(f.matches for f in claimed)
+    # a table claims something, unless no row prints a count (canziani_comparison: plotted figures only)
+    assert claimed or not any(row.figures for r in results for row in r.rows)
 
 
 def test_a_table_that_claims_a_wrong_figure_fails(tmp_path, capsys):

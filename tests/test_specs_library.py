@@ -72,7 +72,7 @@ def test_library_is_complete():
                  "preact_resnet164_stride_on_1x1",
         "other": "highway unet",
         "tables": "resnet_imagenet_table1 resnet_cifar_table6 resnet_shortcut_options densenet_table2 "
-                  "resnext_cifar_table7",
+                  "resnext_cifar_table7 canziani_comparison",
     }
     for folder, names in expected.items():
         for name in names.split():
