@@ -8,3 +8,4 @@ MAX_SPATIAL = 1 << 16                # height or width of any map
 MAX_ELEMENTS = 1 << 40               # elements of one activation
 MAX_CALL_DEPTH = 64                  # nested block calls (catches runaway recursion)
 MAX_IMPORT_DEPTH = 32
+MAX_EVAL_STEPS = 1_000_000           # comprehension items and function calls in one expression

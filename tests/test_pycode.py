@@ -150,9 +150,12 @@ def test_nothing_from_the_spec_text_reaches_the_code_unescaped(tmp_path):
     ast.parse(source)
     assert pycode._doc('a"""b\\c\nd') == "abcd"
     assert pycode._attr_name("0", "p") == '"0"' and pycode._attr_name("conv1", "p") == "conv1"
-    for bad in ("a.b", "x-y", "", "1a", "import"):
+    for bad in ("a.b", "", 'a"b', "a b", "a\\b", "a\nb"):
         with pytest.raises(ResdslError):
             pycode._attr_name(bad, "p")
+    # quoted labels (torchvision's "block1-0") and Python's words go through add_module / getattr
+    assert pycode._attr_name("x-y", "p") == '"x-y"' and pycode._attr_name("import", "p") == '"import"'
+    assert pycode._attr_name("1a", "p") == '"1a"'
     with pytest.raises(TypeError):
         pycode.Recorder().lit("os.system('x')", "hint")
 

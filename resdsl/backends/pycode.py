@@ -38,7 +38,8 @@ from resdsl.network import Network
 __all__ = ["generate", "load_source", "class_name"]
 
 LINE_WIDTH = 120  # torchvision's black setting
-_LABEL = re.compile(r"[A-Za-z_]\w*|\d+")  # what the grammar allows a label to be; used with fullmatch
+_LABEL = re.compile(r"[A-Za-z_]\w*|\d+")  # a bare label (or a position); used with fullmatch
+_QUOTED_LABEL = re.compile(r'[^\s."\\]+')  # a "quoted" label (torchvision's "block1-0"): add_module only
 
 # ---- the small expression trees the constructors are written as ------------------------------------
 
@@ -671,14 +672,14 @@ def _doc(text: str) -> str:
 
 def _attr_name(name: str, path: str) -> str:
     """An attribute name, or a quoted string for a name only getattr/add_module can use (`"0"`)."""
-    if not _LABEL.fullmatch(name):
+    if not _LABEL.fullmatch(name) and not _QUOTED_LABEL.fullmatch(name):
         raise NameResolutionError(f"'{name}' cannot name a PyTorch module (layer {path})", None,
                                   "labels are letters, digits and _, not starting with a digit")
-    if name.isdigit():
-        return f'"{name}"'
-    if keyword.iskeyword(name) or hasattr(nn.Module, name):
+    if hasattr(nn.Module, name):
         raise NameResolutionError(f"the label '{name}' (layer {path}) clashes with Python or torch.nn.Module",
                                   None, "rename it")
+    if name.isdigit() or not _LABEL.fullmatch(name) or keyword.iskeyword(name):
+        return f'"{name}"'  # registered with add_module, read with getattr
     return name
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import keyword
 import operator
+import re
 from dataclasses import dataclass
 from functools import partial, reduce
 from typing import Any, Callable, Sequence
@@ -84,6 +85,9 @@ def gated_sum(h: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor
     carried input `x`."""
     return h * t + x * (1 - t)
 
+
+# A "quoted" label of the spec (torchvision's "block1-0"): no dots, spaces, quotes or backslashes.
+QUOTED_LABEL = re.compile(r'[^\s."\\]+')
 
 RUNTIME: dict[str, Any] = {"DropPath": DropPath, "zero_pad_shortcut": zero_pad_shortcut,
                            "center_crop": center_crop, "gated_sum": gated_sum}
@@ -409,8 +413,8 @@ def _place(root: nn.Module, node: Node, module: nn.Module, scopes: dict[str, Sco
 
 
 def _register(owner: nn.Module, name: str, module: nn.Module, node: Node) -> None:
-    if not name or "." in name or (not name.isdigit() and not (name.isidentifier()
-                                                                  and not keyword.iskeyword(name))):
+    if not name or "." in name or (not name.isdigit() and not (name.isidentifier() and not keyword.iskeyword(name))
+                                   and not QUOTED_LABEL.fullmatch(name)):
         raise NameResolutionError(f"'{name}' cannot name a PyTorch module (layer {node.path})", node.span,
                                   "labels are letters, digits and _, not starting with a digit")
     try:

@@ -24,6 +24,7 @@ class _ScopeState:
     next_index: int = 0
     names: dict[str, SourceSpan] = field(default_factory=dict)
     functional: dict[str, int] = field(default_factory=dict)
+    display_only: set[str] = field(default_factory=set)  # names of functional nodes: no module, no label
 
 
 class GraphBuilder:
@@ -49,7 +50,9 @@ class GraphBuilder:
         """Pick the name of a new child of `scope_id`, refusing duplicates."""
         state = self.scopes[scope_id]
         if label is not None:
-            if label in state.names:
+            if label in state.display_only:  # `input:` after the input node, `add:` after an add
+                state.display_only.discard(label)
+            elif label in state.names:
                 where = state.scope.path or self.network
                 raise NameResolutionError(
                     f"duplicate name '{label}' in {where}", span, "give each item of a scope its own label",
@@ -70,6 +73,7 @@ class GraphBuilder:
             count += 1
             name = f"{kind}_{count}"
         state.names[name] = span
+        state.display_only.add(name)
         return name
 
     def scope_path(self, scope_id: int) -> str:

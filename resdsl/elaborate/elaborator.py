@@ -6,6 +6,7 @@ point at the line of the user's spec that asked for it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
@@ -17,7 +18,8 @@ from resdsl.elaborate.builder import GraphBuilder
 from resdsl.elaborate.loader import Program
 from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primitive
 from resdsl.elaborate.resolve import unknown_name_error
-from resdsl.elaborate.values import Dims, Env, Evaluator, Symbol, TensorRef, show, type_name
+from resdsl.elaborate.binding import bind
+from resdsl.elaborate.values import Dims, Env, Evaluator, Function, Symbol, TensorRef, show, type_name
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph
 from resdsl.ir.types import TensorType
@@ -26,6 +28,7 @@ from resdsl.syntax import ast
 SHORTCUT_KINDS = ("A", "B", "C", "none", "gated")
 BUDGET_METRICS = ("params", "macs", "flops", "activations")
 RESERVED_LABELS = {"in"}
+_MODULE_NAME = re.compile(r'[^\s."\\{}]+')  # what a (quoted) label may be: torch refuses dots in module names
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class Elaborator:
     def __init__(self, program: Program, reuse_expansions: bool = True):
         self.program = program
         self.reuse_expansions = reuse_expansions
-        self.globals = Env()
+        self.globals = Env({name: Function(d) for name, d in program.functions.items()})
         self.call_sites: list[SourceSpan] = []
         self.stage_inputs: dict[str, tuple[TensorType, str | None]] = {}
         self.last_stage: str | None = None
@@ -282,6 +285,9 @@ class Elaborator:
         if text in RESERVED_LABELS:
             raise NameResolutionError(f"'{text}' is reserved (@in is the block's input)", label.span,
                                       "choose another label")
+        if not _MODULE_NAME.fullmatch(text):
+            raise NameResolutionError(f"the label {text!r} cannot name a module: it has a '.', a space, a quote "
+                                      "or a brace", label.span, 'write it like "block1-0" or conv1')
         return text
 
     # ---- items ---------------------------------------------------------------------------------
@@ -370,44 +376,9 @@ class Elaborator:
                    call, what: str, defaults: dict[str, Any] | None = None,
                    definition_env: Env | None = None) -> dict[str, Any]:
         """Bind positional then keyword arguments to parameters; defaults fill the rest."""
-        names = [p.name for p in params]
-        bound: dict[str, Any] = {}
-        spans: dict[str, SourceSpan] = {}
-        positional = 0
-        for arg in args:
-            if arg.name is None:
-                if positional >= len(names):
-                    raise ShapeError(f"{what} takes {len(names)} positional argument"
-                                     f"{'s' if len(names) != 1 else ''}, got more", arg.span,
-                                     f"its parameters are: {', '.join(names) or 'none'}")
-                name = names[positional]
-                positional += 1
-            else:
-                name = arg.name
-                if name not in names:
-                    raise NameResolutionError(f"{what} has no parameter '{name}'", arg.span,
-                                              did_you_mean(name, names) or
-                                              f"its parameters are: {', '.join(names) or 'none'}")
-            if name in bound:
-                raise NameResolutionError(f"{what}: '{name}' is given twice", arg.span,
-                                          spans_hint(name, spans))
-            bound[name] = evaluator.eval(arg.value)
-            spans[name] = arg.span
-        result: dict[str, Any] = {}
-        env = (definition_env or Env()).child()
-        for p in params:
-            if p.name in bound:
-                value = bound[p.name]
-            elif defaults is not None and p.name in defaults:
-                value = defaults[p.name]
-            elif p.default is not None:
-                value = Evaluator(env, {}).eval(p.default)
-            else:
-                raise ShapeError(f"{what} needs a value for '{p.name}'", getattr(call, "span", p.span),
-                                 f"pass it, e.g. {p.name}=...")
-            env.define(p.name, value)
-            result[p.name] = value
-        return result
+        return bind(params, args, evaluator.eval, what, getattr(call, "span", None),
+                    scope=definition_env or Env(), evaluate_in=lambda env, e: Evaluator(env, {}).eval(e),
+                    defaults=defaults)
 
     # ---- stages --------------------------------------------------------------------------------
 
@@ -719,9 +690,3 @@ def _arg_span(call, name: str | None) -> SourceSpan:
         if arg.name == name:
             return arg.span
     return call.span
-
-
-def spans_hint(name: str, spans: dict[str, SourceSpan]) -> str:
-    first = spans.get(name)
-    return f"it was already given at {first}" if first else "give each argument once"
-

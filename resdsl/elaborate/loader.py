@@ -13,6 +13,7 @@ from resdsl import limits
 from resdsl.diagnostics import (ErrorCollector, LimitError, NameResolutionError, ResdslError, SourceSpan,
                                 SpecSyntaxError, UsageError)
 from resdsl.elaborate.primitives import PRIMITIVES
+from resdsl.elaborate.values import BUILTIN_FUNCTIONS
 from resdsl.syntax import ast
 from resdsl.syntax.cache import parse  # parsed once, then read back (no lark)
 
@@ -25,6 +26,7 @@ class Program:
     blocks: dict[str, ast.BlockDef] = field(default_factory=dict)
     networks: dict[str, ast.NetworkDef | ast.NetworkAlias] = field(default_factory=dict)
     tables: dict[str, ast.TableDef] = field(default_factory=dict)
+    functions: dict[str, ast.FuncDef] = field(default_factory=dict)
     main_networks: list[str] = field(default_factory=list)  # networks defined in the main file
     main_tables: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
@@ -82,6 +84,9 @@ class Loader:
                                     stack=(), is_prelude=True)
             self._load_file(program, main_path, main, text, stack=(), is_main=True)
             self.errors.raise_if_any()
+            for error in recursive_functions(program.functions):
+                self.errors.add(error)
+            self.errors.raise_if_any()
         except ResdslError as err:
             raise err.with_sources(program.sources) from None
         return program
@@ -138,8 +143,14 @@ class Loader:
             self.errors.add(NameResolutionError(f"'{d.name}' is a built-in op; a block cannot take its name",
                                                 d.span, f"call it something else, e.g. my_{d.name}"))
             return
+        if isinstance(d, ast.FuncDef) and d.name in BUILTIN_FUNCTIONS:
+            self.errors.add(NameResolutionError(f"'{d.name}' is a built-in function; a def cannot take its name",
+                                                d.span, f"call it something else, e.g. my_{d.name}"))
+            return
         if isinstance(d, ast.BlockDef):
             table, what = program.blocks, "block"
+        elif isinstance(d, ast.FuncDef):
+            table, what = program.functions, "function"
         elif isinstance(d, (ast.NetworkDef, ast.NetworkAlias)):
             table, what = program.networks, "network"
         else:
@@ -172,6 +183,49 @@ class Loader:
 
 
 REPEAT_WORD = re.compile(r"x\d+")
+
+
+def recursive_functions(functions: dict[str, ast.FuncDef]) -> list[NameResolutionError]:
+    """Functions that call themselves, directly or through others: refused, so evaluating a function
+    always ends (its work is bounded by the comprehensions in it).  One error per cycle."""
+    calls = {name: [c for c in _function_calls(d) if c.name in functions] for name, d in functions.items()}
+    errors: list[NameResolutionError] = []
+    done: set[str] = set()
+    for root in functions:
+        if root in done:
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        on_path: list[str] = [root]
+        while stack:
+            name, i = stack.pop()
+            if i < len(calls[name]):
+                stack.append((name, i + 1))
+                call = calls[name][i]
+                if call.name in on_path:  # a call back into the path: a cycle
+                    cycle = on_path[on_path.index(call.name):] + [call.name]
+                    shown = f" ({' -> '.join(cycle)})" if len(cycle) > 2 else ""
+                    errors.append(NameResolutionError(
+                        f"function {call.name} calls itself{shown}", call.span,
+                        "functions cannot be recursive; write the steps out, or use a list comprehension"))
+                elif call.name not in done:
+                    stack.append((call.name, 0))
+                    on_path.append(call.name)
+            else:
+                done.add(name)
+                on_path.pop()
+    return errors
+
+
+def _function_calls(node):
+    """Every `f(...)` in a function's parameters' defaults, steps and result."""
+    if isinstance(node, ast.FuncCall):
+        yield node
+    if isinstance(node, tuple):
+        for item in node:
+            yield from _function_calls(item)
+    elif hasattr(node, "__dataclass_fields__") and not isinstance(node, SourceSpan):
+        for name in node.__dataclass_fields__:
+            yield from _function_calls(getattr(node, name))
 
 
 def _display(path: Path) -> str:

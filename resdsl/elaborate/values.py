@@ -7,10 +7,13 @@ lists, maps and references to tensors computed earlier (`@conv1`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
-from resdsl.diagnostics import NameResolutionError, ShapeError, SourceSpan, SpecSyntaxError, did_you_mean
+from resdsl import limits
+from resdsl.diagnostics import (LimitError, NameResolutionError, ResdslError, ShapeError, SourceSpan,
+                                SpecSyntaxError, did_you_mean)
+from resdsl.elaborate.binding import bind
 from resdsl.ir.types import TensorType
 from resdsl.syntax import ast
 
@@ -43,14 +46,101 @@ class TensorRef:
     type: TensorType
 
 
+@dataclass(frozen=True)
+class Function:
+    """A `def` of the spec: a pure function of values, called like a built-in one."""
+
+    definition: ast.FuncDef
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+
 SYMBOLS = {name: Symbol(name) for name in ("A", "B", "C", "none", "gated", "max", "avg", "auto")}
 CONSTANTS: dict[str, Any] = {"true": True, "false": False, **SYMBOLS}
+
+def _log(x: Any, base: Any = None) -> float:
+    _real(x, "log")
+    if x <= 0:
+        raise ValueError(f"the logarithm of {show(x)} is undefined (it needs a positive number)")
+    if base is None:
+        return math.log(x)
+    _real(base, "log")
+    if base <= 0 or base == 1:
+        raise ValueError(f"a logarithm's base is positive and not 1, got {show(base)}")
+    return math.log(x) / math.log(base)
+
+
+def _log2(x: Any) -> float:
+    _real(x, "log2")
+    if x <= 0:
+        raise ValueError(f"the logarithm of {show(x)} is undefined (it needs a positive number)")
+    return math.log2(x)
+
+
+def _sqrt(x: Any) -> float:
+    _real(x, "sqrt")
+    if x < 0:
+        raise ValueError(f"the square root of {show(x)} is not a real number")
+    return math.sqrt(x)
+
+
+def _exp(x: Any) -> float:
+    _real(x, "exp")
+    return math.exp(x)
+
+
+def _round_to(x: Any, multiple: Any) -> int | float:
+    """The multiple of `multiple` nearest to `x` (halves to even, as `round`): round_to(37, 8) == 40."""
+    _real(x, "round_to")
+    _real(multiple, "round_to")
+    if multiple <= 0:
+        raise ValueError(f"the multiple must be positive, got {show(multiple)}")
+    value = round(x / multiple) * multiple
+    return int(value) if float(value).is_integer() else value
+
+
+def _range(*bounds: Any) -> list[int]:
+    if not 1 <= len(bounds) <= 3:
+        raise TypeError(f"range takes 1 to 3 whole numbers, got {len(bounds)}")
+    for b in bounds:
+        if isinstance(b, bool) or not isinstance(b, int):
+            raise ValueError(f"range takes whole numbers, got {type_name(b)} ({show(b)})")
+    if len(bounds) == 3 and bounds[2] == 0:
+        raise ValueError("range's step cannot be 0")
+    r = range(*bounds)
+    if len(r) > limits.MAX_REPEATS:
+        raise ValueError(f"range has {len(r):,} elements; the limit is {limits.MAX_REPEATS:,}")
+    return list(r)
+
+
+def _sum(items: Any) -> int | float:
+    if not isinstance(items, list):
+        raise ValueError(f"sum takes a list, got {type_name(items)}")
+    for v in items:
+        _real(v, "sum")
+    return sum(items)
+
+
+def _real(v: Any, what: str) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"{what} needs numbers, got {type_name(v)} ({show(v)})")
+
+
+def _float(x: Any) -> float:
+    _real(x, "float")
+    return float(x)
+
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min, "max": max, "abs": abs, "int": lambda x: int(x), "floor": lambda x: math.floor(x),
     "ceil": lambda x: math.ceil(x), "round": lambda x: int(round(x)), "len": len,
     "size": lambda *dims: Dims(tuple(_whole(d) for d in dims)),
+    "float": _float, "log": _log, "log2": _log2, "exp": _exp, "sqrt": _sqrt,
+    "pow": lambda a, b: power(a, b), "round_to": _round_to, "range": _range, "sum": _sum,
 }
+BUILTIN_FUNCTIONS = frozenset(_FUNCTIONS)
 
 
 def _whole(value: Any) -> int:
@@ -117,6 +207,15 @@ class Env:
             env = env._parent
         return False, None
 
+    def home(self, name: str) -> "Env | None":
+        """The scope that defines `name` (a function's body is evaluated in a child of its home)."""
+        env: Env | None = self
+        while env is not None:
+            if name in env._vars:
+                return env
+            env = env._parent
+        return None
+
     def names(self) -> set[str]:
         out: set[str] = set()
         env: Env | None = self
@@ -126,12 +225,29 @@ class Env:
         return out
 
 
+class Work:
+    """Steps spent by one evaluation (comprehension items and function calls), shared with the
+    evaluators of the functions it calls, so nested comprehensions cannot run away."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def spend(self, n: int, span: SourceSpan) -> None:
+        self.steps += n
+        if self.steps > limits.MAX_EVAL_STEPS:
+            raise LimitError(f"this expression takes more than {limits.MAX_EVAL_STEPS:,} steps to evaluate",
+                             span, "simplify it: are comprehensions or functions nested too deeply?")
+
+
 class Evaluator:
     """Evaluates expressions against an environment and the tensors of the current block."""
 
-    def __init__(self, env: Env, tensors: Mapping[str, TensorRef]):
+    def __init__(self, env: Env, tensors: Mapping[str, TensorRef], work: Work | None = None):
         self.env = env
         self.tensors = tensors
+        self.work = work or Work()
 
     def eval(self, e: ast.Expr) -> Any:
         method = getattr(self, "_" + type(e).__name__)
@@ -235,17 +351,66 @@ class Evaluator:
             return dims_attr(target, e.name, e.span)
         raise NameResolutionError(f"{type_name(target)} has no attribute '{e.name}'", e.span)
 
+    def _ListComp(self, e: ast.ListComp):
+        items = self.eval(e.iterable)
+        if not isinstance(items, list):
+            raise ShapeError(f"a comprehension runs over a list, got {type_name(items)}", e.iterable.span,
+                             "use range(n) for the numbers 0 .. n-1")
+        self.work.spend(len(items), e.span)
+        out = []
+        for item in items:
+            inner = Evaluator(self.env.child({e.var: item}), self.tensors, self.work)
+            if e.cond is None or inner.truth(e.cond):
+                out.append(inner.eval(e.item))
+        return out
+
     def _FuncCall(self, e: ast.FuncCall):
+        found, value = self.env.lookup(e.name)
+        if found and isinstance(value, Function):
+            return self.call(value, e)
         fn = _FUNCTIONS.get(e.name)
         if fn is None:
+            if found:
+                raise ShapeError(f"'{e.name}' is {type_name(value)}, not a function", e.span)
+            known = set(_FUNCTIONS) | {n for n in self.env.names()
+                                       if isinstance(self.env.lookup(n)[1], Function)}
             raise NameResolutionError(f"unknown function '{e.name}'", e.span,
-                                      did_you_mean(e.name, _FUNCTIONS) or
-                                      "functions: " + ", ".join(sorted(_FUNCTIONS)))
+                                      did_you_mean(e.name, known) or
+                                      "functions: " + ", ".join(sorted(known)) +
+                                      "; define your own with `def NAME(params) = ...`")
+        if e.keywords:
+            name, _, span = e.keywords[0]
+            raise NameResolutionError(f"the built-in {e.name}() takes no keyword arguments (got {name}=)", span)
         args = [self.eval(a) for a in e.args]
         try:
             return fn(*args)
-        except (TypeError, ValueError, OverflowError) as err:
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError) as err:
             raise ShapeError(f"{e.name}() cannot take these arguments: {err}", e.span) from None
+
+    def call(self, function: Function, e: ast.FuncCall):
+        """Call a `def`: bind its arguments, run its `let`s and `require`s, evaluate its result in a
+        scope of its own (it sees its parameters and the functions beside it, nothing of the caller)."""
+        d = function.definition
+        self.work.spend(1, e.span)
+        home = self.env.home(e.name) or self.env
+        args = tuple(ast.Arg(a.span, None, a) for a in e.args) + \
+            tuple(ast.Arg(span, name, value) for name, value, span in e.keywords)
+        try:
+            bound = bind(d.params, args, self.eval, f"function {d.name}", e.span, scope=home,
+                         evaluate_in=lambda env, expr: Evaluator(env, {}, self.work).eval(expr))
+            env = home.child(bound)
+            inner = Evaluator(env, {}, self.work)
+            for step in d.steps:
+                if isinstance(step, ast.Let):
+                    if env.defined_here(step.name):
+                        raise NameResolutionError(f"'{step.name}' is already defined here", step.span,
+                                                  "pick another name; values cannot be reassigned")
+                    env.define(step.name, inner.eval(step.value))
+                elif not inner.truth(step.cond):
+                    raise ShapeError(step.message or f"a requirement of {d.name} is not met", step.span)
+            return inner.eval(d.result)
+        except ResdslError as err:
+            raise _called_from(err, e.span, d.name) from None
 
     def truth(self, e: ast.Expr) -> bool:
         v = self.eval(e)
@@ -253,6 +418,16 @@ class Evaluator:
             raise ShapeError(f"expected true or false, got {type_name(v)} ({show(v)})", e.span,
                              "compare with ==, !=, <, ...")
         return v
+
+
+def _called_from(err: ResdslError, span: SourceSpan, name: str) -> ResdslError:
+    """Note the call site on an error raised inside a function's body."""
+    if err.span.file == span.file and (err.span.line, err.span.column) == (span.line, span.column):
+        return err
+    first = err.diagnostics[0]
+    err.diagnostics = (replace(first, notes=first.notes + ((span, f"in this call of {name}"),)),
+                       *err.diagnostics[1:])
+    return err
 
 
 def _is_callable_name(name: str) -> bool:
@@ -301,6 +476,11 @@ def binary(op: str, a: Any, b: Any, span: SourceSpan) -> Any:
         return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
     if op in ("/", "//", "%") and b == 0:
         raise ShapeError("division by zero", span)
+    if op == "**":
+        try:
+            return power(a, b)
+        except (ValueError, OverflowError, ZeroDivisionError) as err:
+            raise ShapeError(f"cannot compute {show(a)} ** {show(b)}: {err}", span) from None
     if op == "+":
         return a + b
     if op == "-":
@@ -315,6 +495,21 @@ def binary(op: str, a: Any, b: Any, span: SourceSpan) -> Any:
     if op == "%":
         return a % b
     raise AssertionError(op)
+
+
+def power(a: Any, b: Any) -> int | float:
+    """`a ** b` on real numbers: whole numbers stay whole for a whole exponent >= 0; results too large
+    to be a size or a count, and complex ones, are refused."""
+    for v in (a, b):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"** needs numbers, got {type_name(v)} ({show(v)})")
+    if a == 0 and b < 0:
+        raise ZeroDivisionError("0 to a negative power")
+    if a < 0 and not float(b).is_integer():
+        raise ValueError("a negative number to a fractional power is not a real number")
+    if abs(a) > 1 and b * math.log2(abs(a)) > 1024:
+        raise OverflowError("the result is too large")
+    return a ** b
 
 
 def _is_num(v: Any) -> bool:

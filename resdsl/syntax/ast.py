@@ -98,13 +98,27 @@ class Attr:
 
 @dataclass(frozen=True)
 class FuncCall:
+    """`name(a, b, key=c)`: a built-in function or a `def` of the spec.  `keywords` are (name, value)."""
+
     span: SourceSpan
     name: str
     args: tuple["Expr", ...]
+    keywords: tuple[tuple[str, "Expr", SourceSpan], ...] = ()
+
+
+@dataclass(frozen=True)
+class ListComp:
+    """`[item for var in iterable if cond]`."""
+
+    span: SourceSpan
+    item: "Expr"
+    var: str
+    iterable: "Expr"
+    cond: "Expr | None"
 
 
 Expr = Union[Number, DimsLit, String, Name, ValueRef, BinOp, UnaryOp, Conditional, ListLit, MapLit,
-             Index, Attr, FuncCall]
+             Index, Attr, FuncCall, ListComp]
 
 # ---- items ------------------------------------------------------------------------------------
 
@@ -305,6 +319,18 @@ class BlockDef:
 
 
 @dataclass(frozen=True)
+class FuncDef:
+    """`def name(params) = expr`, or `def name(params) { let ...; require ...; return expr }`: a pure
+    function of values (no tensors, no ops).  `steps` are the `let`s and `require`s before the result."""
+
+    span: SourceSpan
+    name: str
+    params: tuple[Param, ...]
+    steps: tuple["Let | Require", ...]
+    result: Expr
+
+
+@dataclass(frozen=True)
 class NetworkDef:
     span: SourceSpan
     name: str
@@ -350,7 +376,7 @@ class Import:
     path: str
 
 
-Definition = Union[Import, BlockDef, NetworkDef, NetworkAlias, TableDef]
+Definition = Union[Import, BlockDef, FuncDef, NetworkDef, NetworkAlias, TableDef]
 
 
 @dataclass(frozen=True)

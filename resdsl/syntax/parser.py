@@ -199,6 +199,18 @@ class _ToAst(Transformer):
     def group_def(self, meta, children):
         return self.block_def(meta, children, inline=True)
 
+    def func_def(self, meta, children):
+        name, params, result = children
+        return ast.FuncDef(self._s(meta), str(name), params or (), (), result)
+
+    def func_def_body(self, meta, children):
+        name, params, (steps, result) = children
+        return ast.FuncDef(self._s(meta), str(name), params or (), steps, result)
+
+    def func_body(self, meta, children):
+        *steps, result = (c for c in children if c is not None)
+        return (tuple(steps), result)
+
     def network_def(self, meta, children):
         name, params, body = children
         return ast.NetworkDef(self._s(meta), str(name), params or (), body)
@@ -225,7 +237,14 @@ class _ToAst(Transformer):
         return ast.Labelled(self._s(meta), children[0], children[1])
 
     def label(self, meta, children):
-        return ast.Label(_tok_span(self.file, children[0]), str(children[0]))
+        tok = children[0]
+        text = str(tok)
+        if tok.type == "STRING":
+            text = text[1:-1]
+            if not text:
+                raise SpecSyntaxError("a quoted label cannot be empty", _tok_span(self.file, tok),
+                                      'write a name inside the quotes: "block1-0": ...')
+        return ast.Label(_tok_span(self.file, tok), text)
 
     def call(self, meta, children):
         name, args = children
@@ -310,6 +329,9 @@ class _ToAst(Transformer):
                 args.append(_as_arg(c))
         return ast.StageRow(self._s(meta), label, tuple(args), repeats)
 
+    def paren_arg(self, meta, children):
+        return children[0]
+
     def repeat(self, meta, children):
         tok = children[0]
         return ("repeat", ast.Number(_tok_span(self.file, tok), int(str(tok)[1:]), str(tok)))
@@ -387,6 +409,7 @@ class _ToAst(Transformer):
     div = _bin("/")
     floordiv = _bin("//")
     mod = _bin("%")
+    pow = _bin("**")
     and_ = _bin("and")
     or_ = _bin("or")
     del _bin
@@ -420,4 +443,27 @@ class _ToAst(Transformer):
         return ast.Attr(self._s(meta), children[0], str(children[1]))
 
     def func_call(self, meta, children):
-        return ast.FuncCall(self._s(meta), str(children[0]), tuple(c for c in children[1:] if c is not None))
+        args, keywords = [], []
+        for c in children[1:]:
+            if c is None:
+                continue
+            if isinstance(c, tuple):
+                if keywords and c[0] in {k[0] for k in keywords}:
+                    raise SpecSyntaxError(f"'{c[0]}' is given twice", c[2], "give each argument once")
+                keywords.append(c)
+            elif keywords:
+                raise SpecSyntaxError("a positional argument cannot follow a keyword argument", c.span,
+                                      "put positional arguments first: f(a, b, key=c)")
+            else:
+                args.append(c)
+        return ast.FuncCall(self._s(meta), str(children[0]), tuple(args), tuple(keywords))
+
+    def func_positional(self, meta, children):
+        return children[0]
+
+    def func_keyword(self, meta, children):
+        return (str(children[0]), children[1], self._s(meta))
+
+    def list_comp(self, meta, children):
+        item, var, iterable, cond = children
+        return ast.ListComp(self._s(meta), item, str(var), iterable, cond)

@@ -1,0 +1,75 @@
+"""Binding the arguments of a call to the parameters of what it calls: the one binder.
+
+Blocks, primitive ops, `residual`, `stochastic_depth`, network families (in `network x = f(...)` and
+in table rows) and the spec's own `def` functions all bind the same way: positional arguments first,
+in the order of the parameters, then keywords; a parameter left out takes its default, which is
+evaluated in the scope of the definition after the parameters before it (so `min_value=divisor`
+works).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Protocol, Sequence
+
+from resdsl.diagnostics import NameResolutionError, ShapeError, SourceSpan, did_you_mean
+from resdsl.syntax import ast
+
+
+class Scope(Protocol):
+    """What the binder needs of an environment (`values.Env`): a child scope to define parameters in."""
+
+    def child(self, variables=None) -> "Scope": ...
+
+    def define(self, name: str, value: Any) -> None: ...
+
+
+def bind(params: Sequence[ast.Param], args: Sequence[ast.Arg], evaluate: Callable[[ast.Expr], Any],
+         what: str, call_span: SourceSpan | None, *, scope: Scope,
+         evaluate_in: Callable[[Scope, ast.Expr], Any],
+         defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Bind `args` (evaluated by `evaluate`, the caller's evaluator) to `params`.
+
+    `defaults` (a primitive's table of defaults) take precedence over the parameters' own default
+    expressions, which are evaluated by `evaluate_in(env, expr)` in a child of `scope`, the
+    definition's environment, with the parameters bound so far."""
+    names = [p.name for p in params]
+    bound: dict[str, Any] = {}
+    spans: dict[str, SourceSpan] = {}
+    positional = 0
+    for arg in args:
+        if arg.name is None:
+            if positional >= len(names):
+                raise ShapeError(f"{what} takes {len(names)} positional argument"
+                                 f"{'s' if len(names) != 1 else ''}, got more", arg.span,
+                                 f"its parameters are: {', '.join(names) or 'none'}")
+            name = names[positional]
+            positional += 1
+        else:
+            name = arg.name
+            if name not in names:
+                raise NameResolutionError(f"{what} has no parameter '{name}'", arg.span,
+                                          did_you_mean(name, names) or
+                                          f"its parameters are: {', '.join(names) or 'none'}")
+        if name in bound:
+            raise NameResolutionError(f"{what}: '{name}' is given twice", arg.span, spans_hint(name, spans))
+        bound[name] = evaluate(arg.value)
+        spans[name] = arg.span
+    result: dict[str, Any] = {}
+    env = scope.child()
+    for p in params:
+        if p.name in bound:
+            value = bound[p.name]
+        elif defaults is not None and p.name in defaults:
+            value = defaults[p.name]
+        elif p.default is not None:
+            value = evaluate_in(env, p.default)
+        else:
+            raise ShapeError(f"{what} needs a value for '{p.name}'", call_span or p.span,
+                             f"pass it, e.g. {p.name}=...")
+        env.define(p.name, value)
+        result[p.name] = value
+    return result
+
+
+def spans_hint(name: str, spans: dict[str, SourceSpan]) -> str:
+    first = spans.get(name)
+    return f"it was already given at {first}" if first else "give each argument once"
