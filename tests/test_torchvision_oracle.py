@@ -37,7 +37,8 @@ def plain(names: str) -> dict[str, Case]:
 CASES: dict[str, Case] = {
     **plain("resnet18 resnet34 resnet50 resnet101 resnet152 resnext50_32x4d resnext101_32x8d resnext101_64x4d "
             "wide_resnet50_2 wide_resnet101_2 densenet121 densenet161 densenet169 densenet201 "
-            "vgg11 vgg13 vgg16 vgg19 vgg11_bn vgg13_bn vgg16_bn vgg19_bn"),
+            "vgg11 vgg13 vgg16 vgg19 vgg11_bn vgg13_bn vgg16_bn vgg19_bn alexnet squeezenet1_0 squeezenet1_1 "
+            "mnasnet0_5 mnasnet0_75 mnasnet1_0 mnasnet1_3"),
     # torchvision's googlenet() has the auxiliary heads unless told; the spec is the pretrained layout.
     "googlenet": Case("googlenet", {"aux_logits": False, "init_weights": True}),
 }
