@@ -141,6 +141,22 @@ def forward_watching_saturations(model: nn.Module, x: torch.Tensor
 # ---- counting a reference -----------------------------------------------------------------------------
 
 
+class meta_parameters(torch.overrides.TorchFunctionMode):
+    """Within it, tensors made by the factories that create parameters and buffers (`torch.empty`,
+    `zeros`, `ones`, ...) land on the meta device unless a device is given: a model builds without
+    allocating its weights.  Unlike `with torch.device("meta")`, the arithmetic a constructor does on
+    tensors of its own (RegNet computes its widths with `torch.arange(...).tolist()`) still runs."""
+
+    FACTORIES = frozenset({torch.empty, torch.zeros, torch.ones, torch.full, torch.rand, torch.randn})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        if func in self.FACTORIES and kwargs.get("device") is None:
+            kwargs["device"] = "meta"
+        return func(*args, **kwargs)
+
+
+
 @dataclass(frozen=True)
 class Counts:
     params: int
@@ -155,16 +171,16 @@ def flop_counter_macs(model: nn.Module, x: torch.Tensor) -> tuple[int, torch.Ten
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
         out = model(x)
+    if isinstance(out, tuple):          # (logits, aux) heads: the logits are the first
+        out = out[0]
     return counter.get_total_flops() // 2, out
 
 
 def count_reference(factory: Callable[[], nn.Module], input_shape: tuple[int, ...]) -> Counts:
     """Counts of the reference model on the meta device (nothing allocated, nothing computed)."""
-    with torch.device("meta"):
+    with meta_parameters():
         model = factory().eval()
-        macs, out = flop_counter_macs(model, torch.empty(1, *input_shape))
-    if isinstance(out, tuple):          # (logits, aux) heads: the logits are the first
-        out = out[0]
+    macs, out = flop_counter_macs(model, torch.empty(1, *input_shape, device="meta"))
     return Counts(params=sum(p.numel() for p in model.parameters()),
                   buffers=sum(b.numel() for b in model.buffers()),
                   macs=macs, output=tuple(out.shape[1:]))

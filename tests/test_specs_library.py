@@ -3,7 +3,6 @@ structure its comments describe.  Counts from the published tables are in test_s
 the table files themselves in test_specs_tables.py."""
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,10 +11,10 @@ import pytest
 import resdsl
 from resdsl.ir import ops
 from resdsl.pipeline import load_program
+from references import torchvision_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
-STATE_DICTS = ROOT.parent / "shared" / "reference" / "torchvision_state_dicts"
 
 ALL_SPECS = sorted(p for p in SPECS.rglob("*.res") if "tables" not in p.relative_to(SPECS).parts)
 NAMED_SPECS = [p for p in ALL_SPECS if "families" not in p.parts and p.parent.name != "examples"]
@@ -82,37 +81,18 @@ def test_library_is_complete():
 
 # ---- torchvision ------------------------------------------------------------------------------
 
-TORCHVISION_PARAMS = {
-    "resnet18": 11689512, "resnet34": 21797672, "resnet50": 25557032, "resnet101": 44549160,
-    "resnet152": 60192808, "resnext50_32x4d": 25028904, "resnext101_32x8d": 88791336,
-    "resnext101_64x4d": 83455272, "wide_resnet50_2": 68883240, "wide_resnet101_2": 126886696,
-    "densenet121": 7978856, "densenet161": 28681000, "densenet169": 14149480, "densenet201": 20013928,
-    "googlenet": 6624904, "vgg11": 132863336, "vgg13": 133047848, "vgg16": 138357544, "vgg19": 143667240,
-    "vgg11_bn": 132868840, "vgg13_bn": 133053736, "vgg16_bn": 138365992, "vgg19_bn": 143678248,
-}
+TORCHVISION_SPECS = sorted(p.stem for p in (SPECS / "torchvision").glob("*.res"))
 
 
-def _summary():
-    path = STATE_DICTS / "SUMMARY.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-@pytest.mark.parametrize("name", sorted(TORCHVISION_PARAMS))
-def test_torchvision_params(name):
+@pytest.mark.parametrize("name", TORCHVISION_SPECS)
+def test_torchvision_counts_equal_the_reference(name):
+    """Without torch: the figures scripts/make_reference.py measured on torchvision's own code."""
+    reference = torchvision_reference(name)
     net = load(f"torchvision/{name}.res")
-    assert net.params == TORCHVISION_PARAMS[name]
-    assert net.input_type.shape == (3, 224, 224)
-    assert net.output_type.shape == (1000,)
-
-
-@pytest.mark.parametrize("name", sorted(TORCHVISION_PARAMS))
-def test_torchvision_summary(name):
-    summary = _summary()
-    if name not in summary:
-        pytest.skip(f"{name} is not in SUMMARY.json")
-    net = load(f"torchvision/{name}.res")
-    assert net.params == summary[name]["params"]
-    assert net.macs == summary[name]["conv_fc_macs_224"]
+    assert list(net.input_type.shape) == reference["input"]
+    assert list(net.output_type.shape) == reference["output"]
+    assert (net.params, net.totals.buffers, net.macs) == (reference["params"], reference["buffers"],
+                                                         reference["macs"])
 
 
 def state_dict_layout(net) -> dict[str, list[int]]:
@@ -141,13 +121,9 @@ def state_dict_layout(net) -> dict[str, list[int]]:
     return out
 
 
-REFERENCE_LAYOUTS = sorted(p.stem for p in STATE_DICTS.glob("*.json") if p.stem != "SUMMARY")
-
-
-@pytest.mark.skipif(not REFERENCE_LAYOUTS, reason="no reference state dicts")
-@pytest.mark.parametrize("name", REFERENCE_LAYOUTS)
+@pytest.mark.parametrize("name", TORCHVISION_SPECS)
 def test_torchvision_state_dict_layout(name):
-    reference = dict((k, list(v)) for k, v in json.loads((STATE_DICTS / f"{name}.json").read_text())["state_dict"])
+    reference = dict((k, list(v)) for k, v in torchvision_reference(name)["state_dict"])
     ours = state_dict_layout(load(f"torchvision/{name}.res"))
     assert sorted(set(reference) - set(ours)) == []
     assert sorted(set(ours) - set(reference)) == []

@@ -15,10 +15,11 @@ from resdsl.elaborate.values import Env, Evaluator
 from resdsl.pipeline import load_program
 from resdsl.syntax import ast
 from resdsl.syntax.parser import parse
+from references import PAPER_TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ROOT / "specs" / "tables"
-REFERENCE_YAML = ROOT.parent / "shared" / "reference" / "paper_tables.yaml"
+REFERENCE_YAML = PAPER_TABLES
 
 TABLE_FILES = sorted(TABLES.glob("*.res"))
 EXPECTED_TABLES = {"resnet_imagenet_table1", "resnet_cifar_table6", "resnet_shortcut_options", "densenet_table2",
@@ -124,8 +125,6 @@ def test_row(path, row):
 
 def test_exact_cells_agree_with_the_reference():
     yaml = pytest.importorskip("yaml")
-    if not REFERENCE_YAML.is_file():
-        pytest.skip("shared/reference is not beside the repo")
     ref = yaml.safe_load(REFERENCE_YAML.read_text())
     expected = {}
     for name, row in ref["resnet_imagenet_table1"]["rows"].items():
@@ -160,8 +159,6 @@ def test_exact_cells_agree_with_the_reference():
 
 def test_shortcut_options_top1_errors():
     yaml = pytest.importorskip("yaml")
-    if not REFERENCE_YAML.is_file():
-        pytest.skip("shared/reference is not beside the repo")
     ref = yaml.safe_load(REFERENCE_YAML.read_text())["resnet_imagenet_shortcuts"]["rows"]
     table = table_of(TABLES / "resnet_shortcut_options.res")
     assert {r.name: cells_of(r)["top1"].value.value for r in table.rows} == ref

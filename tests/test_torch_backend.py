@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import io
-import json
 import shutil
 from pathlib import Path
 
@@ -20,11 +19,11 @@ from resdsl.diagnostics import ResdslError, UsageError  # noqa: E402
 from resdsl.ir import ops  # noqa: E402
 from resdsl.pipeline import check_program, choose_network, load_program  # noqa: E402
 from reference_resnet import HAND_WRITTEN, ResNet  # noqa: E402
+from references import torchvision_reference  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT.parent / "shared/reference/torchvision_state_dicts"
 SPECS = sorted(p for p in (ROOT / "specs").rglob("*.res") if "tables" not in p.relative_to(ROOT / "specs").parts)
 # Above this many MACs per image a real CPU forward costs seconds; those are measured on the meta device.
 REAL_FORWARD_MACS = 0.6e9
@@ -124,13 +123,12 @@ def test_labels_that_shadow_module_attributes_are_refused():
 
 # ---- torchvision layouts and numerics ----------------------------------------------------------------
 
-TORCHVISION = sorted(p for p in (ROOT / "specs/torchvision").glob("*.res") if (REFERENCE / f"{p.stem}.json").exists())
+TORCHVISION = sorted((ROOT / "specs/torchvision").glob("*.res"))
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="../shared/reference is not beside the project")
 @pytest.mark.parametrize("path", TORCHVISION, ids=lambda p: p.stem)
 def test_state_dict_layout_equals_torchvision_and_loads_strictly(path):
-    reference = json.loads((REFERENCE / f"{path.stem}.json").read_text())["state_dict"]
+    reference = torchvision_reference(path.stem)["state_dict"]
     net = resdsl.load(path)
     with torch.device("meta"):
         model = build_module(net)
