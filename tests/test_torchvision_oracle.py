@@ -41,6 +41,8 @@ CASES: dict[str, Case] = {
             "mnasnet0_5 mnasnet0_75 mnasnet1_0 mnasnet1_3"),
     # torchvision's googlenet() has the auxiliary heads unless told; the spec is the pretrained layout.
     "googlenet": Case("googlenet", {"aux_logits": False, "init_weights": True}),
+    # 107x107 is the least input whose last inception modules (Mixed_7b/7c) still see a 2x2 map.
+    "inception_v3": Case("inception_v3", {"aux_logits": False, "init_weights": True}, (3, 107, 107)),
 }
 
 
