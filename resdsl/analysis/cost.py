@@ -88,7 +88,8 @@ FORMULAS: dict[type, Callable[[ops.Op, list[TensorType], TensorType], OpCost]] =
     ops.AdaptivePool: _adaptive_pool,
     ops.Flatten: _free,
     ops.Dropout: _free,     # identity at inference
-    ops.DropPath: _per_output,  # the test-time scaling by the survival probability
+    ops.DropPath: lambda op, ins, out: (_per_output(op, ins, out) if op.mode == "paper"  # test-time scaling
+                                        else _free(op, ins, out)),                      # identity at test
     ops.Add: _per_input_sum,
     ops.Mul: _per_input_sum,
     ops.Concat: _free,      # a copy, no arithmetic

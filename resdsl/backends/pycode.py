@@ -122,8 +122,14 @@ def _check_literal(value: Any) -> None:
     if isinstance(value, tuple):
         for v in value:
             _check_literal(v)
+    elif isinstance(value, str):
+        if not _WORD.fullmatch(value):  # an option word the back end chose (DropPath's mode="row")
+            raise TypeError(f"cannot write {value!r} into generated code")
     elif not isinstance(value, (bool, int, float)) or not math.isfinite(value):
         raise TypeError(f"cannot write {value!r} into generated code")
+
+
+_WORD = re.compile(r"[a-z]{1,16}")
 
 
 _MARKER = re.compile("\x00(\\d+)\x00")

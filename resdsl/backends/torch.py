@@ -41,27 +41,40 @@ __all__ = ["build_module", "ResdslModule", "lower", "Lowered", "Call", "DropPath
 
 
 class DropPath(nn.Module):
-    """Stochastic depth (Huang et al. 2016) on a residual branch.
+    """Stochastic depth on a residual branch that survives training with probability `survival`.
 
-    Training: keep the whole branch with probability `survival`, else replace it by zeros; one draw
-    per mini-batch.  Evaluation: scale the branch by `survival`, its expected value in training.
+    mode="paper" (Huang et al. 2016): training keeps the whole branch or replaces it by zeros, one
+    draw per mini-batch; evaluation scales the branch by `survival`, its expected value in training.
+    mode="row" (torchvision's StochasticDepth(p, "row")): training keeps each sample's branch with
+    probability `survival` and divides the kept ones by it; evaluation is the identity.
+    mode="batch": as "row" with one draw for the whole mini-batch (torchvision's "batch").
     """
 
-    def __init__(self, survival: float):
+    def __init__(self, survival: float, mode: str = "paper"):
         super().__init__()
         self.survival = survival
+        self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.survival >= 1.0:
             return x
+        if self.mode == "paper":
+            if not self.training:
+                return x * self.survival
+            # A 0-d 0/1 tensor on the device, not a Python branch: no host sync, no graph break.
+            keep = torch.empty((), dtype=x.dtype, device=x.device).bernoulli_(self.survival)
+            return x * keep
         if not self.training:
-            return x * self.survival
-        # A 0-d 0/1 tensor on the device, not a Python branch: no host sync, no graph break.
-        keep = torch.empty((), dtype=x.dtype, device=x.device).bernoulli_(self.survival)
-        return x * keep
+            return x
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(self.survival)
+        if self.survival > 0.0:
+            noise.div_(self.survival)
+        return x * noise
 
     def extra_repr(self) -> str:
-        return f"survival={self.survival:.4g}"
+        text = f"survival={self.survival:.4g}"
+        return text if self.mode == "paper" else f"{text}, mode={self.mode!r}"
 
 
 def zero_pad_shortcut(x: torch.Tensor, out_channels: int, stride: int | tuple[int, int]) -> torch.Tensor:
@@ -185,7 +198,8 @@ def _dropout(op: ops.Dropout, site: "Site") -> Call:
 
 
 def _drop_path(op: ops.DropPath, site: "Site") -> Call:
-    return Call("DropPath", (("survival", op.survival),), positional=1)
+    mode = (("mode", op.mode),) if op.mode != "paper" else ()
+    return Call("DropPath", (("survival", op.survival),) + mode, positional=1)
 
 
 LAYERS: dict[type, Callable[[Any, "Site"], Call]] = {

@@ -16,7 +16,7 @@ from resdsl.diagnostics import (LimitError, NameResolutionError, ResdslError, Sh
                                 SpecSyntaxError, UsageError, did_you_mean)
 from resdsl.elaborate.builder import GraphBuilder
 from resdsl.elaborate.loader import Program
-from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primitive
+from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primitive, drop_path_mode
 from resdsl.elaborate.resolve import unknown_name_error
 from resdsl.elaborate.binding import bind
 from resdsl.elaborate.values import Dims, Env, Evaluator, Function, Symbol, TensorRef, show, type_name
@@ -49,6 +49,16 @@ class Elaborated:
     span: SourceSpan
 
 
+@dataclass(frozen=True)
+class DepthSchedule:
+    """Stochastic depth, computed before any block is expanded: the survival probability of every
+    block of the network's `stages` rows, in order, and the convention of the drop."""
+
+    survivals: tuple[float, ...]
+    mode: str
+    span: SourceSpan
+
+
 @dataclass
 class Frame:
     """Where elaboration is: the scope items land in, variables, labelled tensors, the stage."""
@@ -71,8 +81,10 @@ class Elaborator:
         self.call_sites: list[SourceSpan] = []
         self.stage_inputs: dict[str, tuple[TensorType, str | None]] = {}
         self.last_stage: str | None = None
-        self.drop_paths: list[int] = []
-        self.survival_last: float | None = None
+        self.depth: DepthSchedule | None = None   # stochastic depth: one survival per stage block
+        self.block_index = 0                      # the next stage block's position in the schedule
+        self.block_survival: float | None = None  # of the stage block being expanded
+        self.network_body: ast.Body | None = None
         self.templates: dict[tuple, Any] = {}
         self.input_override: tuple[int, int, int] | None = None
         self.residuals_seen = 0
@@ -144,31 +156,97 @@ class Elaborator:
         c, h, w = shape.values
         x = self._add(ops.Input((c, h, w)), [], 0, None, "input", input_stmt.span)
         frame = Frame(0, env, {"in": x}, stage="", stage_level=True)
+        self.network_body = net.body
         out = self._body(net.body, frame, x)
-        self._finish_drop_paths()
         return Elaborated(self.builder.freeze(out), tuple(self.budget_limits), tuple(params), net.span)
 
     def _stochastic_depth(self, stmt: ast.StochasticDepth, env: Env) -> None:
+        """`stochastic_depth p_L` (Huang et al. 2016: block l of L survives with 1 - l/L (1 - p_L)) or
+        `stochastic_depth(drop=EXPR, mode=row)` with EXPR a drop probability in terms of `block` (0, 1,
+        ... across the stages) and `blocks` (their number): torchvision's EfficientNet is
+        `drop=0.2 * block / blocks`, ConvNeXt `drop=0.1 * block / (blocks - 1)`.  The schedule is
+        computed here, from the stage rows that follow, before any of their blocks is expanded."""
         if self.residuals_seen:
             raise SpecSyntaxError("stochastic_depth must come before the residual blocks it applies to",
                                   stmt.span, "move it to the top of the network, after `input`")
-        if self.survival_last is not None:
+        if self.depth is not None:
             raise SpecSyntaxError("stochastic_depth is given twice", stmt.span)
-        args = self._bind_args((ast.Param(stmt.span, "p_L", None),), stmt.args, Evaluator(env, {}), stmt,
-                               "stochastic_depth")
+        drop = next((a for a in stmt.args if a.name == "drop"), None)
+        params = (ast.Param(stmt.span, "p_L", None), ast.Param(stmt.span, "mode", None))
+        args = self._bind_args(params, tuple(a for a in stmt.args if a.name != "drop"), Evaluator(env, {}),
+                               stmt, "stochastic_depth", defaults={"p_L": None, "mode": Symbol("paper")})
+        try:
+            mode = drop_path_mode(args, "mode")
+        except ArgProblem as problem:
+            raise ShapeError(problem.message, _arg_span(stmt, "mode"), problem.hint) from None
+        blocks = self._count_stage_blocks(stmt, env)
         value = args["p_L"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-            raise ShapeError(f"stochastic_depth takes the survival probability of the last block, "
-                             f"between 0 and 1; got {show(value)}", stmt.span,
-                             "the paper uses `stochastic_depth 0.5`")
-        self.survival_last = float(value)
+        if (value is None) == (drop is None):
+            raise SpecSyntaxError("stochastic_depth takes the survival of the last block (the paper's p_L) or "
+                                  "drop=EXPR, a drop probability per block", stmt.span,
+                                  "`stochastic_depth 0.5`, or `stochastic_depth(drop=0.2 * block / blocks, "
+                                  "mode=row)` as torchvision's EfficientNet")
+        if drop is None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+                raise ShapeError(f"stochastic_depth takes the survival probability of the last block, "
+                                 f"between 0 and 1; got {show(value)}", stmt.span,
+                                 "the paper uses `stochastic_depth 0.5`")
+            survivals = tuple(1.0 - l / blocks * (1.0 - float(value)) for l in range(1, blocks + 1))
+        else:
+            rates = [Evaluator(env.child({"block": i, "blocks": blocks}), {}).eval(drop.value) for i in range(blocks)]
+            for i, rate in enumerate(rates):
+                if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+                    raise ShapeError(f"drop gives block {i} of {blocks} the drop probability {show(rate)}; it must "
+                                     f"be between 0 and 1", drop.span)
+            survivals = tuple(1.0 - float(rate) for rate in rates)
+        self.depth = DepthSchedule(survivals, mode, stmt.span)
 
-    def _finish_drop_paths(self) -> None:
-        """Linear decay (Huang et al. 2016): block l of L survives with p_l = 1 - l/L * (1 - p_L)."""
-        total = len(self.drop_paths)
-        for l, node_id in enumerate(self.drop_paths, start=1):
-            survival = 1.0 - l / total * (1.0 - self.survival_last)
-            self.builder.replace_op(node_id, ops.DropPath(survival))
+    def _count_stage_blocks(self, stmt: ast.StochasticDepth, env: Env) -> int:
+        """The blocks of the `stages` rows after `stmt` in the network, counted without expanding them:
+        `let`s are evaluated on the way (one that needs a tensor is skipped), `if`s choose their branch."""
+        after = (stmt.span.line, stmt.span.column)
+        scratch = env.child()
+        count = 0
+
+        def walk(body: ast.Body) -> None:
+            nonlocal count
+            for s in body.statements:
+                later = (s.span.line, s.span.column) > after
+                if isinstance(s, ast.Let):
+                    try:
+                        scratch.define(s.name, Evaluator(scratch, {}).eval(s.value))
+                    except ResdslError:
+                        pass  # a value of the graph (`@stem.c`): not needed to count rows, or reported below
+                elif isinstance(s, ast.Stages) and later:
+                    for row in s.rows:
+                        count += self._row_repeats(row, scratch, stmt)
+                elif isinstance(s, ast.If):
+                    chosen = self._choose(s, Frame(0, scratch, {}, ""))
+                    if chosen is not None:
+                        walk(chosen)
+                elif isinstance(s, ast.For) and later and _has_stages(s.body):
+                    raise SpecSyntaxError("stochastic_depth counts the blocks of the stages up front; stages "
+                                          "inside a for loop cannot be counted", s.span,
+                                          "write the stages out, or place `droppath` in the block")
+                elif isinstance(s, ast.Chain):
+                    for element in s.elements:
+                        item = element.item if isinstance(element, ast.Labelled) else element
+                        if isinstance(item, ast.Group):
+                            walk(item.body)
+
+        walk(self.network_body)
+        return count
+
+    def _row_repeats(self, row: ast.StageRow, env: Env, stmt) -> int:
+        if row.repeats is None:
+            return 1
+        try:
+            repeats = Evaluator(env, {}).eval(row.repeats)
+        except ResdslError as err:
+            raise SpecSyntaxError(f"stochastic_depth counts the stage blocks before building them, but this "
+                                  f"row's repeat count cannot be known then: {err.message}", row.repeats.span,
+                                  "compute the counts with `let` from the parameters") from None
+        return repeats if isinstance(repeats, int) and not isinstance(repeats, bool) and repeats > 0 else 0
 
     def _budgets(self, stmt: ast.Budget, env: Env) -> None:
         for item in stmt.items:
@@ -343,8 +421,8 @@ class Elaborator:
         bound = self._bind_args(block.params, args, Evaluator(frame.env, frame.tensors), call,
                                 f"block {block.name}", definition_env=self.globals)
         env = self.globals.child(bound)
-        key = None if block.inline or not self.reuse_expansions else _template_key(block.name, bound,
-                                                                                  flow.type, frame.stage)
+        key = None if block.inline or not self.reuse_expansions else _template_key(
+            block.name, bound, flow.type, frame.stage, self.block_survival)
         if key is not None and key in self.templates:
             # An identical call was expanded before: replay it (the 10,000-block specs stay fast).
             try:
@@ -352,7 +430,6 @@ class Elaborator:
                                                      call.span)
             except LimitError as err:
                 raise LimitError(err.message, call.span, err.hint) from None
-            self.drop_paths.extend(drop_paths)
             return out
         mark = self.builder.mark()
         if block.inline and label is None:
@@ -417,12 +494,29 @@ class Elaborator:
                 merged = _merge_args(args, header)
                 call = ast.Call(site, block.name, merged, stmt.call.name_span)
                 before = len(self.builder.nodes)
-                flow = self._block(block, call, merged, inner, flow, None)
+                flow = self._stage_block(block, call, merged, inner, flow, stmt)
                 if i == 1:
                     self._refuse_if_too_large(len(self.builder.nodes) - before, repeats - 2, f"stage {name}",
                                               row.repeats.span if row.repeats else row.span)
             frame.tensors[name] = flow
         return flow
+
+    def _stage_block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...], frame: Frame,
+                     flow: TensorRef, stmt: ast.Stages) -> TensorRef:
+        """One block of a stage row; under stochastic depth it takes the next survival of the schedule."""
+        if self.depth is None:
+            return self._block(block, call, args, frame, flow, None)
+        if self.block_index >= len(self.depth.survivals):
+            raise SpecSyntaxError(f"stochastic_depth counted {len(self.depth.survivals)} stage blocks up front, "
+                                  "but there are more (stages inside a block?)", stmt.span,
+                                  "place `droppath` in the block instead", notes=[(self.depth.span, "stated here")])
+        outer = self.block_survival
+        self.block_survival = self.depth.survivals[self.block_index]
+        self.block_index += 1
+        try:
+            return self._block(block, call, args, frame, flow, None)
+        finally:
+            self.block_survival = outer
 
     def _refuse_if_too_large(self, per_block: int, remaining: int, stage: str, span: SourceSpan) -> None:
         """Refuse a stage that would pass the op limit before building it, not after."""
@@ -483,14 +577,18 @@ class Elaborator:
         main = self._body(res.body, frame, flow)
         if kind == "none":
             return main
+        if self.depth is not None:
+            if self.block_survival is None:
+                raise SpecSyntaxError("stochastic_depth drops the residuals of the blocks of `stages` rows; this "
+                                      "residual is outside them", res.span,
+                                      "put it in a stage, or place `droppath p` on its branch yourself",
+                                      notes=[(self.depth.span, "stochastic_depth is stated here")])
+            main = self._add(ops.DropPath(self.block_survival, self.depth.mode), [main], frame.scope,
+                             self._free_label(frame, "drop_path"), frame.stage, res.span, frame)
         # The projection may tap a tensor of the body (pre-activation nets project the activated input).
         project_from = Evaluator(frame.env, frame.tensors).eval(late[0].value) if late else flow
         if not isinstance(project_from, TensorRef):
             raise ShapeError(f"proj_from takes a tensor like @relu1, got {type_name(project_from)}", late[0].span)
-        if self.survival_last is not None:
-            main = self._add(ops.DropPath(1.0), [main], frame.scope, self._free_label(frame, "drop_path"),
-                             frame.stage, res.span, frame)
-            self.drop_paths.append(main.node)
         x, y = flow.type, main.type
         same = x.shape == y.shape
         if kind == "gated":
@@ -581,9 +679,10 @@ class Elaborator:
 # ---- helpers ---------------------------------------------------------------------------------
 
 
-def _template_key(block: str, bound: dict[str, Any], input_type: TensorType, stage: str) -> tuple | None:
+def _template_key(block: str, bound: dict[str, Any], input_type: TensorType, stage: str,
+                  survival: float | None) -> tuple | None:
     """What a block expansion depends on; None when an argument cannot be compared (a list, say)."""
-    key = (block, tuple(bound.items()), input_type, stage)
+    key = (block, tuple(bound.items()), input_type, stage, survival)
     try:
         hash(key)
     except TypeError:
@@ -652,6 +751,24 @@ def _interpolate(template: str, env: Env, span: SourceSpan) -> str:
         return str(value + int(offset.replace(" ", "")) if offset else value)
 
     return re.sub(r"\{([A-Za-z_]\w*)([+-]\d+)?\}", sub, template)
+
+
+def _has_stages(body: ast.Body) -> bool:
+    """Whether `stages` appear anywhere in `body` (inside ifs, loops and groups too)."""
+    for s in body.statements:
+        if isinstance(s, ast.Stages):
+            return True
+        if isinstance(s, (ast.For,)) and _has_stages(s.body):
+            return True
+        if isinstance(s, ast.If) and (_has_stages(s.then) or (isinstance(s.otherwise, ast.Body) and _has_stages(s.otherwise))
+                                      or (isinstance(s.otherwise, ast.If) and _has_stages(ast.Body(s.span, (s.otherwise,))))):
+            return True
+        if isinstance(s, ast.Chain):
+            for e in s.elements:
+                item = e.item if isinstance(e, ast.Labelled) else e
+                if isinstance(item, ast.Group) and _has_stages(item.body):
+                    return True
+    return False
 
 
 def _has_stage_statements(body: ast.Body) -> bool:

@@ -67,6 +67,16 @@ def flag(args: dict, name: str) -> bool:
     return v
 
 
+def drop_path_mode(args: dict, name: str) -> str:
+    v = args[name]
+    mode = v.name if isinstance(v, Symbol) else v
+    if mode not in ops.DROP_PATH_MODES:
+        raise ArgProblem(f"{name} is one of paper, row or batch, got {show(v)}",
+                         "paper: per mini-batch, scaled at test time (Huang et al.); row: per sample, "
+                         "identity at test time (torchvision, timm)", name)
+    return mode
+
+
 def pair(args: dict, name: str, minimum: int = 1) -> tuple[int, int]:
     v = args[name]
     if isinstance(v, Dims):
@@ -192,8 +202,9 @@ _PRIMITIVES = [
     Primitive("flatten", (), lambda a, t: ops.Flatten(), "flatten CxHxW to a vector"),
     Primitive("dropout", (("p", 0.5),), lambda a, t: ops.Dropout(fraction(a, "p")),
               "dropout with drop probability p"),
-    Primitive("droppath", (("p", REQUIRED),), lambda a, t: ops.DropPath(1.0 - fraction(a, "p")),
-              "drop the whole path with probability p in training (stochastic depth)"),
+    Primitive("droppath", (("p", REQUIRED), ("mode", Symbol("paper"))),
+              lambda a, t: ops.DropPath(1.0 - fraction(a, "p"), drop_path_mode(a, "mode")),
+              "drop the path with probability p in training (stochastic depth); mode=paper|row|batch"),
     Primitive("crop", (("to", REQUIRED),), _crop,
               "centre crop to a size or to the size of a tensor: `crop @up`"),
     Primitive("zeropad", (("out", REQUIRED), ("stride", 1)), _zeropad,

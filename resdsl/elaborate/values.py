@@ -57,7 +57,8 @@ class Function:
         return self.definition.name
 
 
-SYMBOLS = {name: Symbol(name) for name in ("A", "B", "C", "none", "gated", "max", "avg", "auto")}
+SYMBOLS = {name: Symbol(name) for name in ("A", "B", "C", "none", "gated", "max", "avg", "auto",
+                                           "paper", "row", "batch")}
 CONSTANTS: dict[str, Any] = {"true": True, "false": False, **SYMBOLS}
 
 def _log(x: Any, base: Any = None) -> float:

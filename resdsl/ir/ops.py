@@ -143,16 +143,25 @@ class Dropout(Op):
         return f"dropout {self.p:g}"
 
 
+DROP_PATH_MODES = ("paper", "row", "batch")
+
+
 @dataclass(frozen=True)
 class DropPath(Op):
-    """Stochastic depth: in training keep the residual branch with probability `survival`, else
-    zero it; at test time scale it by `survival` (Huang et al. 2016)."""
+    """Stochastic depth on a residual branch, which survives training with probability `survival`.
+
+    mode "paper" (Huang et al. 2016): one draw per mini-batch, the branch scaled by `survival` at test
+    time.  "row" (torchvision's StochasticDepth(p, "row"), timm's drop_path): one draw per sample, the
+    kept ones divided by `survival` in training, the identity at test time.  "batch": as "row" with one
+    draw per mini-batch (torchvision's "batch")."""
 
     survival: float
+    mode: str = "paper"
     kind = "droppath"
 
     def describe(self) -> str:
-        return f"drop path, survive {self.survival:.3g}"
+        text = f"drop path, survive {self.survival:.3g}"
+        return text if self.mode == "paper" else f"{text} ({self.mode})"
 
 
 @dataclass(frozen=True)
