@@ -18,6 +18,7 @@ from resdsl.elaborate.builder import GraphBuilder
 from resdsl.elaborate.loader import Program
 from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primitive, drop_path_mode
 from resdsl.elaborate.resolve import unknown_name_error
+from resdsl.elaborate.state import BudgetLimit, DepthSchedule, ElaborationState
 from resdsl.elaborate.binding import bind
 from resdsl.elaborate.values import Dims, Env, Evaluator, Function, Symbol, TensorRef, show, type_name
 from resdsl.ir import ops
@@ -26,17 +27,12 @@ from resdsl.ir.types import TensorType
 from resdsl.syntax import ast
 
 SHORTCUT_KINDS = ("A", "B", "C", "none", "gated")
+# A residual's shortcut policy, as words its block may set, and their defaults (torchvision's names).
+_POLICY_WORDS = {"proj_name": "downsample", "gate_name": "gate", "proj": "conv"}
+_PROJECTION_FORMS = ("conv", "avgpool")
 BUDGET_METRICS = ("params", "macs", "flops", "activations")
 RESERVED_LABELS = {"in"}
 _MODULE_NAME = re.compile(r'[^\s."\\{}]+')  # what a (quoted) label may be: torch refuses dots in module names
-
-
-@dataclass(frozen=True)
-class BudgetLimit:
-    metric: str
-    op: str        # "<=" or "<"
-    limit: float
-    span: SourceSpan
 
 
 @dataclass(frozen=True)
@@ -46,16 +42,6 @@ class Elaborated:
     graph: Graph
     budgets: tuple[BudgetLimit, ...]
     parameters: tuple[tuple[str, Any], ...]
-    span: SourceSpan
-
-
-@dataclass(frozen=True)
-class DepthSchedule:
-    """Stochastic depth, computed before any block is expanded: the survival probability of every
-    block of the network's `stages` rows, in order, and the convention of the drop."""
-
-    survivals: tuple[float, ...]
-    mode: str
     span: SourceSpan
 
 
@@ -78,17 +64,7 @@ class Elaborator:
         self.program = program
         self.reuse_expansions = reuse_expansions
         self.globals = Env({name: Function(d) for name, d in program.functions.items()})
-        self.call_sites: list[SourceSpan] = []
-        self.stage_inputs: dict[str, tuple[TensorType, str | None]] = {}
-        self.last_stage: str | None = None
-        self.depth: DepthSchedule | None = None   # stochastic depth: one survival per stage block
-        self.block_index = 0                      # the next stage block's position in the schedule
-        self.block_survival: float | None = None  # of the stage block being expanded
-        self.network_body: ast.Body | None = None
-        self.templates: dict[tuple, Any] = {}
-        self.input_override: tuple[int, int, int] | None = None
-        self.residuals_seen = 0
-        self.budget_limits: list[BudgetLimit] = []
+        self.state = ElaborationState()  # replaced by a fresh one for each network
 
     # ---- networks ----------------------------------------------------------------------------
 
@@ -97,7 +73,7 @@ class Elaborator:
                 input_shape: tuple[int, int, int] | None = None) -> Elaborated:
         """Elaborate network `name`; `overrides` replace parameters, `input_shape` the input line."""
         overrides = dict(overrides or {})
-        self.input_override = input_shape
+        self.state = ElaborationState(input_override=input_shape)
         definition = self.program.networks[name]
         if isinstance(definition, ast.NetworkAlias):
             target = definition.target
@@ -145,20 +121,20 @@ class Elaborator:
             raise ShapeError(f"network {net.name} has no input shape", _header_span(net),
                              "add a line like `input 3x224x224`")
         shape = Evaluator(env, {}).eval(input_stmt.shape)
-        if self.input_override is not None:
-            shape = Dims(tuple(self.input_override))
+        if self.state.input_override is not None:
+            shape = Dims(tuple(self.state.input_override))
         if not isinstance(shape, Dims) or len(shape.values) != 3 or min(shape.values) < 1:
             raise ShapeError(f"the input must be a size CxHxW like 3x224x224, got {show(shape)}",
                              input_stmt.shape.span)
 
-        self.builder = GraphBuilder(net.name, net.span)
-        self.budget_limits = []
+        self.state.builder = GraphBuilder(net.name, net.span)
+        self.state.budget_limits = []
         c, h, w = shape.values
         x = self._add(ops.Input((c, h, w)), [], 0, None, "input", input_stmt.span)
         frame = Frame(0, env, {"in": x}, stage="", stage_level=True)
-        self.network_body = net.body
+        self.state.network_body = net.body
         out = self._body(net.body, frame, x)
-        return Elaborated(self.builder.freeze(out), tuple(self.budget_limits), tuple(params), net.span)
+        return Elaborated(self.state.builder.freeze(out), tuple(self.state.budget_limits), tuple(params), net.span)
 
     def _stochastic_depth(self, stmt: ast.StochasticDepth, env: Env) -> None:
         """`stochastic_depth p_L` (Huang et al. 2016: block l of L survives with 1 - l/L (1 - p_L)) or
@@ -166,10 +142,10 @@ class Elaborator:
         ... across the stages) and `blocks` (their number): torchvision's EfficientNet is
         `drop=0.2 * block / blocks`, ConvNeXt `drop=0.1 * block / (blocks - 1)`.  The schedule is
         computed here, from the stage rows that follow, before any of their blocks is expanded."""
-        if self.residuals_seen:
+        if self.state.residuals_seen:
             raise SpecSyntaxError("stochastic_depth must come before the residual blocks it applies to",
                                   stmt.span, "move it to the top of the network, after `input`")
-        if self.depth is not None:
+        if self.state.depth is not None:
             raise SpecSyntaxError("stochastic_depth is given twice", stmt.span)
         drop = next((a for a in stmt.args if a.name == "drop"), None)
         params = (ast.Param(stmt.span, "p_L", None), ast.Param(stmt.span, "mode", None))
@@ -199,7 +175,7 @@ class Elaborator:
                     raise ShapeError(f"drop gives block {i} of {blocks} the drop probability {show(rate)}; it must "
                                      f"be between 0 and 1", drop.span)
             survivals = tuple(1.0 - float(rate) for rate in rates)
-        self.depth = DepthSchedule(survivals, mode, stmt.span)
+        self.state.depth = DepthSchedule(survivals, mode, stmt.span)
 
     def _count_stage_blocks(self, stmt: ast.StochasticDepth, env: Env) -> int:
         """The blocks of the `stages` rows after `stmt` in the network, counted without expanding them:
@@ -234,7 +210,7 @@ class Elaborator:
                         if isinstance(item, ast.Group):
                             walk(item.body)
 
-        walk(self.network_body)
+        walk(self.state.network_body)
         return count
 
     def _row_repeats(self, row: ast.StageRow, env: Env, stmt) -> int:
@@ -258,7 +234,7 @@ class Elaborator:
             if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0:
                 raise ShapeError(f"a budget limit must be a positive number, got {show(limit)}",
                                  item.limit.span, "write it like `params <= 25M`")
-            self.budget_limits.append(BudgetLimit(item.metric, item.op, float(limit), item.span))
+            self.state.budget_limits.append(BudgetLimit(item.metric, item.op, float(limit), item.span))
 
     # ---- bodies and statements -----------------------------------------------------------------
 
@@ -285,10 +261,10 @@ class Elaborator:
         if isinstance(stmt, ast.For):
             iterations = list(self._iterations(stmt, frame))
             for i, env in enumerate(iterations):
-                before = len(self.builder.nodes)
+                before = len(self.state.builder.nodes)
                 flow = self._body(stmt.body, frame.with_env(env), flow)
                 if i == 1:
-                    self._refuse_if_too_large(len(self.builder.nodes) - before, len(iterations) - 2,
+                    self._refuse_if_too_large(len(self.state.builder.nodes) - before, len(iterations) - 2,
                                               "this loop", stmt.span)
             return flow
         if isinstance(stmt, ast.If):
@@ -352,7 +328,7 @@ class Elaborator:
     def _unlabelled_stage(self, word: str) -> str:
         """Unlabelled top-level items report as `conv`, `conv_1`, ... in network order."""
         name, i = word, 1
-        while name in self.stage_inputs:
+        while name in self.state.stage_inputs:
             name, i = f"{word}_{i}", i + 1
         return name
 
@@ -376,7 +352,7 @@ class Elaborator:
         if isinstance(item, ast.Group):
             if label is None:
                 return self._body(item.body, frame, flow)
-            scope = self.builder.new_scope(frame.scope, label, "group", None, frame.stage, item.span)
+            scope = self.state.builder.new_scope(frame.scope, label, "group", None, frame.stage, item.span)
             inner = Frame(scope, frame.env, frame.tensors, frame.stage,
                           stage_level=frame.stage_level and _has_stage_statements(item.body))
             return self._body(item.body, inner, flow)
@@ -415,38 +391,38 @@ class Elaborator:
 
     def _block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...], frame: Frame,
                flow: TensorRef, label: str | None, stage_kind: str = "block") -> TensorRef:
-        if len(self.call_sites) >= limits.MAX_CALL_DEPTH:
+        if len(self.state.call_sites) >= limits.MAX_CALL_DEPTH:
             raise LimitError(f"blocks nest deeper than {limits.MAX_CALL_DEPTH} calls (does '{block.name}' "
                              "call itself?)", call.span, "blocks cannot be recursive")
         bound = self._bind_args(block.params, args, Evaluator(frame.env, frame.tensors), call,
                                 f"block {block.name}", definition_env=self.globals)
         env = self.globals.child(bound)
         key = None if block.inline or not self.reuse_expansions else _template_key(
-            block.name, bound, flow.type, frame.stage, self.block_survival)
-        if key is not None and key in self.templates:
+            block.name, bound, flow.type, frame.stage, self.state.block_survival)
+        if key is not None and key in self.state.templates:
             # An identical call was expanded before: replay it (the 10,000-block specs stay fast).
             try:
-                out, drop_paths = self.builder.replay(self.templates[key], frame.scope, label, flow, frame.stage,
+                out, drop_paths = self.state.builder.replay(self.state.templates[key], frame.scope, label, flow, frame.stage,
                                                      call.span)
             except LimitError as err:
                 raise LimitError(err.message, call.span, err.hint) from None
             return out
-        mark = self.builder.mark()
+        mark = self.state.builder.mark()
         if block.inline and label is None:
             inner = Frame(frame.scope, env, {"in": flow}, frame.stage)
         elif block.inline:  # a labelled group call is a scope of its own: `enc1: double_conv 64`
-            scope = self.builder.new_scope(frame.scope, label, "group", block.name, frame.stage, call.span)
+            scope = self.state.builder.new_scope(frame.scope, label, "group", block.name, frame.stage, call.span)
             inner = Frame(scope, env, {"in": flow}, frame.stage)
         else:
-            scope = self.builder.new_scope(frame.scope, label, stage_kind, block.name, frame.stage, call.span)
+            scope = self.state.builder.new_scope(frame.scope, label, stage_kind, block.name, frame.stage, call.span)
             inner = Frame(scope, env, {"in": flow}, frame.stage)
-        self.call_sites.append(call.span)
+        self.state.call_sites.append(call.span)
         try:
             out = self._body(block.body, inner, flow)
         finally:
-            self.call_sites.pop()
+            self.state.call_sites.pop()
         if key is not None:
-            self.templates[key] = self.builder.template(mark, inner.scope, flow, out)
+            self.state.templates[key] = self.state.builder.template(mark, inner.scope, flow, out)
         return out
 
     def _bind_args(self, params: tuple[ast.Param, ...], args: tuple[ast.Arg, ...], evaluator: Evaluator,
@@ -480,7 +456,7 @@ class Elaborator:
                                  f"{limits.MAX_REPEATS:,}", row.repeats.span, "is that a typo?")
             stage = name if frame.stage_level else frame.stage
             self._enter_stage(stage, flow)
-            scope = self.builder.new_scope(frame.scope, name, "stage", block.name, stage, row.span)
+            scope = self.state.builder.new_scope(frame.scope, name, "stage", block.name, stage, row.span)
             inner = Frame(scope, frame.env, frame.tensors, stage)
             row_args = tuple(row.args)
             has_stride = any(a.name == "stride" for a in row_args)
@@ -493,10 +469,10 @@ class Elaborator:
                 args = (row_args if i == 0 else rest_args)
                 merged = _merge_args(args, header)
                 call = ast.Call(site, block.name, merged, stmt.call.name_span)
-                before = len(self.builder.nodes)
+                before = len(self.state.builder.nodes)
                 flow = self._stage_block(block, call, merged, inner, flow, stmt)
                 if i == 1:
-                    self._refuse_if_too_large(len(self.builder.nodes) - before, repeats - 2, f"stage {name}",
+                    self._refuse_if_too_large(len(self.state.builder.nodes) - before, repeats - 2, f"stage {name}",
                                               row.repeats.span if row.repeats else row.span)
             frame.tensors[name] = flow
         return flow
@@ -504,31 +480,31 @@ class Elaborator:
     def _stage_block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...], frame: Frame,
                      flow: TensorRef, stmt: ast.Stages) -> TensorRef:
         """One block of a stage row; under stochastic depth it takes the next survival of the schedule."""
-        if self.depth is None:
+        if self.state.depth is None:
             return self._block(block, call, args, frame, flow, None)
-        if self.block_index >= len(self.depth.survivals):
-            raise SpecSyntaxError(f"stochastic_depth counted {len(self.depth.survivals)} stage blocks up front, "
+        if self.state.block_index >= len(self.state.depth.survivals):
+            raise SpecSyntaxError(f"stochastic_depth counted {len(self.state.depth.survivals)} stage blocks up front, "
                                   "but there are more (stages inside a block?)", stmt.span,
-                                  "place `droppath` in the block instead", notes=[(self.depth.span, "stated here")])
-        outer = self.block_survival
-        self.block_survival = self.depth.survivals[self.block_index]
-        self.block_index += 1
+                                  "place `droppath` in the block instead", notes=[(self.state.depth.span, "stated here")])
+        outer = self.state.block_survival
+        self.state.block_survival = self.state.depth.survivals[self.state.block_index]
+        self.state.block_index += 1
         try:
             return self._block(block, call, args, frame, flow, None)
         finally:
-            self.block_survival = outer
+            self.state.block_survival = outer
 
     def _refuse_if_too_large(self, per_block: int, remaining: int, stage: str, span: SourceSpan) -> None:
         """Refuse a stage that would pass the op limit before building it, not after."""
-        expected = len(self.builder.nodes) + per_block * remaining
+        expected = len(self.state.builder.nodes) + per_block * remaining
         if expected > limits.MAX_NODES:
             raise LimitError(f"{stage} would grow the network to about {expected:,} ops; the limit is "
                              f"{limits.MAX_NODES:,}", span, "reduce the repeats")
 
     def _enter_stage(self, stage: str, flow: TensorRef) -> None:
-        if stage not in self.stage_inputs:
-            self.stage_inputs[stage] = (flow.type, self.last_stage)
-            self.last_stage = stage
+        if stage not in self.state.stage_inputs:
+            self.state.stage_inputs[stage] = (flow.type, self.state.last_stage)
+            self.state.last_stage = stage
 
     # ---- merges and residuals ------------------------------------------------------------------
 
@@ -561,29 +537,44 @@ class Elaborator:
 
     def _residual(self, res: ast.Residual, frame: Frame, flow: TensorRef, label: str | None) -> TensorRef:
         """body(x) merged with a shortcut of x: A zero-pads, B projects where the shape changes, C always
-        projects, gated is a highway gate, none drops the merge (a plain block)."""
+        projects, gated is a highway gate, none drops the merge (a plain block).
+
+        The shortcut's policy is data of the block that writes the residual: `proj_name` names the
+        projection (torchvision's `downsample`, RegNet's `proj`), `proj` chooses its form (`conv`: a 1x1
+        conv then BN; `avgpool`: ResNet-D's 2x2 average pool, then the 1x1 conv and BN; or the name of a
+        block of the spec called as `block(out, stride=s)`), `proj_from` the tensor it reads, and
+        `gate_name` names a highway gate."""
+        words = {a.name: a for a in res.args if a.name in _POLICY_WORDS}
         late = tuple(a for a in res.args if a.name == "proj_from")
         params = tuple(ast.Param(res.span, n, None) for n in ("shortcut", "proj_bn", "gate_kernel"))
-        args = self._bind_args(params, tuple(a for a in res.args if a.name != "proj_from"),
+        args = self._bind_args(params, tuple(a for a in res.args if a.name != "proj_from" and a.name not in words),
                                Evaluator(frame.env, frame.tensors), res, "residual",
                                defaults={"shortcut": Symbol("B"), "proj_bn": True, "gate_kernel": 1})
+        policy = {name: self._word(words[name], frame) if name in words else default
+                  for name, default in _POLICY_WORDS.items()}
         kind = args["shortcut"]
         kind = kind.name if isinstance(kind, Symbol) else kind
         if kind not in SHORTCUT_KINDS:
             raise ShapeError(f"unknown shortcut kind {show(kind)}", _arg_span(res, "shortcut"),
                              "shortcut is one of A (zero-pad), B (projection where needed), "
                              "C (projection always), none, gated")
-        self.residuals_seen += 1
+        form = policy["proj"]
+        if form not in _PROJECTION_FORMS and form not in self.program.blocks:
+            raise NameResolutionError(f"unknown projection form '{form}'", words["proj"].span,
+                                      did_you_mean(form, set(_PROJECTION_FORMS) | set(self.program.blocks)) or
+                                      "proj is conv (1x1 conv + BN), avgpool (ResNet-D: 2x2 avg pool, 1x1 conv, "
+                                      "BN) or the name of a block taking (out, stride)")
+        self.state.residuals_seen += 1
         main = self._body(res.body, frame, flow)
         if kind == "none":
             return main
-        if self.depth is not None:
-            if self.block_survival is None:
+        if self.state.depth is not None:
+            if self.state.block_survival is None:
                 raise SpecSyntaxError("stochastic_depth drops the residuals of the blocks of `stages` rows; this "
                                       "residual is outside them", res.span,
                                       "put it in a stage, or place `droppath p` on its branch yourself",
-                                      notes=[(self.depth.span, "stochastic_depth is stated here")])
-            main = self._add(ops.DropPath(self.block_survival, self.depth.mode), [main], frame.scope,
+                                      notes=[(self.state.depth.span, "stochastic_depth is stated here")])
+            main = self._add(ops.DropPath(self.state.block_survival, self.state.depth.mode), [main], frame.scope,
                              self._free_label(frame, "drop_path"), frame.stage, res.span, frame)
         # The projection may tap a tensor of the body (pre-activation nets project the activated input).
         project_from = Evaluator(frame.env, frame.tensors).eval(late[0].value) if late else flow
@@ -598,9 +589,10 @@ class Elaborator:
                                     "and map size; put the change in a separate layer", frame, label)
             kernel = _as_pair(args["gate_kernel"], _arg_span(res, "gate_kernel"))
             pad = ((kernel[0] - 1) // 2, (kernel[1] - 1) // 2)
+            gate_name = policy["gate_name"]
             gate = self._add(ops.Conv(x.channels, x.channels, kernel, padding=pad, bias=True), [flow],
-                             frame.scope, "gate", frame.stage, res.span, frame)
-            gate = self._add(ops.Activation("sigmoid"), [gate], frame.scope, "gate_act", frame.stage,
+                             frame.scope, gate_name, frame.stage, res.span, frame)
+            gate = self._add(ops.Activation("sigmoid"), [gate], frame.scope, f"{gate_name}_act", frame.stage,
                              res.span, frame)
             return self._add(ops.GatedSum(), [main, flow, gate], frame.scope, label, frame.stage, res.span,
                              frame)
@@ -608,28 +600,62 @@ class Elaborator:
             shortcut = self._add(ops.ZeroPadShortcut(x.channels, y.channels, _stride_between(x, y, res.span)),
                                  [flow], frame.scope, None, frame.stage, res.span, frame)
         elif kind == "C" or (kind == "B" and not same):
-            shortcut = self._projection(project_from, y, args["proj_bn"], frame, res.span)
+            shortcut = self._projection(project_from, y, args["proj_bn"], frame, res.span, policy)
         else:
             shortcut = flow
         return self._add(ops.Add(), [main, shortcut], frame.scope, label, frame.stage, res.span, frame)
 
+    def _word(self, arg: ast.Arg, frame: Frame) -> str:
+        """A policy word: `proj_name=proj` (a bare word not defined as a variable), or a string/variable."""
+        if isinstance(arg.value, ast.Name) and not frame.env.lookup(arg.value.name)[0]:
+            return arg.value.name
+        value = Evaluator(frame.env, frame.tensors).eval(arg.value)
+        if isinstance(value, Symbol):
+            return value.name
+        if not isinstance(value, str) or not value:
+            raise ShapeError(f"{arg.name} takes a name, got {type_name(value)}", arg.span)
+        return value
+
     def _projection(self, x: TensorRef, target: TensorType, with_bn: bool, frame: Frame,
-                    span: SourceSpan) -> TensorRef:
-        """The 1x1 projection shortcut, named `downsample` with children 0 (conv) and 1 (bn) as in
-        torchvision."""
+                    span: SourceSpan, policy: dict[str, str]) -> TensorRef:
+        """The projection shortcut, a scope named `proj_name` (torchvision's `downsample`): a 1x1 conv
+        (child 0) and BN (child 1); with proj=avgpool (ResNet-D, timm's avg_down) first a 2x2 average
+        pool where the stride is 2 (child 0, then the conv and BN); or a block of the spec."""
         if not target.is_image:
             raise ShapeError("a projection shortcut needs a feature map", span)
         stride = _stride_between(x.type, target, span)
-        scope = self.builder.new_scope(frame.scope, self._free_label(frame, "downsample"), "group", None,
-                                       frame.stage, span)
+        name = self._free_label(frame, policy["proj_name"])
+        form = policy["proj"]
+        if form not in _PROJECTION_FORMS:
+            return self._projection_block(self.program.blocks[form], x, target, stride, name, frame, span)
+        scope = self.state.builder.new_scope(frame.scope, name, "group", None, frame.stage, span)
+        if form == "avgpool" and stride != (1, 1):
+            x = self._add(ops.Pool("avg", stride, stride, (0, 0), ceil_mode=True, count_include_pad=False), [x],
+                          scope, None, frame.stage, span, frame)
+            stride = (1, 1)
         out = self._add(ops.Conv(x.type.channels, target.channels, (1, 1), stride), [x], scope, None,
                         frame.stage, span, frame)
         if with_bn:
             out = self._add(ops.BatchNorm(target.channels), [out], scope, None, frame.stage, span, frame)
         return out
 
+    def _projection_block(self, block: ast.BlockDef, x: TensorRef, target: TensorType, stride: tuple[int, int],
+                          name: str, frame: Frame, span: SourceSpan) -> TensorRef:
+        """`proj=my_projection`: the spec's own block, called as `my_projection(out, stride=s)`."""
+        s = stride[0] if stride[0] == stride[1] else None
+        stride_expr = ast.Number(span, s, str(s)) if s is not None else ast.DimsLit(span, stride)
+        args = (ast.Arg(span, None, ast.Number(span, target.channels, str(target.channels))),
+                ast.Arg(span, "stride", stride_expr))
+        call = ast.Call(span, block.name, args, span)
+        out = self._block(block, call, args, frame, x, name)
+        if out.type != target:
+            raise self._located(ShapeError, f"the projection block {block.name} maps {x.type} to {out.type}, but "
+                                f"the residual needs {target}", span, "it is called as "
+                                f"{block.name}(out, stride=s) and must honour both", frame, name)
+        return out
+
     def _free_label(self, frame: Frame, base: str) -> str:
-        names = self.builder.scopes[frame.scope].names
+        names = self.state.builder.scopes[frame.scope].names
         label, i = base, 1
         while label in names:
             label, i = f"{base}_{i}", i + 1
@@ -640,13 +666,13 @@ class Elaborator:
     def _add(self, op: ops.Op, inputs: list[TensorRef], scope: int, label: str | None, stage: str,
              span: SourceSpan, frame: Frame | None = None) -> TensorRef:
         try:
-            return self.builder.add(op, inputs, scope, label, stage, span)
+            return self.state.builder.add(op, inputs, scope, label, stage, span)
         except LimitError as err:
             raise self._located(LimitError, err.message, span, err.hint, frame, label) from None
         except ShapeProblem as problem:
-            layer = f"{self.builder.scope_path(scope)}.{label or op.kind}".lstrip(".")
+            layer = f"{self.state.builder.scope_path(scope)}.{label or op.kind}".lstrip(".")
             hint = problem.hint
-            entry = self.stage_inputs.get(stage)
+            entry = self.state.stage_inputs.get(stage)
             if hint and inputs and entry and entry[1] and inputs[0].type == entry[0] and "here)" in hint:
                 hint = hint.replace("here)", f"after {entry[1]})")
             raise self._located(ShapeError, problem.message, span, hint, frame, label, layer=layer) from None
@@ -658,7 +684,7 @@ class Elaborator:
         note at the call site)."""
         notes = []
         user_span = span
-        user_sites = [s for s in self.call_sites if s.file not in self.program.prelude_files]
+        user_sites = [s for s in self.state.call_sites if s.file not in self.program.prelude_files]
         if span.file in self.program.prelude_files:
             if user_sites:
                 user_span = user_sites[-1]
@@ -668,7 +694,7 @@ class Elaborator:
         if layer:
             message = f"{message} (layer {layer})"
         stage = frame.stage if frame else ""
-        if stage and any(s.scope.kind == "stage" and s.scope.stage == stage for s in self.builder.scopes):
+        if stage and any(s.scope.kind == "stage" and s.scope.stage == stage for s in self.state.builder.scopes):
             message = f"stage {stage}: {message}"
         return cls(message, user_span, hint, notes=notes)
 

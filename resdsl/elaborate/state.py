@@ -1,0 +1,50 @@
+"""The state of one elaboration: everything that belongs to one network being built.
+
+An `Elaborator` holds the program and its global scope; each `network()` call starts a fresh
+`ElaborationState`, so elaborating two networks with one elaborator gives what two fresh ones would.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from resdsl.diagnostics import SourceSpan
+from resdsl.ir.types import TensorType
+from resdsl.syntax import ast
+
+if TYPE_CHECKING:
+    from resdsl.elaborate.builder import GraphBuilder
+
+
+@dataclass(frozen=True)
+class DepthSchedule:
+    """Stochastic depth, computed before any block is expanded: the survival probability of every
+    block of the network's `stages` rows, in order, and the convention of the drop."""
+
+    survivals: tuple[float, ...]
+    mode: str
+    span: SourceSpan
+
+
+@dataclass(frozen=True)
+class BudgetLimit:
+    metric: str
+    op: str        # "<=" or "<"
+    limit: float
+    span: SourceSpan
+
+
+@dataclass
+class ElaborationState:
+    input_override: tuple[int, int, int] | None = None
+    builder: "GraphBuilder | None" = None
+    network_body: ast.Body | None = None
+    call_sites: list[SourceSpan] = field(default_factory=list)       # block calls being expanded
+    stage_inputs: dict[str, tuple[TensorType, str | None]] = field(default_factory=dict)
+    last_stage: str | None = None
+    templates: dict[tuple, Any] = field(default_factory=dict)        # block expansions to replay
+    depth: DepthSchedule | None = None      # stochastic depth: one survival per stage block
+    block_index: int = 0                    # the next stage block's position in the schedule
+    block_survival: float | None = None     # of the stage block being expanded
+    residuals_seen: int = 0
+    budget_limits: list[BudgetLimit] = field(default_factory=list)
