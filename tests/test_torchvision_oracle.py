@@ -7,55 +7,36 @@ so a smaller map runs the same graph, and at 64x64 the last stage of a stride-32
 map, so every tap of its 3x3 kernels meets the input."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import pytest
 
 from oracles import SPECS, assert_equal_to_reference, compare, spec
+from references import torchvision_reference
 
 pytestmark = pytest.mark.torch
 
 SMALL = (3, 64, 64)
 
 
-@dataclass(frozen=True)
-class Case:
-    builder: str                                     # torchvision.models.<builder>(**kwargs)
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    logits_input: tuple[int, ...] = SMALL
-    overrides: dict[str, Any] = field(default_factory=dict)   # the spec's parameters
+TORCHVISION_SPECS = sorted(p.stem for p in (SPECS / "torchvision").glob("*.res"))
 
-    def factory(self, models):
-        return lambda: getattr(models, self.builder)(**self.kwargs)
-
-
-def plain(names: str) -> dict[str, Case]:
-    return {name: Case(name) for name in names.split()}
-
-
-CASES: dict[str, Case] = {
-    **plain("resnet18 resnet34 resnet50 resnet101 resnet152 resnext50_32x4d resnext101_32x8d resnext101_64x4d "
-            "wide_resnet50_2 wide_resnet101_2 densenet121 densenet161 densenet169 densenet201 "
-            "vgg11 vgg13 vgg16 vgg19 vgg11_bn vgg13_bn vgg16_bn vgg19_bn alexnet squeezenet1_0 squeezenet1_1 "
-            "mnasnet0_5 mnasnet0_75 mnasnet1_0 mnasnet1_3"),
-    # torchvision's googlenet() has the auxiliary heads unless told; the spec is the pretrained layout.
-    "googlenet": Case("googlenet", {"aux_logits": False, "init_weights": True}),
+# Where the logits input is not SMALL, and why.
+LOGITS_INPUT: dict[str, tuple[int, ...]] = {
     # 107x107 is the least input whose last inception modules (Mixed_7b/7c) still see a 2x2 map.
-    "inception_v3": Case("inception_v3", {"aux_logits": False, "init_weights": True}, (3, 107, 107)),
+    "inception_v3": (3, 107, 107),
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+def reference_factory(models, name: str):
+    """torchvision's builder for the spec `name`, with the arguments recorded in tests/reference
+    (googlenet and inception_v3 without their auxiliary heads, as the pretrained models)."""
+    reference = torchvision_reference(name)
+    return lambda: getattr(models, reference["builder"])(**reference["kwargs"])
+
+
+@pytest.mark.parametrize("name", TORCHVISION_SPECS)
 def test_spec_equals_torchvision(name, torchvision_models):
-    case = CASES[name]
-    assert_equal_to_reference(spec(f"torchvision/{name}.res", **case.overrides), case.factory(torchvision_models),
-                              case.logits_input)
-
-
-def test_every_torchvision_spec_has_an_oracle_case():
-    shipped = {p.stem for p in (SPECS / "torchvision").glob("*.res")}
-    assert shipped == {name for name in CASES if not CASES[name].overrides}
+    assert_equal_to_reference(spec(f"torchvision/{name}.res"), reference_factory(torchvision_models, name),
+                              LOGITS_INPUT.get(name, SMALL))
 
 
 # ---- the oracle can fail ---------------------------------------------------------------------------
