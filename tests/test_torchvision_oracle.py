@@ -2,7 +2,7 @@
 params, buffers and MACs equal, torchvision's state_dict loads strictly, logits within 1e-5.
 
 Counts are taken at the spec's own input size (on the meta device).  Logits are compared on a 3x64x64
-input unless a case says otherwise: every net here is convolutional up to a global (or adaptive) pool,
+input unless LOGITS_INPUT says otherwise: every net here is convolutional up to a global (or adaptive) pool,
 so a smaller map runs the same graph, and at 64x64 the last stage of a stride-32 net still sees a 2x2
 map, so every tap of its 3x3 kernels meets the input."""
 from __future__ import annotations
@@ -23,6 +23,9 @@ TORCHVISION_SPECS = sorted(p.stem for p in (SPECS / "torchvision").glob("*.res")
 LOGITS_INPUT: dict[str, tuple[int, ...]] = {
     # 107x107 is the least input whose last inception modules (Mixed_7b/7c) still see a 2x2 map.
     "inception_v3": (3, 107, 107),
+    # 645M parameters: 32x32 keeps it to seconds.  Its family is compared at 64x64 in the other
+    # RegNetYs; its own counts and layout are compared at full size above.
+    "regnet_y_128gf": (3, 32, 32),
 }
 
 
