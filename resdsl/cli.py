@@ -26,7 +26,8 @@ The language is described in docs/language.md; counting conventions in docs/coun
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
@@ -50,14 +51,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser.  Given the arguments, only the command they name is registered
+    (start-up time: each command's options cost a little); `resdsl --help` and mistakes get all."""
     parser = argparse.ArgumentParser(
         prog="resdsl",
         description="Write down, check, count, draw and build convolutional networks from .res specs.",
         epilog=EPILOG, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"resdsl {_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
-    for register in _command_registrars():
+    named = argv[0] if argv and argv[0] in COMMAND_MODULES else None
+    for register in _command_registrars((named,) if named else COMMAND_MODULES):
         register(commands)
     return parser
 
@@ -143,11 +147,11 @@ def _version() -> str:
 COMMAND_MODULES = ("check", "count", "table", "draw", "compile")
 
 
-def _command_registrars() -> list[Callable]:
+def _command_registrars(names: Sequence[str] = COMMAND_MODULES) -> list[Callable]:
     import importlib
 
     registrars = []
-    for name in COMMAND_MODULES:
+    for name in names:
         try:
             module = importlib.import_module(f"resdsl.commands.{name}")
         except ModuleNotFoundError as err:

@@ -6,7 +6,6 @@ span and a hint: the CLI is the only place that turns them into an exit code.
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -152,6 +151,8 @@ def _quote(span: SourceSpan, sources: Mapping[str, str]) -> list[str]:
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A 'did you mean' hint for a misspelt name, or None when nothing is close."""
+    import difflib  # only when a name is wrong (start-up time)
+
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
     if not close:
         return None

@@ -1,10 +1,8 @@
 """The one path from spec text to checked network: load -> elaborate -> count -> check budgets."""
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from resdsl.analysis.budgets import check_budgets
 from resdsl.analysis.cost import costs_of, totals
@@ -14,6 +12,7 @@ from resdsl.elaborate.elaborator import Elaborator
 from resdsl.elaborate.loader import Loader, Program
 from resdsl.elaborate.resolve import check_names
 from resdsl.network import Network
+from resdsl.perf import gc_paused
 
 
 def load_program(path_or_text: str | Path) -> Program:
@@ -72,25 +71,6 @@ def load(path_or_text: str | Path, network: str | None = None, overrides: dict[s
     with gc_paused():
         return check_program(load_program(path_or_text), network, overrides, override_span, input_shape,
                              enforce_budgets)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Python's cycle collector off while a network is built, back to how it was after.
-
-    Elaboration allocates hundreds of thousands of small acyclic objects (AST values, IR nodes, types);
-    each allocation burst triggers a collection that walks every live object, so a 100,000-block spec
-    spent about half its time in the collector.  Nothing built here forms reference cycles that must be
-    reclaimed before the load returns, and collection resumes (with everything still collectable)
-    as soon as it does.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _stage_shares(graph, costs) -> dict[str, dict[str, int]]:

@@ -19,7 +19,7 @@ from resdsl.ir.graph import Graph, Node
 from resdsl.ir.types import TensorType
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per node: no __dict__ each
 class OpCost:
     params: int = 0
     buffers: int = 0

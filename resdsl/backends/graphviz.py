@@ -22,6 +22,7 @@ from resdsl.backends.graphviz_style import (CELL_STYLES, CLUSTER_ATTRS, EDGE_ATT
                                             fill_for, html_label, legend_label, merged)
 from resdsl.backends.graphviz_view import LEVELS, Cell, View, build_view
 from resdsl.network import Network
+from resdsl.perf import gc_paused
 
 __all__ = ["DrawOptions", "LEVELS", "RANKDIRS", "to_dot", "draw", "views", "emit"]
 
@@ -46,14 +47,16 @@ def views(networks: Sequence[Network], options: DrawOptions = DrawOptions()) -> 
     def build(level: str, expand: bool) -> tuple[View, ...]:
         return tuple(build_view(net, level, expand) for net in networks)
 
-    if options.max_nodes is None:
-        return build(options.level, options.expand)
-    return size.fit(build, options.level, options.expand, options.max_nodes)
+    with gc_paused():  # a view of a large graph is hundreds of thousands of small acyclic objects
+        if options.max_nodes is None:
+            return build(options.level, options.expand)
+        return size.fit(build, options.level, options.expand, options.max_nodes)
 
 
 def to_dot(networks: Sequence[Network], options: DrawOptions = DrawOptions()) -> str:
     """The DOT source: one network, or several side by side (each in a cluster of its own)."""
-    return emit(views(networks, options), options.rankdir)
+    with gc_paused():
+        return emit(views(networks, options), options.rankdir)
 
 
 def draw(networks: Sequence[Network], output: Path, options: DrawOptions = DrawOptions(),
@@ -72,6 +75,11 @@ def draw(networks: Sequence[Network], output: Path, options: DrawOptions = DrawO
 
 
 def emit(drawn: Sequence[View], rankdir: str = "TB") -> str:
+    with gc_paused():
+        return _emit(drawn, rankdir)
+
+
+def _emit(drawn: Sequence[View], rankdir: str) -> str:
     name = "_vs_".join(v.name for v in drawn)
     dot = graphviz.Digraph(name, graph_attr=merged(GRAPH_ATTRS, {"rankdir": rankdir}),
                            node_attr=NODE_ATTRS, edge_attr=EDGE_ATTRS)

@@ -16,6 +16,7 @@ from resdsl.diagnostics import LimitError, NameResolutionError, SourceSpan
 from resdsl.elaborate.values import TensorRef
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph, Node, Scope
+from resdsl.ir.types import TensorType
 
 
 @dataclass
@@ -32,6 +33,9 @@ class GraphBuilder:
         self.nodes: list[Node] = []
         self.scopes: list[_ScopeState] = []
         self.network = network
+        # Equal tensor types are shared, not one per node: a network has few distinct shapes.  (Ops are
+        # not: dataclass equality says Dropout(1) == Dropout(1.0), and the code generators print both.)
+        self._types: dict[TensorType, TensorType] = {}
         self.new_scope(None, "", "network", None, "", span, claim=False)
 
     # ---- scopes --------------------------------------------------------------------------------
@@ -88,6 +92,7 @@ class GraphBuilder:
             raise LimitError(f"the network grows past {limits.MAX_NODES:,} ops", span,
                              "reduce the repeats; resdsl refuses graphs this large")
         out_type = infer(op, [t.type for t in inputs])  # may raise ShapeProblem
+        out_type = self._types.setdefault(out_type, out_type)
         _check_size(out_type, span)
         name = self.claim(scope_id, label, op.is_layer, span, op.kind)
         parent = self.scope_path(scope_id)

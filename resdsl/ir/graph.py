@@ -10,7 +10,8 @@ from resdsl.ir.ops import Op
 from resdsl.ir.types import TensorType
 
 
-@dataclass(frozen=True)
+# slots: a large network has hundreds of thousands of nodes, and a __dict__ each was most of their memory.
+@dataclass(frozen=True, slots=True)
 class Scope:
     """A named container: the network itself, a stage, a block instance or a labelled group."""
 
@@ -24,7 +25,7 @@ class Scope:
     span: SourceSpan
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Node:
     """One op applied to the outputs of earlier nodes; `path` is its module path when `op.is_layer`,
     else a display name unique within its scope (`layer1.0.add`)."""
