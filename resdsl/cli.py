@@ -112,6 +112,8 @@ def parse_shape(text: str, option: str = "--input") -> tuple[int, int, int]:
 
 
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    if not items:
+        return {}  # (and no evaluator to import)
     from resdsl.elaborate.values import Env, Evaluator
     from resdsl.syntax.cache import parse_expression
 

@@ -2,20 +2,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from resdsl import netcache
 from resdsl.analysis.budgets import check_budgets
 from resdsl.analysis.cost import costs_of, totals
 from resdsl.analysis.memory import activation_memory
 from resdsl.diagnostics import MultipleErrors, ResdslError, SourceSpan, UsageError, did_you_mean
-from resdsl.elaborate.elaborator import Elaborator
-from resdsl.elaborate.loader import Loader, Program
-from resdsl.elaborate.resolve import check_names
 from resdsl.network import Network
 from resdsl.perf import gc_paused
 
+if TYPE_CHECKING:
+    from resdsl.elaborate.loader import Program
+
+# The parser, the AST and the elaborator are imported where they are used: a load served by the
+# checked-network cache (resdsl/netcache.py) needs none of them.
+
 
 def load_program(path_or_text: str | Path) -> Program:
+    from resdsl.elaborate.loader import Loader
+
     return Loader().load(path_or_text)
 
 
@@ -44,6 +50,9 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
                   input_shape: tuple[int, int, int] | None = None, enforce_budgets: bool = True) -> Network:
     """Elaborate and analyse one network.  With `enforce_budgets=False` an exceeded budget is reported
     in `Network.budgets` (ok=False) instead of raised, so `count` can still show the figures."""
+    from resdsl.elaborate.elaborator import Elaborator
+    from resdsl.elaborate.resolve import check_names
+
     try:
         unknown = check_names(program)
         if unknown:
@@ -68,9 +77,17 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
 def load(path_or_text: str | Path, network: str | None = None, overrides: dict[str, Any] | None = None,
          override_span: SourceSpan | None = None, input_shape: tuple[int, int, int] | None = None,
          enforce_budgets: bool = True) -> Network:
+    cached = netcache.key(path_or_text, network, overrides, input_shape, enforce_budgets)
+    if cached is not None:
+        net = netcache.lookup(cached[0])
+        if net is not None:
+            return net
     with gc_paused():
-        return check_program(load_program(path_or_text), network, overrides, override_span, input_shape,
-                             enforce_budgets)
+        program = load_program(path_or_text)
+        net = check_program(program, network, overrides, override_span, input_shape, enforce_budgets)
+    if cached is not None:
+        netcache.store(cached[0], program.main_file, program.sources, net)
+    return net
 
 
 def _stage_shares(graph, costs) -> dict[str, dict[str, int]]:

@@ -43,6 +43,12 @@ def test_a_warm_count_does_not_import_lark_or_the_parser(tmp_path):
     assert "lark" in cold  # the first run parses
     warm = imported_after(run, env)
     assert not {"lark", "resdsl.syntax.parser", "torch", "graphviz"} & warm
+    # Served by the checked-network cache: no elaborator (the AST only to read the --set value).
+    assert "resdsl.elaborate.elaborator" not in warm
+    plain = run.replace(", '--set', 'depth=56'", "")
+    imported_after(plain, env)
+    warm = imported_after(plain, env)
+    assert not {"resdsl.syntax.ast", "resdsl.elaborate.elaborator", "resdsl.elaborate.values", "lark"} & warm
 
 
 def test_registering_the_commands_imports_no_back_end():

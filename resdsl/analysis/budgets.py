@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from resdsl.diagnostics import BudgetError
+from resdsl.diagnostics import BudgetError, SourceSpan
 from resdsl.units import binary_bytes, si
 
-if TYPE_CHECKING:  # a type only: `resdsl.network` (and so the API) need not import the elaborator
-    from resdsl.elaborate.elaborator import BudgetLimit
+
+@dataclass(frozen=True)
+class BudgetLimit:
+    """A `budget` line's limit, as elaboration evaluated it."""
+
+    metric: str
+    op: str        # "<=" or "<"
+    limit: float
+    span: SourceSpan
 
 
 @dataclass(frozen=True)

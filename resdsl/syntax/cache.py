@@ -166,20 +166,26 @@ def _read(entry: Path, start: str, file: str) -> Any:
 
 def _write(directory: Path, key: str, result: Any) -> None:
     import pickle
-    import tempfile
 
     try:
         data = FORMAT + pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, RecursionError, TypeError):
         return  # a pathologically deep tree: not worth caching
+    write_entry(directory, key, data)
+
+
+def write_entry(directory: Path, name: str, data: bytes) -> None:
+    """Write an entry through a temporary file and a rename; give up silently on any OS error."""
+    import tempfile
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".ast")
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
     except OSError:
         return  # read-only or full: parse again next time
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, directory / key)  # atomic: readers see the old entry or the whole new one
+        os.replace(tmp, directory / name)  # atomic: readers see the old entry or the whole new one
     except OSError:
         try:
             os.unlink(tmp)

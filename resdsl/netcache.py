@@ -1,0 +1,143 @@
+"""The checked-network cache: `resdsl check` / `count` / `draw` of an unchanged spec read the checked
+network back instead of elaborating it again, and so start without importing the parser, the AST or
+the elaborator (two thirds of a warm command's start-up).
+
+An entry is keyed by everything a load depends on that is known before it runs: the main file's name
+and text, the network, the overrides, the input shape, the budget mode, the working directory (shown
+file names are relative to it) and a fingerprint of resdsl's own code and grammar.  It records the
+other files the load read (prelude, imports) with a hash of each; a hit re-reads and re-hashes them, so
+an edited import is a miss, never a stale answer.  Errors are never cached, nor networks of more than
+MAX_NODES ops (reading those back would cost about as much as building them).
+
+Entries live beside the parse cache (`resdsl.syntax.cache`: same directory, same RESDSL_NO_CACHE,
+same silent fallback, same atomic writes), and are read with an unpickler that can build only the IR,
+analysis and value classes a checked network is made of: a planted entry cannot run code.
+"""
+from __future__ import annotations
+
+import io
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from resdsl.syntax.cache import Unpickler, UnpicklingError, blake2b, cache_dir, write_entry
+
+if TYPE_CHECKING:
+    from resdsl.network import Network
+
+FORMAT = b"resdsl-network-1\n"
+MAX_NODES = 20_000
+_PACKAGE = Path(__file__).resolve().parent
+
+# Modules whose dataclasses may appear in a checked network.  Each is imported only when an entry
+# names one of its classes (elaborate.values only for networks with Dims or symbol parameters).
+_MODULES = ("resdsl.network", "resdsl.ir.ops", "resdsl.ir.graph", "resdsl.ir.types", "resdsl.analysis.cost",
+            "resdsl.analysis.memory", "resdsl.analysis.budgets", "resdsl.diagnostics", "resdsl.elaborate.values")
+_SIMPLE = (bool, int, float, str, type(None))
+
+
+def key(path_or_text: str | Path, network: str | None, overrides: dict[str, Any] | None,
+        input_shape: tuple[int, int, int] | None, enforce_budgets: bool) -> tuple[str, str] | None:
+    """(entry name, main file's display name), or None when this load cannot be cached."""
+    if overrides and not all(isinstance(v, _SIMPLE) for v in overrides.values()):
+        return None  # values we cannot key on exactly (a Dims, a list): just load
+    found = _main_source(path_or_text)
+    if found is None:
+        return None
+    shown, text = found
+    digest = blake2b(digest_size=20)
+    digest.update(_fingerprint())
+    parts = (os.getcwd(), shown, text, repr(network), repr(sorted((overrides or {}).items())),
+             repr(input_shape), repr(enforce_budgets))
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest() + ".net", shown
+
+
+def _main_source(path_or_text: str | Path) -> tuple[str, str] | None:
+    """The main file's display name and text as the loader will see them, or None when the loader
+    would refuse it (it then says why).  Mirrors `Loader.load` and `loader.looks_like_source`."""
+    from resdsl import limits
+
+    if isinstance(path_or_text, Path) or not ("\n" in path_or_text or "{" in path_or_text):
+        path = Path(path_or_text)
+        try:
+            if not path.is_file() or path.stat().st_size > limits.MAX_SOURCE_BYTES:
+                return None
+            return str(path), path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+    return "<string>", str(path_or_text)
+
+
+def lookup(entry: str) -> "Network | None":
+    directory = cache_dir()
+    if directory is None:
+        return None
+    try:
+        with (directory / entry).open("rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if not data.startswith(FORMAT):
+        return None
+    try:
+        deps, net = _NetworkUnpickler(io.BytesIO(data[len(FORMAT):])).load()
+        fresh = all(_text_digest(Path(name).read_bytes().decode("utf-8")) == digest for name, digest in deps)
+    except Exception:  # corrupt, foreign or raced entries, vanished imports: all a miss
+        return None
+    from resdsl.network import Network
+
+    return net if fresh and isinstance(net, Network) else None
+
+
+def store(entry: str, main: str, sources: dict[str, str], net: "Network") -> None:
+    """Keep `net`, with the hashes of the files it was read from (all but the main file, keyed)."""
+    if len(net.graph.nodes) > MAX_NODES:
+        return
+    directory = cache_dir()
+    if directory is None:
+        return
+    import pickle
+
+    deps = tuple((name, _text_digest(text)) for name, text in sorted(sources.items()) if name != main)
+    try:
+        data = FORMAT + pickle.dumps((deps, net), protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, RecursionError, TypeError, AttributeError):
+        return
+    write_entry(directory, entry, data)
+
+
+def _text_digest(text: str) -> bytes:
+    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+
+
+@lru_cache(maxsize=1)
+def _fingerprint() -> bytes:
+    """resdsl's code, grammar and prelude (a prelude file added is a miss too)."""
+    from resdsl import __version__
+
+    digest = blake2b(digest_size=20)
+    digest.update(FORMAT + __version__.encode())
+    for path in sorted(_PACKAGE.rglob("*")):
+        if path.suffix in (".py", ".lark", ".res"):
+            digest.update(str(path.relative_to(_PACKAGE)).encode())
+            digest.update(path.read_bytes())
+    return digest.digest()
+
+
+class _NetworkUnpickler(Unpickler):
+    """Resolves only the dataclasses of the modules a checked network is made of."""
+
+    def find_class(self, module: str, name: str) -> type:
+        if module in _MODULES:
+            import importlib
+            from dataclasses import is_dataclass
+
+            value = getattr(importlib.import_module(module), name, None)
+            if isinstance(value, type) and value.__module__ == module and is_dataclass(value):
+                return value
+        raise UnpicklingError(f"{module}.{name} is not allowed in a network-cache entry")
