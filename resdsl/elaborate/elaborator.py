@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 from resdsl import limits
-from resdsl.analysis.budgets import BudgetLimit  # (there so a cached network needs no elaborator)
 from resdsl.analysis.shapes import ShapeProblem
 from resdsl.diagnostics import (LimitError, NameResolutionError, ResdslError, ShapeError, SourceSpan,
                                 SpecSyntaxError, UsageError, did_you_mean)

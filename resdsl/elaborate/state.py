@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from resdsl.analysis.budgets import BudgetLimit  # defined there: a cached network needs no elaborator
 from resdsl.diagnostics import SourceSpan
 from resdsl.ir.types import TensorType
 from resdsl.syntax import ast
@@ -23,14 +24,6 @@ class DepthSchedule:
 
     survivals: tuple[float, ...]
     mode: str
-    span: SourceSpan
-
-
-@dataclass(frozen=True)
-class BudgetLimit:
-    metric: str
-    op: str        # "<=" or "<"
-    limit: float
     span: SourceSpan
 
 
