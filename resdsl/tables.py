@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from resdsl.diagnostics import NameResolutionError, ResdslError, ShapeError, SourceSpan, did_you_mean
+from resdsl.elaborate.binding import bind
 from resdsl.elaborate.loader import Program
 from resdsl.elaborate.values import Env, Evaluator
 from resdsl.pipeline import check_program, load_program
@@ -168,20 +169,8 @@ def _bind(definition, call: ast.Call) -> dict[str, Any]:
             raise ShapeError(f"{definition.name} is a fixed network; its row takes no arguments", call.span,
                              f"call the family it names, {definition.target.name}(...), instead")
         return {}
-    names = [p.name for p in definition.params]
-    evaluator = Evaluator(Env(), {})
-    out: dict[str, Any] = {}
-    for i, arg in enumerate(call.args):
-        if arg.name is None:
-            if i >= len(names):
-                raise ShapeError(f"network {definition.name} takes {len(names)} parameters", arg.span)
-            out[names[i]] = evaluator.eval(arg.value)
-        else:
-            if arg.name not in names:
-                raise NameResolutionError(f"network {definition.name} has no parameter '{arg.name}'", arg.span,
-                                          did_you_mean(arg.name, names) or f"its parameters: {', '.join(names)}")
-            out[arg.name] = evaluator.eval(arg.value)
-    return out
+    return bind(definition.params, call.args, Evaluator(Env(), {}).eval, f"network {definition.name}", call.span,
+                scope=Env(), evaluate_in=lambda env, e: Evaluator(env, {}).eval(e), fill=False)
 
 
 def render(result: TableResult) -> str:

@@ -111,3 +111,19 @@ def test_bad_policies_are_located():
         load("group p(out, stride=1) { conv 1x1 16 /stride }\nblock r(w) { residual proj=p { conv 3x3 w /2 } }\n"
              "network n {\n input 3x8x8\n r 8\n}")
     assert "projection block p" in err.value.message
+
+
+def test_table_rows_bind_with_the_one_binder(tmp_path):
+    from resdsl.tables import evaluate_file
+
+    path = tmp_path / "t.res"
+    base = "network f(width=8, depth=1) {\n input 3x8x8\n conv 3x3 width\n}\n"
+    path.write_text(base + "table t { a = f(16) :: params=432 }\n")
+    (result,) = evaluate_file(path)
+    assert result.rows[0].params == 3 * 9 * 16
+    path.write_text(base + "table t { a = f(16, width=8) :: params=432 }\n")
+    with pytest.raises(NameResolutionError, match="given twice"):
+        evaluate_file(path)
+    path.write_text(base + "table t { a = f(1, 2, 3) :: params=432 }\n")
+    with pytest.raises(ShapeError, match="takes 2 positional arguments"):
+        evaluate_file(path)

@@ -25,12 +25,13 @@ class Scope(Protocol):
 def bind(params: Sequence[ast.Param], args: Sequence[ast.Arg], evaluate: Callable[[ast.Expr], Any],
          what: str, call_span: SourceSpan | None, *, scope: Scope,
          evaluate_in: Callable[[Scope, ast.Expr], Any],
-         defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+         defaults: dict[str, Any] | None = None, fill: bool = True) -> dict[str, Any]:
     """Bind `args` (evaluated by `evaluate`, the caller's evaluator) to `params`.
 
     `defaults` (a primitive's table of defaults) take precedence over the parameters' own default
     expressions, which are evaluated by `evaluate_in(env, expr)` in a child of `scope`, the
-    definition's environment, with the parameters bound so far."""
+    definition's environment, with the parameters bound so far.  With `fill=False` only the given
+    arguments are returned, by parameter name (a table row's overrides of a family's parameters)."""
     names = [p.name for p in params]
     bound: dict[str, Any] = {}
     spans: dict[str, SourceSpan] = {}
@@ -53,6 +54,8 @@ def bind(params: Sequence[ast.Param], args: Sequence[ast.Arg], evaluate: Callabl
             raise NameResolutionError(f"{what}: '{name}' is given twice", arg.span, spans_hint(name, spans))
         bound[name] = evaluate(arg.value)
         spans[name] = arg.span
+    if not fill:
+        return bound
     result: dict[str, Any] = {}
     env = scope.child()
     for p in params:
