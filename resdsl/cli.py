@@ -129,7 +129,8 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         try:
             out[name] = Evaluator(Env(), {}).eval(parse_expression(text.strip(), f"--set {name}"))
         except ResdslError as err:
-            raise UsageError(f"cannot read the value of --set {name}={text}: {err.message}", _ARGV,
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            raise UsageError(f"cannot read the value of --set {name}={shown}: {err.message}", _ARGV,
                              'values are numbers (64, 0.5, 25M), sizes (3x3), true/false, the words '
                              'A/B/C/none/gated, or "strings"') from None
     return out

@@ -21,6 +21,7 @@ from resdsl.elaborate.resolve import unknown_name_error
 from resdsl.elaborate.state import BudgetLimit, DepthSchedule, ElaborationState
 from resdsl.elaborate.binding import bind
 from resdsl.elaborate.values import Dims, Env, Evaluator, Function, Symbol, TensorRef, show, type_name
+from resdsl.elaborate.work import WorkBudget
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph
 from resdsl.ir.types import TensorType
@@ -63,7 +64,9 @@ class Elaborator:
     def __init__(self, program: Program, reuse_expansions: bool = True):
         self.program = program
         self.reuse_expansions = reuse_expansions
-        self.globals = Env({name: Function(d) for name, d in program.functions.items()})
+        self.work = WorkBudget()
+        self.globals = Env({name: Function(d) for name, d in program.functions.items()}, budget=self.work)
+        self.stage_counts: dict[str, int] = {}
         self.state = ElaborationState()  # replaced by a fresh one for each network
 
     # ---- networks ----------------------------------------------------------------------------
@@ -74,6 +77,9 @@ class Elaborator:
         """Elaborate network `name`; `overrides` replace parameters, `input_shape` the input line."""
         overrides = dict(overrides or {})
         self.state = ElaborationState(input_override=input_shape)
+        self.work = WorkBudget()  # each network gets the whole budget
+        self.globals = Env({name: Function(d) for name, d in self.program.functions.items()}, budget=self.work)
+        self.stage_counts = {}
         definition = self.program.networks[name]
         if isinstance(definition, ast.NetworkAlias):
             target = definition.target
@@ -240,6 +246,7 @@ class Elaborator:
 
     def _body(self, body: ast.Body, frame: Frame, flow: TensorRef) -> TensorRef:
         for stmt in body.statements:
+            self.work.step(stmt.span)
             flow = self._statement(stmt, frame, flow)
         return flow
 
@@ -261,6 +268,7 @@ class Elaborator:
         if isinstance(stmt, ast.For):
             iterations = list(self._iterations(stmt, frame))
             for i, env in enumerate(iterations):
+                self.work.step(stmt.span)
                 before = len(self.state.builder.nodes)
                 flow = self._body(stmt.body, frame.with_env(env), flow)
                 if i == 1:
@@ -311,6 +319,7 @@ class Elaborator:
         return flow
 
     def _element(self, element, frame: Frame, flow: TensorRef, stage_fixed: bool = False) -> TensorRef:
+        self.work.step(element.span)
         label = None
         item = element
         if isinstance(element, ast.Labelled):
@@ -327,9 +336,12 @@ class Elaborator:
 
     def _unlabelled_stage(self, word: str) -> str:
         """Unlabelled top-level items report as `conv`, `conv_1`, ... in network order."""
-        name, i = word, 1
+        i = self.stage_counts.get(word, 0)  # where the last search for `word` ended: linear, not quadratic
+        name = word if i == 0 else f"{word}_{i}"
         while name in self.state.stage_inputs:
-            name, i = f"{word}_{i}", i + 1
+            i += 1
+            name = f"{word}_{i}"
+        self.stage_counts[word] = i
         return name
 
     def _label(self, label: ast.Label, frame: Frame) -> str:
@@ -391,6 +403,7 @@ class Elaborator:
 
     def _block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...], frame: Frame,
                flow: TensorRef, label: str | None, stage_kind: str = "block") -> TensorRef:
+        self.work.step(call.span)
         if len(self.state.call_sites) >= limits.MAX_CALL_DEPTH:
             raise LimitError(f"blocks nest deeper than {limits.MAX_CALL_DEPTH} calls (does '{block.name}' "
                              "call itself?)", call.span, "blocks cannot be recursive")
@@ -419,6 +432,11 @@ class Elaborator:
         self.state.call_sites.append(call.span)
         try:
             out = self._body(block.body, inner, flow)
+        except LimitError as err:  # a limit passed inside a prelude block: point at the user's call
+            if err.span.file not in self.program.prelude_files or call.span.file in self.program.prelude_files:
+                raise
+            raise LimitError(err.message, call.span, err.hint,
+                             notes=[(err.span, f"inside block {block.name}")]) from None
         finally:
             self.state.call_sites.pop()
         if key is not None:
@@ -511,10 +529,12 @@ class Elaborator:
     def _branches(self, body: ast.Body, frame: Frame, flow: TensorRef) -> list[TensorRef]:
         outs: list[TensorRef] = []
         for stmt in body.statements:
+            self.work.step(stmt.span)
             if isinstance(stmt, ast.Chain):
                 outs.append(self._chain(stmt, frame, flow))
             elif isinstance(stmt, ast.For):
                 for env in self._iterations(stmt, frame):
+                    self.work.step(stmt.span)
                     outs.extend(self._branches(stmt.body, frame.with_env(env), flow))
             elif isinstance(stmt, ast.If):
                 chosen = self._choose(stmt, frame)

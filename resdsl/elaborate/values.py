@@ -14,6 +14,7 @@ from resdsl import limits
 from resdsl.diagnostics import (LimitError, NameResolutionError, ResdslError, ShapeError, SourceSpan,
                                 SpecSyntaxError, did_you_mean)
 from resdsl.elaborate.binding import bind
+from resdsl.elaborate.work import WorkBudget, number_error
 from resdsl.ir.types import TensorType
 from resdsl.syntax import ast
 
@@ -183,13 +184,16 @@ def show(value: Any) -> str:
 
 
 class Env:
-    """Immutable-by-convention variable scope: `child()` makes a new frame over this one."""
+    """Immutable-by-convention variable scope: `child()` makes a new frame over this one.  Every frame
+    of one elaboration shares the root's work budget."""
 
-    __slots__ = ("_vars", "_parent")
+    __slots__ = ("_vars", "_parent", "budget")
 
-    def __init__(self, variables: Mapping[str, Any] | None = None, parent: "Env | None" = None):
+    def __init__(self, variables: Mapping[str, Any] | None = None, parent: "Env | None" = None,
+                 budget: WorkBudget | None = None):
         self._vars = dict(variables or {})
         self._parent = parent
+        self.budget = budget or (parent.budget if parent is not None else WorkBudget())
 
     def child(self, variables: Mapping[str, Any] | None = None) -> "Env":
         return Env(variables, self)
@@ -251,8 +255,9 @@ class Evaluator:
         self.work = work or Work()
 
     def eval(self, e: ast.Expr) -> Any:
-        method = getattr(self, "_" + type(e).__name__)
-        return method(e)
+        budget = self.env.budget
+        budget.step(e.span)
+        return budget.value(getattr(self, "_" + type(e).__name__)(e), e.span)
 
     def _Number(self, e: ast.Number):
         return e.value
@@ -482,17 +487,25 @@ def binary(op: str, a: Any, b: Any, span: SourceSpan) -> Any:
             return power(a, b)
         except (ValueError, OverflowError, ZeroDivisionError) as err:
             raise ShapeError(f"cannot compute {show(a)} ** {show(b)}: {err}", span) from None
+    try:
+        return _arithmetic(op, a, b)
+    except OverflowError:
+        raise number_error(f"'{op}' overflows here", span) from None
+
+
+def _arithmetic(op: str, a: Any, b: Any) -> Any:
     if op == "+":
         return a + b
     if op == "-":
         return a - b
     if op == "*":
         return a * b
+    whole = isinstance(a, int) and isinstance(b, int)
     if op == "/":
-        q = a / b
-        return int(q) if isinstance(a, int) and isinstance(b, int) and a % b == 0 else q
+        return a // b if whole and a % b == 0 else a / b
     if op == "//":
-        return int(a // b)
+        q = a // b
+        return q if whole else int(q)  # int(inf) raises OverflowError, reported as an overflow
     if op == "%":
         return a % b
     raise AssertionError(op)

@@ -2,13 +2,15 @@
 was expected, in the words of the language rather than of the grammar."""
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from resdsl.diagnostics import ResdslError, SourceSpan, SpecSyntaxError
+from resdsl import limits
+from resdsl.diagnostics import LimitError, ResdslError, SourceSpan, SpecSyntaxError
 from resdsl.syntax import ast
 
 GRAMMAR = Path(__file__).with_name("resdsl.lark")
@@ -44,6 +46,7 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
         tree = _lark().parse(text, start="start")
     except UnexpectedInput as err:
         raise _syntax_error(err, text, file) from None
+    check_nesting(tree, file)
     try:
         return _ToAst(file).transform(tree)
     except VisitError as err:
@@ -58,7 +61,35 @@ def parse_expression(text: str, file: str = "<--set>") -> ast.Expr:
         tree = _lark().parse(text, start="expr")
     except UnexpectedInput as err:
         raise _syntax_error(err, text, file) from None
-    return _ToAst(file).transform(tree)
+    check_nesting(tree, file)
+    try:
+        return _ToAst(file).transform(tree)
+    except VisitError as err:
+        if isinstance(err.orig_exc, ResdslError):
+            raise err.orig_exc from None
+        raise
+
+
+def check_nesting(tree: Tree, file: str) -> None:
+    """Refuse a tree deeper than `limits.MAX_NESTING` before anything walks it recursively (the
+    AST builder, the evaluator and every pass over the AST recurse; the LALR parser itself does not)."""
+    stack = [(tree, 1, "")]
+    while stack:
+        node, depth, parent = stack.pop()
+        if depth > limits.MAX_NESTING:
+            span = _span(file, node.meta)
+            operator = node.data in _OPERATORS or parent in _OPERATORS
+            raise LimitError(
+                f"the spec nests more than {limits.MAX_NESTING} levels deep here; that is resdsl's limit",
+                span, ("each operator of a chain like 1 + 1 + ... is a level: split it with `let`"
+                       if operator else
+                       "every brace, bracket, call and operator inside another is a level: split deep "
+                       "structures into blocks and long expressions with `let`"))
+        stack.extend((child, depth + 1, node.data) for child in node.children if isinstance(child, Tree))
+
+
+_OPERATORS = {"add", "sub", "mul", "div", "floordiv", "mod", "and_", "or_", "compare", "neg", "not_",
+              "conditional", "index", "attr"}
 
 
 def normalise_source(text: str, file: str) -> str:
@@ -157,17 +188,50 @@ def _as_arg(node) -> ast.Arg:
 
 
 def parse_number(text: str) -> int | float:
-    """`64` -> 64, `0.5` -> 0.5, `11.6G` -> 11600000000, `2GiB` -> 2147483648 (a trailing B is a unit)."""
+    """`64` -> 64, `0.5` -> 0.5, `11.6G` -> 11600000000, `2GiB` -> 2147483648 (a trailing B is a unit).
+
+    Raises ValueError (with the reason) for a number resdsl will not hold: more than
+    `limits.MAX_INT_DIGITS` digits, or a decimal that overflows or underflows to zero."""
     body = text[:-1] if text.endswith("B") else text
     scale = 1
     for suffix in ("Ki", "Mi", "Gi", "Ti", "K", "M", "G", "T"):
         if body.endswith(suffix):
             scale, body = _SUFFIX[suffix], body[: -len(suffix)]
             break
-    value = float(body) * scale if any(c in body for c in ".eE") else int(body) * scale
-    if isinstance(value, float) and value.is_integer() and scale != 1:
+    mantissa, _, exponent = body.lower().partition("e")
+    if len(mantissa) > limits.MAX_INT_DIGITS + 1:
+        raise ValueError(f"this number is written with more than {limits.MAX_INT_DIGITS} digits")
+    if len(exponent.lstrip("+-0")) > 4:  # float() of 1e9999999 is inf, of 1e-9999999 is 0.0
+        raise ValueError("this number is too " + ("small (it underflows to 0)" if exponent.startswith("-")
+                                                   else "large (it overflows)"))
+    if not any(c in body for c in ".eE"):
+        value: int | float = int(body) * scale
+        if value >= 10 ** limits.MAX_INT_DIGITS:
+            raise ValueError(f"this whole number has more than {limits.MAX_INT_DIGITS} digits")
+        return value
+    value = float(body) * scale
+    if not math.isfinite(value):
+        raise ValueError("this number is too large (it overflows)")
+    if value == 0 and mantissa.strip("0."):
+        raise ValueError("this number is too small (it underflows to 0)")
+    if value.is_integer() and scale != 1:
         return int(round(value))
     return value
+
+
+def _number(text: str, span: SourceSpan) -> int | float:
+    try:
+        return parse_number(text)
+    except ValueError as err:
+        raise LimitError(f"{err}: resdsl's numbers are whole numbers of at most {limits.MAX_INT_DIGITS} "
+                         "digits or finite decimals", span) from None
+
+
+def _whole_token(text: str, span: SourceSpan) -> int:
+    """The digits of a size (`3x3`) or a repeat count (`x3`)."""
+    if len(text) > limits.MAX_INT_DIGITS:
+        raise LimitError(f"this number has more than {limits.MAX_INT_DIGITS} digits; that is resdsl's limit", span)
+    return int(text)
 
 
 @v_args(meta=True)
@@ -334,7 +398,8 @@ class _ToAst(Transformer):
 
     def repeat(self, meta, children):
         tok = children[0]
-        return ("repeat", ast.Number(_tok_span(self.file, tok), int(str(tok)[1:]), str(tok)))
+        span = _tok_span(self.file, tok)
+        return ("repeat", ast.Number(span, _whole_token(str(tok)[1:], span), str(tok)))
 
     def repeat_expr(self, meta, children):
         return ("repeat", children[1])
@@ -375,16 +440,18 @@ class _ToAst(Transformer):
     # expressions
     def number(self, meta, children):
         tok = children[0]
-        return ast.Number(_tok_span(self.file, tok), parse_number(str(tok)), str(tok))
+        span = _tok_span(self.file, tok)
+        return ast.Number(span, _number(str(tok), span), str(tok))
 
     def negative_number(self, meta, children):
         tok = children[0]
-        return ast.Number(self._s(meta), -parse_number(str(tok)), "-" + str(tok))
+        return ast.Number(self._s(meta), -_number(str(tok), self._s(meta)), "-" + str(tok))
 
     def dims(self, meta, children):
         tok = children[0]
-        values = tuple(int(v) for v in str(tok).replace("×", "x").split("x"))
-        return ast.DimsLit(_tok_span(self.file, tok), values)
+        span = _tok_span(self.file, tok)
+        values = tuple(_whole_token(v, span) for v in str(tok).replace("×", "x").split("x"))
+        return ast.DimsLit(span, values)
 
     def string(self, meta, children):
         tok = children[0]
