@@ -6,10 +6,19 @@
     (25557032, 4089184256)
 
 `load` never imports torch; `build` (the PyTorch back end) does, lazily.
+
+Every entry point raises only `ResdslError` subclasses for bad specs and bad values (`UsageError` for a
+wrong call: an unknown level, a negative batch, an override given with a checked network), and
+`TypeError` for an argument of the wrong type (bytes or None where a spec is expected, say).
+
+Text or path: a `Path` (any `os.PathLike`) is a file; `text=` or `resdsl.loads(text)` is spec text.  A
+plain string is text when it has a line break, or is one line starting like a spec (`network n { ... }`)
+that names no existing file; otherwise it is a path (so `"specs/{x}.res"` is a path, and is reported
+missing rather than parsed).
 """
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,59 +49,100 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
-__all__ = ["load", "check", "count", "draw", "build", "Network", "ResdslError", "SpecSyntaxError", "NameResolutionError",
-           "ShapeError", "BudgetError", "LimitError", "UsageError", "__version__"]
+
+__all__ = ["load", "loads", "check", "count", "draw", "build", "Network", "ResdslError", "SpecSyntaxError",
+           "NameResolutionError", "ShapeError", "BudgetError", "LimitError", "UsageError", "__version__"]
+
+Source = "str | os.PathLike[str] | Network"
 
 
-def load(path_or_text: str | Path, network: str | None = None, **overrides: Any) -> Network:
+def load(path_or_text: "str | os.PathLike[str] | None" = None, network: str | None = None, *,
+         text: str | None = None, **overrides: Any) -> Network:
     """Parse, elaborate and check a spec; return the checked network (IR with shapes and counts).
 
-    `path_or_text` is a path to a .res file or the text of one.  `network` picks one network where the
-    file defines several.  Keyword arguments override the network's parameters (`depth=101`).
-    Every problem raises a `ResdslError` whose message names the file, line and column.
+    `path_or_text` is a path to a .res file (a `Path`, or a string as the module docstring says) or spec
+    text; `text=` gives spec text explicitly.  `network` picks one network where the file defines several.
+    Keyword arguments override the network's parameters (`depth=101`).  Every problem in the spec raises
+    a `ResdslError` whose message names the file, line and column.
     """
+    from resdsl.api_args import load_arguments
     from resdsl.pipeline import load as _load
 
-    return _load(path_or_text, network, overrides)
+    source, is_text = load_arguments("load", path_or_text, text, network, overrides)
+    return _load(source, network, overrides, is_text=is_text)
+
+
+def loads(text: str, network: str | None = None, **overrides: Any) -> Network:
+    """`load` of spec text: the string is never taken for a file name."""
+    return load(None, network, text=text, **overrides)
 
 
 check = load
 
 
-def count(path_or_text: "str | Path | Network", network: str | None = None, *, by: str = "stage",
-          batch: int = 1, **overrides: Any) -> dict:
+def count(path_or_text: Source, network: str | None = None, *, by: str = "stage", batch: int = 1,
+          text: str | None = None, **overrides: Any) -> dict:
     """The count report (the `resdsl count --json` object) as a dict.  No torch."""
-    from resdsl.backends.count import report
+    from resdsl.api_args import choice, whole_number
+    from resdsl.backends.count import LEVELS, report
+    from resdsl.commands.count import MAX_BATCH
 
-    net = _network(path_or_text, network, overrides)
-    return report(net, batch=batch, by=by)
+    by = choice("count", "by", by, LEVELS)
+    batch = whole_number("count", "batch", batch, 1, MAX_BATCH)
+    return report(_network("count", path_or_text, network, text, overrides), batch=batch, by=by)
 
 
-def draw(path_or_text: "str | Path | Network", output: "str | Path | None" = None, network: str | None = None,
-         *, level: str = "block", max_nodes: int | None = None, **overrides: Any) -> str:
+def draw(path_or_text: Source, output: "str | os.PathLike[str] | None" = None, network: str | None = None, *,
+         level: str = "block", max_nodes: int | None = None, text: str | None = None, **overrides: Any) -> str:
     """Draw a network: returns the DOT source, and writes `output` (.svg/.png/.pdf/.dot) when given.
     A drawing Graphviz would take too long to lay out raises `UsageError` before it runs, unless
-    `max_nodes` asks for one of at most that many nodes (the deepest scopes collapsed first).  No torch."""
+    `max_nodes` asks for one of at most that many nodes (the deepest scopes collapsed first).  The output
+    may not be one of the spec's files, nor a device or pipe.  No torch."""
+    from resdsl.api_args import API, choice, output_path, whole_number
     from resdsl.backends import graphviz as gv
+    from resdsl.diagnostics import SourceSpan, UsageError
+    from resdsl.outputs import check_output
 
-    net = _network(path_or_text, network, overrides)
+    level = choice("draw", "level", level, ("stage", "block", "op"))
+    if max_nodes is not None:
+        max_nodes = whole_number("draw", "max_nodes", max_nodes, 1, 10 ** 9)
+    target = output_path("draw", output)
+    if target is not None:
+        gv.format_for(target)
+    net = _network("draw", path_or_text, network, text, overrides)
     options = gv.DrawOptions(level=level, max_nodes=max_nodes)
-    if output is None:
+    if target is None:
         return gv.to_dot([net], options)
+    check_output(target, net.inputs, SourceSpan("resdsl.draw(output=...)", 0, 0, 0, 0))
     drawn = gv.views([net], options)
-    gv.draw([net], Path(output), options, drawn)
+    try:
+        gv.draw([net], target, options, drawn)
+    except OSError as err:
+        raise UsageError(f"cannot write {target}: {err.strerror or err}", API,
+                         "check the path, its permissions and the free space") from None
     return gv.emit(drawn, options.rankdir)
 
 
-def build(path_or_text: "str | Path | Network", network: str | None = None, **overrides: Any):
+def build(path_or_text: Source, network: str | None = None, *, text: str | None = None, **overrides: Any):
     """Build a `torch.nn.Module` from a spec (or an already checked network).  Imports torch."""
     from resdsl.backends.torch import build_module
 
-    net = _network(path_or_text, network, overrides)
-    return build_module(net)
+    return build_module(_network("build", path_or_text, network, text, overrides))
 
 
-def _network(path_or_text: "str | Path | Network", network: str | None, overrides: dict[str, Any]) -> "Network":
+def _network(what: str, source: Any, network: str | None, text: str | None, overrides: dict) -> Network:
+    """The checked network an entry point works on: the one given, or one loaded from a spec."""
+    from resdsl.api_args import API
+    from resdsl.diagnostics import UsageError
     from resdsl.network import Network
 
-    return path_or_text if isinstance(path_or_text, Network) else load(path_or_text, network, **overrides)
+    if isinstance(source, Network):
+        if network is not None or overrides or text is not None:
+            given = ", ".join([*(["network"] if network is not None else []), *(["text"] if text is not None else []),
+                               *overrides])
+            raise UsageError(f"{what}() was given a checked network and {given}: those apply when a spec is "
+                             "loaded, and would be ignored", API,
+                             f"pass the spec instead (resdsl.{what}(path, {given.split(', ')[0]}=...)), or "
+                             "load it with them first")
+        return source
+    return load(source, network, text=text, **overrides)

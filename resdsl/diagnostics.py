@@ -118,35 +118,62 @@ class MultipleErrors(ResdslError):
 
 
 def render_diagnostic(d: Diagnostic, sources: Mapping[str, str]) -> str:
-    out = [f"{d.span}: error: {d.message}"]
+    out = [f"{printable(str(d.span))}: error: {printable(d.message)}"]
     out.extend(_quote(d.span, sources))
     if d.hint:
-        out.append(f"  hint: {d.hint}")
+        out.append(f"  hint: {printable(d.hint)}")
     for span, note in d.notes:
-        out.append(f"{span}: note: {note}")
+        out.append(f"{printable(str(span))}: note: {printable(note)}")
         out.extend(_quote(span, sources))
     return "\n".join(out)
 
 
-def _source_line(sources: Mapping[str, str], file: str, line: int) -> str | None:
-    text = sources.get(file)
-    if text is None or line <= 0:
-        return None
-    lines = text.splitlines()
-    return lines[line - 1] if line <= len(lines) else None
+def source_lines(text: str) -> list[str]:
+    """The lines of a spec exactly as the lexer counts them: a BOM dropped, CRLF and CR read as LF, and
+    nothing else a line break (not form feed, VT, FS/GS/RS, NEL, U+2028 or U+2029, which
+    `str.splitlines` would split at)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def printable(text: str) -> str:
+    """`text` with control and line-separator characters shown as U+FFFD: a spec's bytes must not drive
+    the terminal (escape sequences) or break a message into lines.  One character for one, so carets
+    stay aligned."""
+    return "".join("\ufffd" if _unprintable(c) else c for c in text)
+
+
+def _unprintable(c: str) -> bool:
+    code = ord(c)
+    return code < 32 and c != "\t" or 0x7f <= code <= 0x9f or c in "\u2028\u2029"
+
+
+_QUOTE_WIDTH = 100  # longer lines are shown as a window around the caret
 
 
 def _quote(span: SourceSpan, sources: Mapping[str, str]) -> list[str]:
-    text = _source_line(sources, span.file, span.line)
-    if text is None:
+    text = sources.get(span.file)
+    if text is None or span.line <= 0:
         return []
-    text = text.replace("\t", " ")
-    if span.end_line == span.line and span.end_column > span.column:
-        width = span.end_column - span.column
+    lines = source_lines(text)
+    if span.line > len(lines):
+        return []
+    line = printable(lines[span.line - 1].replace("\t", " "))
+    column = max(1, span.column)
+    if span.end_line == span.line and span.end_column > column:
+        width = span.end_column - column
     else:
-        width = max(1, len(text.rstrip()) - span.column + 1)
-    width = max(1, min(width, max(1, len(text) - span.column + 1)))
-    return [f"    {text}", "    " + " " * (span.column - 1) + "^" * width]
+        width = max(1, len(line.rstrip()) - column + 1)
+    width = max(1, min(width, max(1, len(line) - column + 1)))
+    if len(line) > _QUOTE_WIDTH:
+        start = max(0, min(column - 1 - _QUOTE_WIDTH // 3, len(line) - _QUOTE_WIDTH))
+        shown = line[start:start + _QUOTE_WIDTH]
+        prefix = "..." if start > 0 else ""
+        suffix = "..." if start + _QUOTE_WIDTH < len(line) else ""
+        width = max(1, min(width, _QUOTE_WIDTH - (column - 1 - start)))
+        return [f"    {prefix}{shown}{suffix}", "    " + " " * (len(prefix) + column - 1 - start) + "^" * width]
+    return [f"    {line}", "    " + " " * (column - 1) + "^" * width]
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

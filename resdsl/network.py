@@ -25,6 +25,7 @@ class Network:
     budgets: tuple[BudgetResult, ...]
     parameters: tuple[tuple[str, Any], ...]
     source: str                        # the spec file (or "<string>")
+    inputs: tuple[str, ...] = ()       # every file read to make it (resolved): never an output
 
     @property
     def name(self) -> str:

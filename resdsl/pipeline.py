@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 # checked-network cache (resdsl/netcache.py) needs none of them.
 
 
-def load_program(path_or_text: str | Path) -> Program:
+def load_program(path_or_text: str | Path, is_text: bool | None = None) -> Program:
     from resdsl.elaborate.loader import Loader
 
-    return Loader().load(path_or_text)
+    return Loader().load(path_or_text, is_text=is_text)
 
 
 def choose_network(program: Program, name: str | None) -> str:
@@ -69,21 +69,23 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
         results, errors = check_budgets(elaborated.budgets, actual, shares)
         if errors and enforce_budgets:
             raise MultipleErrors.combine(errors)
-        return Network(graph, costs, total, memory, results, elaborated.parameters, program.main_file)
+        return Network(graph, costs, total, memory, results, elaborated.parameters, program.main_file,
+                       tuple(program.files))
     except ResdslError as err:
         raise err.with_sources(program.sources) from None
 
 
 def load(path_or_text: str | Path, network: str | None = None, overrides: dict[str, Any] | None = None,
          override_span: SourceSpan | None = None, input_shape: tuple[int, int, int] | None = None,
-         enforce_budgets: bool = True) -> Network:
-    cached = netcache.key(path_or_text, network, overrides, input_shape, enforce_budgets)
+         enforce_budgets: bool = True, is_text: bool | None = None) -> Network:
+    # Spec text named as such is not cached (the cache tells text from a path by itself).
+    cached = None if is_text else netcache.key(path_or_text, network, overrides, input_shape, enforce_budgets)
     if cached is not None:
         net = netcache.lookup(cached[0])
         if net is not None:
             return net
     with gc_paused():
-        program = load_program(path_or_text)
+        program = load_program(path_or_text, is_text)
         net = check_program(program, network, overrides, override_span, input_shape, enforce_budgets)
     if cached is not None:
         netcache.store(cached[0], program.main_file, program.sources, net)

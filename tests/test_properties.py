@@ -5,8 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import re
+
 import resdsl
-from resdsl.diagnostics import ResdslError
+from resdsl.diagnostics import ResdslError, UsageError, printable
 
 BLOCKS = ("basic", "plain", "bottleneck", "preact_basic", "wide_basic")
 
@@ -97,7 +99,8 @@ network seed(depth=8) {
 """
 
 ALPHABET = list("{}()[]:,;/@=<>+-*.x\"'#\n \t0123456789abcAB") + [
-    "conv", "bn", "relu", "residual", "stages", "network", "block", "x3", "3x3", "/2", "@in", "\x00", "\ufeff"]
+    "conv", "bn", "relu", "residual", "stages", "network", "block", "x3", "3x3", "/2", "@in", "\x00", "\ufeff",
+    "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029", "\r", "\r\n", "9" * 120, "1e999", "-" * 150]
 
 
 @settings(max_examples=300, deadline=1000)
@@ -121,11 +124,7 @@ def test_mutated_specs_fail_only_with_located_errors(edits):
     try:
         resdsl.load(text)
     except ResdslError as err:
-        assert err.diagnostics
-        span = err.span
-        assert span.file in ("<string>", "resdsl") or span.file.endswith(".res")
-        rendered = err.render()
-        assert "error:" in rendered
+        assert_well_located(err)
 
 
 @settings(max_examples=200, deadline=1000)
@@ -134,4 +133,25 @@ def test_random_token_soup_never_escapes(text):
     try:
         resdsl.load("network n {\n" + text + "\n}\n")
     except ResdslError as err:
-        assert err.span.line >= 0
+        assert_well_located(err)
+
+
+def assert_well_located(err: ResdslError) -> None:
+    """Every diagnostic of a spec error names file:line:col inside the text, the rendering starts with
+    exactly that, and the quoted line is the line the lexer counted (LF, CRLF and CR only)."""
+    assert err.diagnostics
+    rendered = err.render().split("\n")
+    usage = isinstance(err, UsageError)
+    for d in err.diagnostics:
+        if usage and d.span.line == 0:
+            continue
+        assert d.span.file == "<string>" or d.span.file.endswith(".res"), d
+        lines = re.split(r"\r\n|\r|\n", err.sources[d.span.file].removeprefix("\ufeff"))
+        assert 1 <= d.span.line <= len(lines), d
+        assert 1 <= d.span.column <= len(lines[d.span.line - 1]) + 1, d
+        header = f"{d.span.file}:{d.span.line}:{d.span.column}: error: "
+        at = next(i for i, line in enumerate(rendered) if line.startswith(printable(header)))
+        want = printable(lines[d.span.line - 1].replace("\t", " "))
+        quoted = rendered[at + 1][4:]
+        assert quoted == want or (len(want) > 100 and quoted.strip(".") in want), (quoted, want)
+    assert re.match(r"^\S.*:\d+:\d+: error: ", rendered[0]) or usage, rendered[0]

@@ -1,13 +1,12 @@
 """Running `dot` and writing the result: the only part of drawing that touches the system."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from resdsl.diagnostics import SourceSpan, UsageError
+from resdsl.outputs import write_atomic  # noqa: F401  (drawing writes through the one atomic writer)
 
 # Output formats by file suffix; "dot" is the DOT source itself and needs no Graphviz program.
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
@@ -46,35 +45,29 @@ def render(source: str, fmt: str, timeout: float = 300.0) -> bytes:
     dot = require_dot(fmt)
     if dot is None:
         return source.encode("utf-8")
-    done = subprocess.run([dot, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
-                          timeout=timeout, check=False)
+    try:
+        done = subprocess.run([dot, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"Graphviz's dot did not finish within {timeout:g} s laying out {_size(source)}",
+                         _SPAN, _TOO_BIG_HINT) from None
+    except OSError as err:
+        raise UsageError(f"cannot run Graphviz's dot: {err.strerror or err}", _SPAN, INSTALL_HINT) from None
     if done.returncode != 0:
-        # Our DOT is generated, so a failure here is our bug (or dot's), not the user's spec.
-        raise RuntimeError(f"dot -T{fmt} failed with exit code {done.returncode}: "
-                           f"{done.stderr.decode('utf-8', 'replace').strip()}")
+        # Our DOT is generated, so this is dot giving up on a graph (out of memory, killed), not the spec.
+        first = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+        raise UsageError(f"Graphviz's dot failed (exit code {done.returncode}) on {_size(source)}"
+                         + (f": {first[0][:200]}" if first else ""), _SPAN, _TOO_BIG_HINT)
     return done.stdout
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same directory, so a reader never sees
-    a half-written file and a failure leaves nothing behind."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(temp, _default_mode())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
+_TOO_BIG_HINT = ("draw fewer nodes with --level block or --level stage, or write the DOT source with "
+                 "-o FILE.dot (no layout needed) and lay it out elsewhere")
 
 
-def _default_mode() -> int:
-    """0o666 less the umask: what a plain open() would have created (mkstemp makes 0o600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+def _size(source: str) -> str:
+    """How big a graph the DOT source describes, for the messages above."""
+    edges = source.count(" -> ")
+    nodes = sum(1 for line in source.splitlines() if "[" in line and " -> " not in line
+                and not line.lstrip().startswith(("graph", "node", "edge", "subgraph")))
+    return f"a graph of {nodes:,} nodes and {edges:,} edges"

@@ -6,14 +6,13 @@ Importing this module must not import torch (every command registers at start-up
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 from resdsl.cli import say, EXIT_OK, EXIT_SPEC, HelpFormatter, add_spec_arguments, load_from_args
 from resdsl.diagnostics import SourceSpan, UsageError
+from resdsl.outputs import check_output, write_atomic
 
 FORMATS = ("py", "pt2", "onnx")
 
@@ -65,9 +64,8 @@ def run(args: argparse.Namespace) -> int:
                          f"give a file name, e.g. -o model.{fmt}")
     net = load_from_args(args)
     target = None if args.output == "-" else Path(args.output or f"{net.name}.{fmt}")
-    if target is not None and not target.parent.is_dir():
-        raise UsageError(f"the directory of {target} does not exist", _span("-o"),
-                         "create it first, or write somewhere else")
+    if target is not None:
+        check_output(target, net.inputs, _span("-o"))
     if fmt == "onnx":
         _require_onnx()
     import torch  # only now: every other command starts without it
@@ -87,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     write = WRITERS[fmt](net, device, source)
     try:
-        _write_atomically(target, write)
+        write_atomic(target, write)
     except OSError as err:  # a full disk or a read-only directory is not a bug of ours
         raise UsageError(f"cannot write {target}: {err.strerror or err}", _span("-o"),
                          "check the path, its permissions and the free space") from None
@@ -202,24 +200,3 @@ def _write_onnx(net, device, source) -> Callable[[Path], None]:
 
 WRITERS: dict[str, Callable[[Any, Any, str | None], Callable[[Path], None]]] = {
     "py": _write_py, "pt2": _write_pt2, "onnx": _write_onnx}
-
-
-def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    """Write next to the target, then rename over it: readers never see half a file, and a failure
-    leaves the old file (if any) untouched and no temporary behind."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it a normal file's mode
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

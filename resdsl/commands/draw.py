@@ -7,6 +7,7 @@ from pathlib import Path
 
 from resdsl.cli import say, EXIT_OK, HelpFormatter, add_spec_arguments, load_from_args
 from resdsl.diagnostics import SourceSpan, UsageError
+from resdsl.outputs import check_output
 
 _LEVELS = ("stage", "block", "op")  # repeated from graphviz_view so --help does not import graphviz
 
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     # Check the output before the (slower) load, so a wrong -o fails at once.
     output = None if args.output in (None, "-") else Path(args.output)
     if output is not None:
+        check_output(output, [args.file])  # a device or a pipe: refused before anything else
         require_dot(format_for(output))
     networks = [load_from_args(args)]
     if second is not None:
@@ -64,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
                                       "overrides": args.compare_overrides})
         networks.append(load_from_args(other))
     options = DrawOptions(level=args.level, rankdir=args.rankdir, expand=args.expand, max_nodes=args.max_nodes)
+    inputs = [*(f for net in networks for f in net.inputs), args.file, *([second] if second else [])]
+    if output is not None:
+        check_output(output, inputs)
     drawn = views(networks, options)
     if args.output == "-":
         sys.stdout.write(emit(drawn, options.rankdir))
@@ -71,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if output is None:
         output = Path("_vs_".join(net.name for net in networks) + ".svg")
         require_dot(format_for(output))
+        check_output(output, inputs)
     try:
         draw(networks, output, options, drawn)
     except OSError as err:

@@ -266,13 +266,13 @@ class Elaborator:
                                  stmt.span, "change the parameters (--set ...) to satisfy it")
             return flow
         if isinstance(stmt, ast.For):
-            iterations = list(self._iterations(stmt, frame))
-            for i, env in enumerate(iterations):
+            values = self._loop_range(stmt, frame)  # a range: each iteration's scope is made as it runs
+            for i, value in enumerate(values):
                 self.work.step(stmt.span)
                 before = len(self.state.builder.nodes)
-                flow = self._body(stmt.body, frame.with_env(env), flow)
+                flow = self._body(stmt.body, frame.with_env(frame.env.child({stmt.var: value})), flow)
                 if i == 1:
-                    self._refuse_if_too_large(len(self.state.builder.nodes) - before, len(iterations) - 2,
+                    self._refuse_if_too_large(len(self.state.builder.nodes) - before, len(values) - 2,
                                               "this loop", stmt.span)
             return flow
         if isinstance(stmt, ast.If):
@@ -296,6 +296,10 @@ class Elaborator:
         raise AssertionError(f"unhandled statement {type(stmt).__name__}")
 
     def _iterations(self, stmt: ast.For, frame: Frame) -> Iterator[Env]:
+        for i in self._loop_range(stmt, frame):
+            yield frame.env.child({stmt.var: i})
+
+    def _loop_range(self, stmt: ast.For, frame: Frame) -> range:
         start, end = self._eval(stmt.start, frame), self._eval(stmt.end, frame)
         for bound, expr in ((start, stmt.start), (end, stmt.end)):
             if isinstance(bound, bool) or not isinstance(bound, int):
@@ -303,8 +307,7 @@ class Elaborator:
         if end - start + 1 > limits.MAX_REPEATS:
             raise LimitError(f"this loop runs {end - start + 1:,} times; the limit is {limits.MAX_REPEATS:,}",
                              stmt.span)
-        for i in range(start, end + 1):
-            yield frame.env.child({stmt.var: i})
+        return range(start, end + 1)
 
     def _choose(self, stmt: ast.If, frame: Frame) -> ast.Body | None:
         if Evaluator(frame.env, frame.tensors).truth(stmt.cond):

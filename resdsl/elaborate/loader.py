@@ -5,13 +5,16 @@ every file read (so diagnostics can quote them).
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from resdsl import limits
-from resdsl.diagnostics import (ErrorCollector, LimitError, NameResolutionError, ResdslError, SourceSpan,
-                                SpecSyntaxError, UsageError)
+from resdsl.diagnostics import ErrorCollector, LimitError, NameResolutionError, ResdslError, SourceSpan
+from resdsl.diagnostics import SpecSyntaxError
+from resdsl.diagnostics import UsageError as _UsageError
 from resdsl.elaborate.primitives import PRIMITIVES
 from resdsl.elaborate.values import BUILTIN_FUNCTIONS
 from resdsl.syntax import ast
@@ -31,28 +34,51 @@ class Program:
     main_tables: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     prelude_files: set[str] = field(default_factory=set)
+    files: list[str] = field(default_factory=list)  # every file read, resolved (outputs must not be one)
 
 
 def looks_like_source(path_or_text: str) -> bool:
-    return "\n" in path_or_text or "{" in path_or_text
+    """Whether a string handed to `load` is spec text rather than a path: text has a line break, or is one
+    line that starts like a spec (`network ...`, `block ...`, `import ...`) and names no existing file.
+    A path containing `{` is a path; the API's `text=` and `resdsl.loads` say it explicitly."""
+    if "\n" in path_or_text or "\r" in path_or_text:
+        return True
+    if not _SPEC_START.match(path_or_text):
+        return False
+    try:
+        return not os.path.lexists(path_or_text)
+    except (OSError, ValueError):
+        return True
+
+
+_SPEC_START = re.compile(r"\s*(network|block|group|import|table)\s+\S")
 
 
 def read_spec_file(path: Path, span: SourceSpan | None = None) -> str:
-    """Read a spec file's text with the checks every entry point needs."""
-    shown = str(path)
-    if not path.exists():
-        raise UsageError(f"no such file: {shown}", span or SourceSpan(shown, 0, 0, 0, 0),
-                         "check the path; imports are relative to the importing file")
-    if path.is_dir():
-        raise UsageError(f"{shown} is a directory, not a spec file", span or SourceSpan(shown, 0, 0, 0, 0))
-    if not path.is_file():  # a device, a pipe, a socket: reading could block or never end
-        raise UsageError(f"{shown} is not a regular file", span or SourceSpan(shown, 0, 0, 0, 0),
-                         "pass a .res text file")
-    with path.open("rb") as f:
-        data = f.read(limits.MAX_SOURCE_BYTES + 1)
+    """Read a spec file's text with the checks every entry point needs: a regular file (not a device,
+    pipe or directory, which could block or never end), at most `limits.MAX_SOURCE_BYTES`, UTF-8."""
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:197] + "..."
+    where = span or SourceSpan(shown, 0, 0, 0, 0)
+    UsageError = _UsageError if span is None else NameResolutionError  # an import is a spec's problem  # noqa: N806
+    try:
+        info = path.stat()
+    except (OSError, ValueError) as err:  # missing, a symlink loop, a name too long, a NUL byte
+        reason = "no such file" if isinstance(err, FileNotFoundError) else "cannot read"
+        detail = f" ({err.strerror})" if isinstance(err, OSError) and err.strerror and reason != "no such file" else ""
+        raise UsageError(f"{reason}: {shown}{detail}", where,
+                         "check the path; imports are relative to the importing file") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"{shown} is a directory, not a spec file", where)
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{shown} is not a regular file", where, "pass a .res text file")
+    try:
+        with path.open("rb") as f:
+            data = f.read(limits.MAX_SOURCE_BYTES + 1)
+    except OSError as err:
+        raise UsageError(f"cannot read {shown}: {err.strerror or err}", where) from None
     if len(data) > limits.MAX_SOURCE_BYTES:
         raise LimitError(f"the file is larger than {limits.MAX_SOURCE_BYTES:,} bytes, the limit for a spec",
-                         SourceSpan(shown, 1, 1, 1, 1))
+                         span or SourceSpan(shown, 1, 1, 1, 1))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -63,13 +89,43 @@ def read_spec_file(path: Path, span: SourceSpan | None = None) -> str:
                               "pass a .res text file; is this a checkpoint or an image?") from None
 
 
+def is_spec_name(shown: str) -> bool:
+    """Whether diagnostics may quote lines of this source: only .res specs and text given directly, so an
+    error never echoes a line of some other file (`import "/etc/passwd"`, `resdsl check ~/.netrc`)."""
+    return shown.endswith(".res") or shown.startswith("<")
+
+
+def import_target(importer: Path, name: str, span: SourceSpan) -> Path:
+    """The file an `import "name"` names, relative to the importing file: a `.res` file (the suffix may be
+    left out).  Raises a located `NameResolutionError` for anything else."""
+    if len(name) > limits.MAX_IMPORT_NAME:
+        raise NameResolutionError(f"this import name has {len(name):,} characters; the limit is "
+                                  f"{limits.MAX_IMPORT_NAME:,}", span)
+    if "\x00" in name:
+        raise NameResolutionError("an import name cannot contain a NUL character", span)
+    target = importer.parent / name
+    if name.endswith(("/", "\\")) or Path(name).name in ("", ".", "..") or target.name in ("", ".", ".."):
+        raise NameResolutionError(f'cannot import "{name}": it names a directory, not a .res file', span,
+                                  'write it like `import "blocks.res"`')
+    if not target.suffix:
+        target = target.with_name(target.name + ".res")
+    if target.suffix != ".res":
+        raise NameResolutionError(f'cannot import "{name}": only .res spec files can be imported', span,
+                                  "rename the file to end in .res if it is a spec")
+    return target
+
+
 class Loader:
     def __init__(self):
         self.errors = ErrorCollector()
         self._origin: dict[str, SourceSpan] = {}
 
-    def load(self, path_or_text: str | Path, *, with_prelude: bool = True) -> Program:
-        if isinstance(path_or_text, Path) or not looks_like_source(path_or_text):
+    def load(self, path_or_text: str | Path, *, with_prelude: bool = True, is_text: bool | None = None) -> Program:
+        """Load a file (a `Path`, or a string that is not spec text) or spec text (`is_text=True`, or a
+        string `looks_like_source` recognises)."""
+        if is_text is None:
+            is_text = not isinstance(path_or_text, Path) and looks_like_source(path_or_text)
+        if not is_text:
             path = Path(path_or_text)
             main = str(path)
             text = read_spec_file(path)
@@ -93,11 +149,14 @@ class Loader:
 
     def _load_file(self, program: Program, path: Path, shown: str, text: str, stack: tuple[str, ...],
                    is_main: bool = False, is_prelude: bool = False) -> None:
-        program.sources[shown] = text
+        if is_spec_name(shown):
+            program.sources[shown] = text
         if is_prelude:
             program.prelude_files.add(shown)
         module = parse(text, shown)
         key = str(path.resolve())
+        if shown != "<string>":
+            program.files.append(key)
         stack = stack + (key,)
         for definition in module.definitions:
             if isinstance(definition, ast.Import):
@@ -110,10 +169,18 @@ class Loader:
             self.errors.add(NameResolutionError("an import needs a file name", imp.span,
                                                 'write it like `import "blocks.res"`'))
             return
-        target = (importer.parent / imp.path)
-        if not target.suffix:
-            target = target.with_suffix(".res")
-        key = str(target.resolve())
+        try:
+            target = import_target(importer, imp.path, imp.span)
+            key = str(target.resolve(strict=True))
+        except ResdslError as err:
+            self.errors.add(err)
+            return
+        except (OSError, RuntimeError) as err:  # missing, a symlink loop (RuntimeError before 3.13)
+            missing = isinstance(err, FileNotFoundError)
+            what = f"no such file {_display(target)}" if missing else f"cannot resolve it ({_reason(err)})"
+            self.errors.add(NameResolutionError(f'cannot import "{_short(imp.path)}": {what}', imp.span,
+                                                "import paths are relative to the importing file"))
+            return
         if key in stack:
             cycle = " -> ".join(Path(s).name for s in stack[stack.index(key):]) + f" -> {target.name}"
             self.errors.add(NameResolutionError(f"import cycle: {cycle}", imp.span,
@@ -124,15 +191,9 @@ class Loader:
         if len(stack) > limits.MAX_IMPORT_DEPTH:
             self.errors.add(LimitError(f"imports nest deeper than {limits.MAX_IMPORT_DEPTH} files", imp.span))
             return
-        if not target.is_file():
-            what = "it is a directory" if target.is_dir() else f"no such file {target}"
-            self.errors.add(NameResolutionError(
-                f"cannot import \"{imp.path}\": {what}", imp.span,
-                "import paths are relative to the importing file"))
-            return
         self._origin[key] = imp.span
         try:
-            text = read_spec_file(target, imp.span)
+            text = read_spec_file(Path(key), imp.span)
             self._load_file(program, target, _display(target), text, stack)
         except ResdslError as err:
             self.errors.add(err)
@@ -226,6 +287,14 @@ def _function_calls(node):
     elif hasattr(node, "__dataclass_fields__") and not isinstance(node, SourceSpan):
         for name in node.__dataclass_fields__:
             yield from _function_calls(getattr(node, name))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _reason(err: Exception) -> str:
+    return (err.strerror if isinstance(err, OSError) and err.strerror else str(err)) or type(err).__name__
 
 
 def _display(path: Path) -> str:

@@ -3,6 +3,7 @@ was expected, in the words of the language rather than of the grammar."""
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from resdsl import limits
-from resdsl.diagnostics import LimitError, ResdslError, SourceSpan, SpecSyntaxError
+from resdsl.diagnostics import LimitError, ResdslError, SourceSpan, SpecSyntaxError, source_lines
 from resdsl.syntax import ast
 
 GRAMMAR = Path(__file__).with_name("resdsl.lark")
@@ -93,19 +94,25 @@ _OPERATORS = {"add", "sub", "mul", "div", "floordiv", "mod", "and_", "or_", "com
 
 
 def normalise_source(text: str, file: str) -> str:
-    """Accept a BOM and CRLF line ends; refuse binary data and empty files with a clear message."""
+    """Accept a BOM and CRLF or CR line ends; refuse binary data and empty files with a clear message."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    if "\x00" in text or any(ord(c) < 32 and c not in "\t\n\r\f" for c in text[:4096]):
-        raise SpecSyntaxError("this is not a text spec: it contains binary control characters",
-                              SourceSpan(file, 1, 1, 1, 2),
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    bad = _CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        raise SpecSyntaxError(f"this is not a text spec: it contains the control character U+{ord(bad.group()):04X}",
+                              SourceSpan(file, line, column, line, column + 1),
                               "pass a .res text file (UTF-8); is this a checkpoint or an image?")
-    if not text.strip() or all(not line.strip() or line.lstrip().startswith("#")
-                               for line in text.splitlines()):
+    if not text.strip() or all(not line.strip() or line.lstrip().startswith("#") for line in text.split("\n")):
         raise SpecSyntaxError("the file is empty: there is no network or block in it",
                               SourceSpan(file, 1, 1, 1, 1),
                               "start with `network NAME { input 3x224x224 ... }`; see docs/language.md")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")  # tab, LF and form feed are layout; CR is gone
 
 
 def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecSyntaxError:
@@ -116,7 +123,7 @@ def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecSyntaxError
         return SpecSyntaxError(f"unexpected character {char!r}" + (f"; expected {expected}" if expected else ""),
                                SourceSpan(file, line, column, line, column + 1), _hint_for_char(char))
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
-        lines = text.rstrip().splitlines()
+        lines = source_lines(text.rstrip())
         line = max(1, len(lines))
         column = len(lines[-1]) + 1 if lines else 1
         expected = _describe(getattr(err, "expected", ()) or ())
