@@ -312,6 +312,7 @@ def worker(seed: int, start: int, stop: int, memory_mb: float, subprocess_every:
     files = corpus()
     with tempfile.TemporaryDirectory(prefix="resdsl-fuzz-") as tmp:
         work = Path(tmp)
+        os.environ["RESDSL_CACHE_DIR"] = str(work / ".cache")  # mutants must not fill the user's cache
         prepare_workdir(work)
         os.chdir(work)
         check_api(ROOT / "specs/cifar/resnet20.res")  # warm up (imports, grammar) outside the timings

@@ -43,7 +43,7 @@ MEMO_SIZE = 256             # parsed files kept in memory per process
 
 _SYNTAX = Path(__file__).resolve().parent
 _FINGERPRINTED = (_SYNTAX / "resdsl.lark", _SYNTAX / "parser.py", _SYNTAX / "ast.py",
-                  _SYNTAX.parent / "diagnostics.py")
+                  _SYNTAX.parent / "diagnostics.py", _SYNTAX.parent / "limits.py")  # limits: nesting, digits
 
 
 def parse(text: str, file: str = "<string>") -> "ast.Module":
