@@ -42,7 +42,8 @@ def check_output(target: Path, inputs: Iterable[str | Path], span: SourceSpan = 
             raise UsageError(f"{shown} is an input of this run ({_short(str(source))}); writing it would "
                              "replace the spec", span, "choose another output name")
     if not resolved.parent.is_dir():
-        raise UsageError(f"the directory of {shown} does not exist", span, "create it first, or write somewhere else")
+        raise UsageError(f"cannot write {shown}: its directory does not exist", span,
+                         "create it first, or write somewhere else")
 
 
 def write_atomic(target: Path, write: Callable[[Path], None] | bytes | str) -> None:

@@ -8,7 +8,7 @@ from resdsl import netcache
 from resdsl.analysis.budgets import check_budgets
 from resdsl.analysis.cost import costs_of, totals
 from resdsl.analysis.memory import activation_memory
-from resdsl.diagnostics import MultipleErrors, ResdslError, SourceSpan, UsageError, did_you_mean
+from resdsl.diagnostics import LimitError, MultipleErrors, ResdslError, SourceSpan, UsageError, did_you_mean
 from resdsl.network import Network
 from resdsl.perf import gc_paused
 
@@ -73,6 +73,12 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
                        tuple(program.files))
     except ResdslError as err:
         raise err.with_sources(program.sources) from None
+    except RecursionError:  # the elaborator refuses at the block call that overflows; this is the backstop
+        definition = program.networks.get(network or "") or next(iter(program.networks.values()), None)
+        span = definition.span if definition is not None else SourceSpan(program.main_file, 1, 1, 1, 2)
+        raise LimitError("this network nests too deeply to process", span,
+                         "nest fewer blocks, braces and expressions inside each other").with_sources(
+                             program.sources) from None
 
 
 def load(path_or_text: str | Path, network: str | None = None, overrides: dict[str, Any] | None = None,

@@ -7,6 +7,7 @@ published figures without claiming them (a faithful build is known to differ; sa
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ from resdsl.syntax import ast
 from resdsl.units import si
 
 METRICS = ("params", "macs", "flops")
+_PUBLISHED = re.compile(r"\d+(?:\.\d+)?(?:[KMGT]|[eE][+-]?\d+)?")  # what parse_published reads
 _SCALES = {"K": 3, "M": 6, "G": 9, "T": 12}
 
 
@@ -148,8 +150,10 @@ def _row(program: Program, row: ast.TableRow) -> RowResult:
         metric, exact = cell.name, cell.name.endswith("_exact")
         base = metric[: -len("_exact")] if exact else metric
         if base in METRICS:
-            if not isinstance(cell.value, ast.Number):
-                raise ShapeError(f"{metric} must be a number as the table prints it, like 0.27M", cell.value.span)
+            if not isinstance(cell.value, ast.Number) or not _PUBLISHED.fullmatch(cell.value.text):
+                raise ShapeError(f"{metric} must be a number as the table prints it, like 0.27M", cell.value.span,
+                                 "figures are digits with an optional K/M/G/T or exponent (1.8e9); binary "
+                                 "suffixes and units (MiB, B) are not how papers print them")
             figures.append(Figure(base, cell.value.text, ours[base], exact, compare(ours[base], cell.value.text, exact)))
         elif metric == "reproduces":
             value = evaluator.eval(cell.value)

@@ -213,3 +213,17 @@ def test_draw_refuses_to_overwrite_its_spec(tmp_path):
 
 def test_limit_error_is_exported():
     assert issubclass(resdsl.LimitError, ResdslError) and resdsl.LimitError is LimitError
+
+
+@pytest.mark.parametrize("cell, fragment", [
+    ("params=1MiB", "params must be a number as the table prints it"),
+    ("params=2KB", "params must be a number as the table prints it"),
+    ("params=1e9999999", "this number is too large (it overflows)"),
+    ("params=1e-9999999", "this number is too small (it underflows to 0)"),
+    ("macs=" + "9" * 5000, "written with more than 100 digits"),
+])
+def test_absurd_table_cells_are_located_errors(tmp_path, cell, fragment):
+    family = ROOT / "specs/cifar/families/resnet_cifar.res"
+    (tmp_path / "t.res").write_text(f'import "{family}"\ntable t {{\n  r = resnet_cifar(20) :: {cell}\n}}\n')
+    code, _, err = run_cli(tmp_path, ["table", "t.res"])
+    assert code == 1 and err.startswith("t.res:3:") and fragment in err, err

@@ -115,3 +115,14 @@ def _spec(relative: str):
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent / "specs" / relative
+
+
+def test_deep_recursion_through_nested_bodies_is_refused_at_a_call():
+    """64 nested calls are allowed, but not when each nests braces and merges: the call that overflows
+    Python's stack is reported instead of a RecursionError."""
+    body = "{ " * 8 + "concat {\n identity\n { let q = " + "-" * 28 + "1\n r(d - 1) }\n }" + " }" * 8
+    text = f"block r(d) {{\n  if d > 0 {{\n    {body}\n  }}\n}}\nnetwork t {{ input 3x8x8\n  r(70)\n}}\n"
+    with pytest.raises(LimitError) as info:
+        resdsl.load(text)
+    assert "go too deep to elaborate here" in info.value.message
+    assert info.value.span.file == "<string>" and info.value.span.line == 6

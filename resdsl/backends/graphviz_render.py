@@ -53,11 +53,13 @@ def render(source: str, fmt: str, timeout: float = 300.0) -> bytes:
                          _SPAN, _TOO_BIG_HINT) from None
     except OSError as err:
         raise UsageError(f"cannot run Graphviz's dot: {err.strerror or err}", _SPAN, INSTALL_HINT) from None
+    if done.returncode < 0:  # killed by a signal: out of memory or time on a graph this large
+        raise UsageError(f"Graphviz's dot was killed (signal {-done.returncode}) laying out {_size(source)}",
+                         _SPAN, _TOO_BIG_HINT)
     if done.returncode != 0:
-        # Our DOT is generated, so this is dot giving up on a graph (out of memory, killed), not the spec.
-        first = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
-        raise UsageError(f"Graphviz's dot failed (exit code {done.returncode}) on {_size(source)}"
-                         + (f": {first[0][:200]}" if first else ""), _SPAN, _TOO_BIG_HINT)
+        # Our DOT is generated, so a failure here is our bug (or dot's), not the user's spec.
+        raise RuntimeError(f"dot -T{fmt} failed with exit code {done.returncode}: "
+                           f"{done.stderr.decode('utf-8', 'replace').strip()}")
     return done.stdout
 
 
