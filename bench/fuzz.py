@@ -198,8 +198,11 @@ def quote_problems(err, rendered: str) -> list[str]:
         if text is None or d.span.line <= 0:
             continue
         lines = lexer_lines(text)
+        if lines and not lines[-1]:
+            lines.pop()
         if d.span.line > len(lines):
-            problems.append(f"{d.span}: line {d.span.line} is past the end ({len(lines)} lines)")
+            if lines or any(line.startswith("    ") for line in blocks):
+                problems.append(f"{d.span}: line {d.span.line} is past the end ({len(lines)} lines)")
             continue
         want = printable(lines[d.span.line - 1].replace("\t", " "))
         header = f"{printable(str(d.span))}: error: "

@@ -157,6 +157,8 @@ def _quote(span: SourceSpan, sources: Mapping[str, str]) -> list[str]:
     if text is None or span.line <= 0:
         return []
     lines = source_lines(text)
+    if lines and not lines[-1]:
+        lines.pop()  # the "line" after the final line break is not one (an empty file quotes nothing)
     if span.line > len(lines):
         return []
     line = printable(lines[span.line - 1].replace("\t", " "))

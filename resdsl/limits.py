@@ -17,7 +17,7 @@ MAX_EVAL_STEPS = 1_000_000           # comprehension items and function calls in
 MAX_IMPORT_NAME = 1024               # characters in one import path
 
 # The work budget of one elaboration (resdsl/elaborate/work.py).
-MAX_STEPS = 100_000                  # evaluation steps: statements, loop iterations, calls, expression terms
+MAX_STEPS = 50_000                   # evaluation steps: statements, loop iterations, calls, expression terms
 MAX_INT_DIGITS = 100                 # digits of any whole number, written or computed
 MAX_VALUE_ITEMS = 100_000            # characters of a string, items of a list or map (nested ones included)
 MAX_NESTING = 100                    # syntax levels: braces, brackets, calls and operators inside one another
