@@ -102,8 +102,9 @@ def parse_shape(text: str, option: str = "--input") -> tuple[int, int, int]:
     from resdsl import limits
 
     parts = text.lower().replace("×", "x").split("x")
-    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise UsageError(f"{option} takes a shape CxHxW like 3x224x224, got {text!r}", _ARGV)
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 9 and int(p) > 0 for p in parts):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise UsageError(f"{option} takes a shape CxHxW like 3x224x224, got {shown!r}", _ARGV)
     c, h, w = (int(p) for p in parts)
     if c > limits.MAX_CHANNELS or max(h, w) > limits.MAX_SPATIAL:
         raise UsageError(f"{option} {text} is past the limits ({limits.MAX_CHANNELS:,} channels, "

@@ -126,3 +126,19 @@ def test_deep_recursion_through_nested_bodies_is_refused_at_a_call():
         resdsl.load(text)
     assert "go too deep to elaborate here" in info.value.message
     assert info.value.span.file == "<string>" and info.value.span.line == 6
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_absurd_specs_exit_1_from_the_cli_with_a_located_message(tmp_path, name):
+    body, fragment, line = CASES[name]
+    (tmp_path / "absurd.res").write_text(NET.format(body=body))
+    code, out, err = run_cli(tmp_path, ["check", "absurd.res"])
+    assert code == 1 and out == ""
+    assert err.startswith(f"absurd.res:{line}:") and ": error: " in err.split("\n")[0]
+    assert fragment in err and "Traceback" not in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("shape", ["3x8x" + "9" * 5000, "3x²x8", "3x0x8", "3x8"])
+def test_odd_input_shapes_are_usage_errors(tmp_path, shape):
+    code, _, err = run_cli(tmp_path, ["count", str(_spec("cifar/resnet20.res")), "--input", shape])
+    assert code == 2 and "--input takes a shape CxHxW" in err and len(err) < 400
