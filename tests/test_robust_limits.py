@@ -30,8 +30,8 @@ CASES = {
     "list_doubling": (_doublings("[1]", 35), "holds more than 100,000 items", 19),
     "shared_sublists": (_doublings("[1]", 60, "[{0}, {0}]"), "holds more than 100,000 items", 18),
     "squaring": (_doublings("3", 27, "{0} * {0}"), "more than 100 digits", 10),
-    "braces": ("{ " * 200 + "relu" + " }" * 200, "nests more than 100 levels", 2),
-    "brackets": ("let a = " + "[" * 1000 + "1" + "]" * 1000, "nests more than 100 levels", 2),
+    "braces": ("{ " * 200 + "relu" + " }" * 200, "brackets nest more than 100 deep", 2),
+    "brackets": ("let a = " + "[" * 1000 + "1" + "]" * 1000, "brackets nest more than 100 deep", 2),
     "unary_minus": ("let a = " + "-" * 1000 + "1", "nests more than 100 levels", 2),
     "flat_chain": ("let a = " + " + ".join(["1"] * 500), "1 + 1 + ... is a level", 2),
     "long_literal": ("let a = " + "9" * 5000, "written with more than 100 digits", 2),
@@ -142,3 +142,22 @@ def test_absurd_specs_exit_1_from_the_cli_with_a_located_message(tmp_path, name)
 def test_odd_input_shapes_are_usage_errors(tmp_path, shape):
     code, _, err = run_cli(tmp_path, ["count", str(_spec("cifar/resnet20.res")), "--input", shape])
     assert code == 2 and "--input takes a shape CxHxW" in err and len(err) < 400
+
+
+def test_spec_text_and_files_past_the_size_limit_are_refused_before_parsing(tmp_path):
+    big = "network t { input 3x8x8\n" + "relu\n" * (limits.MAX_SOURCE_BYTES // 5) + "}\n"
+    with pytest.raises(LimitError) as info:
+        resdsl.loads(big)
+    assert "longer than 262,144 characters" in info.value.message and info.value.span.line == 1
+    (tmp_path / "big.res").write_text(big)
+    code, _, err = run_cli(tmp_path, ["check", "big.res"])
+    assert code == 1 and err.startswith("big.res:1:1: error: the file is larger than 262,144 bytes")
+
+
+def test_parentheses_nested_3000_deep_are_refused_before_parsing():
+    start = time.perf_counter()
+    with pytest.raises(LimitError) as info:
+        resdsl.load(NET.format(body="let a = " + "(" * 3000 + "1" + ")" * 3000))
+    assert time.perf_counter() - start < 10
+    assert "brackets nest more than 100 deep" in info.value.message
+    assert (info.value.span.line, info.value.span.column) == (2, 108)  # the 101st level, counting the network

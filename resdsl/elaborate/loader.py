@@ -132,6 +132,9 @@ class Loader:
             main_path = path
         else:
             main, text, main_path = "<string>", str(path_or_text), Path.cwd() / "<string>"
+            if len(text) > limits.MAX_SOURCE_BYTES:
+                raise LimitError(f"the spec text is longer than {limits.MAX_SOURCE_BYTES:,} characters, the limit "
+                                 "for a spec", SourceSpan(main, 1, 1, 1, 1))
         program = Program(main_file=main)
         try:
             if with_prelude:
