@@ -442,7 +442,7 @@ class Elaborator:
                              notes=[(err.span, f"inside block {block.name}")]) from None
         except RecursionError:  # calls within calls, each deeply nested: refused at the call that overflowed
             raise LimitError(f"blocks and their nested bodies go too deep to elaborate here "
-                             f"({len(self.call_sites)} block calls deep)", call.span,
+                             f"({len(self.state.call_sites)} block calls deep)", call.span,
                              "nest fewer braces, merges and residuals inside each other, or make the "
                              "recursion shallower") from None
         finally:
