@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resdsl.analysis.shapes import ShapeProblem, infer
+from resdsl.ir.shapes import ShapeProblem, infer
 from resdsl.ir import ops
 from resdsl.ir.types import TensorType
 

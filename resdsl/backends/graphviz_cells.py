@@ -7,16 +7,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from resdsl.backends.graphviz_fold import Chain, adjunct_name, fold_chains, is_adjunct
-from resdsl.backends.graphviz_skips import MERGE_OPS, Skip
+from resdsl.backends.graphviz_skips import Skip
 from resdsl.backends.graphviz_style import stats
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph
 from resdsl.network import Network
 
-# At op level these shortcut ops become the label of their skip edge instead of a node of their own.
-EDGE_OPS = (ops.ZeroPadShortcut, ops.Crop)
-# The role (hence the look) of a drawn op by its class; everything else is a plain "op".
-_ROLES: dict[type, str] = {ops.Input: "input", **{merge: "merge" for merge in MERGE_OPS}}
+# The look of a drawn op by its role (`Op.role`); everything else is a plain "op".
+_ROLES: dict[str, str] = {"input": "input", "merge": "merge"}
 
 
 @dataclass(frozen=True)
@@ -95,8 +93,8 @@ def summary(graph: Graph, nodes: Sequence[int], limit: int = 3) -> str:
         [graph.nodes[n] for n in nodes]  # a stage of one batch norm is still worth naming
     if len(main) <= limit:
         return " → ".join(node.op.describe() for node in main)
-    counts = Counter(node.op.kind for node in main if not isinstance(node.op, MERGE_OPS))
-    merges = [f"{node.op.kind} of {len(node.inputs)}" for node in main if isinstance(node.op, MERGE_OPS)]
+    counts = Counter(node.op.kind for node in main if node.op.role != "merge")
+    merges = [f"{node.op.kind} of {len(node.inputs)}" for node in main if node.op.role == "merge"]
     return " · ".join([f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items()] + merges)
 
 
@@ -111,7 +109,7 @@ def chain_cell(plan: Plan, chain: Chain, key: str, shortcut_of: dict[int, Skip])
     if len(chain.nodes) > 1:
         note(plan, "BN, ReLU and dropout are folded into the op next to them (→ BN → ReLU)")
     skip = shortcut_of.get(chain.core)
-    role = "shortcut" if skip else _ROLES.get(type(core.op), "op")
+    role = "shortcut" if skip else _ROLES.get(core.op.role, "op")
     title = f"{skip.role}: {core.op.describe()}" if skip else core.op.describe()
     shape = None if role == "input" else str(graph.nodes[chain.last].type)  # the title has it
     return Cell(key, role, title, tuple(lines), stats(shape, *cost(plan.net, chain.nodes)), above=above,
@@ -143,7 +141,8 @@ def absorb(plan: Plan, skips: Sequence[Skip], wanted: Callable[[Skip], bool]) ->
 
 
 def edge_op_only(graph: Graph) -> Callable[[Skip], bool]:
-    return lambda skip: all(isinstance(graph.nodes[n].op, EDGE_OPS) for n in skip.path)
+    """At op level, parameter-free shortcut ops (role "edge") become the label of their skip edge."""
+    return lambda skip: all(graph.nodes[n].op.role == "edge" for n in skip.path)
 
 
 def shortcuts(skips: Sequence[Skip], absorbed: set[int]) -> dict[int, Skip]:

@@ -8,26 +8,18 @@ conv) fold onto the conv that follows them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Collection
+from typing import Collection
 
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph, Node
 
-# Short names of the ops that fold into their neighbour's label.
-_ADJUNCT_NAMES: dict[type, Callable[[ops.Op], str]] = {
-    ops.BatchNorm: lambda op: "BN",
-    ops.Activation: lambda op: {"relu": "ReLU"}.get(op.function, op.function),
-    ops.Dropout: lambda op: f"dropout {op.p:g}",
-    ops.DropPath: lambda op: "drop path",
-}
-
-
 def is_adjunct(op: ops.Op) -> bool:
-    return type(op) in _ADJUNCT_NAMES
+    """BN, activations, dropout: the op's drawing role says it folds into its neighbour."""
+    return op.role == "adjunct"
 
 
 def adjunct_name(op: ops.Op) -> str:
-    return _ADJUNCT_NAMES[type(op)](op)
+    return op.short()
 
 
 @dataclass(frozen=True)

@@ -123,13 +123,13 @@ def _check_literal(value: Any) -> None:
         for v in value:
             _check_literal(v)
     elif isinstance(value, str):
-        if not _WORD.fullmatch(value):  # an option word the back end chose (DropPath's mode="row")
+        if not _WORD.fullmatch(value):  # only fixed option words (gelu's "tanh"), never spec text
             raise TypeError(f"cannot write {value!r} into generated code")
     elif not isinstance(value, (bool, int, float)) or not math.isfinite(value):
         raise TypeError(f"cannot write {value!r} into generated code")
 
 
-_WORD = re.compile(r"[a-z]{1,16}")
+_WORD = re.compile(r"[a-z][a-z_]{0,15}")  # option words: DropPath's mode="row", gelu's "tanh"
 
 
 _MARKER = re.compile("\x00(\\d+)\x00")
@@ -141,7 +141,7 @@ CLASS, SEQUENTIAL, GROUP, INLINE, ROOT = "class", "sequential", "group", "inline
 
 # Stateless layers with only a position for a name (`layer1.0.2`, a ReLU) are written as function calls
 # in a forward (`F.relu(out, inplace=True)`) rather than as modules called `getattr(self, "2")`.
-FUNCTION_LAYERS = (ops.Activation, ops.Pool, ops.AdaptivePool, ops.Flatten, ops.Dropout)
+# (The op classes of FUNCTION_LAYER_CODE, below.)
 
 
 @dataclass
@@ -191,7 +191,7 @@ class Generator:
 
     def function_rendered(self, nid: int) -> bool:
         node = self.graph.nodes[nid]
-        return node.op.is_layer and node.name.isdigit() and isinstance(node.op, FUNCTION_LAYERS)
+        return node.op.is_layer and node.name.isdigit() and type(node.op) in FUNCTION_LAYER_CODE
 
     def classify(self) -> None:
         for sid in reversed(range(len(self.graph.scopes))):  # children have larger ids than parents
@@ -575,12 +575,20 @@ FUNCTIONAL_CODE: dict[type, Callable[[Generator, Lowered, list[str], Lit], str]]
 }
 
 # The functional forms below compute exactly what the modules of the Call table compute.
-ACTIVATION_CODE = {"relu": "F.relu", "sigmoid": "torch.sigmoid"}
+# Activation name -> (function, {our argument: its keyword}, fixed positional arguments after the input).
+ACTIVATION_CODE: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
+    "relu": ("F.relu", {}, ()),
+    "sigmoid": ("torch.sigmoid", {}, ()),
+}
 
 
 def _code_activation(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    fn = ACTIVATION_CODE[low.node.op.function]
-    return f"{fn}({args[0]}, inplace=True)" if low.inplace else f"{fn}({args[0]})"
+    op: ops.Activation = low.node.op
+    fn, rename, fixed = ACTIVATION_CODE[op.function]
+    parts = [args[0], *fixed, *(f"{rename[k]}={lit(v, rename[k])}" for k, v in op.args)]
+    if low.inplace:
+        parts.append("inplace=True")
+    return f"{fn}({', '.join(parts)})"
 
 
 def _code_pool(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:

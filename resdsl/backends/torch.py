@@ -158,12 +158,23 @@ def _batchnorm(op: ops.BatchNorm, site: "Site") -> Call:
     return Call(cls, tuple(args), positional=1)
 
 
-ACTIVATIONS: dict[str, str] = {"relu": "nn.ReLU", "sigmoid": "nn.Sigmoid"}
-INPLACE_ACTIVATIONS = frozenset({"relu"})
+# Activation name -> (module, {our argument: its keyword}, fixed keywords).  In-place is decided by the
+# activation's facts (`resdsl.ir.activations`), spelled `inplace=True` here.
+ACTIVATIONS: dict[str, tuple[str, dict[str, str], tuple[tuple[str, Any], ...]]] = {
+    "relu": ("nn.ReLU", {}, ()),
+    "sigmoid": ("nn.Sigmoid", {}, ()),
+}
 
 
 def _activation(op: ops.Activation, site: "Site") -> Call:
-    return Call(ACTIVATIONS[op.function], (("inplace", True),) if site.inplace else ())
+    spelling = ACTIVATIONS.get(op.function)
+    if spelling is None:
+        raise TypeError(f"the torch back end has no spelling for the activation {op.function!r}")
+    callee, rename, fixed = spelling
+    args = [*fixed, *((rename[k], v) for k, v in op.args)]
+    if site.inplace:
+        args.append(("inplace", True))
+    return Call(callee, tuple(args))
 
 
 POOLS: dict[str, str] = {"max": "nn.MaxPool2d", "avg": "nn.AvgPool2d"}
@@ -218,12 +229,6 @@ LAYERS: dict[type, Callable[[Any, "Site"], Call]] = {
 
 # ---- lowering: every per-node decision, made once for both back ends -----------------------------
 
-# Ops whose backward does not read their own output, so a single reader may overwrite it in place (as
-# torchvision's `relu(inplace=True)` and `out += identity` do).  Views (crop, zero-pad's slice) and
-# sigmoid (whose backward reads its output) are deliberately absent.
-_OVERWRITABLE = (ops.Conv, ops.ConvTranspose, ops.BatchNorm, ops.Linear, ops.Add, ops.Concat)
-
-
 @dataclass(frozen=True)
 class Site:
     """What a constructor needs to know about where its op sits."""
@@ -260,15 +265,15 @@ def lower(graph: Graph) -> tuple[Lowered, ...]:
 
 
 def _may_overwrite(graph: Graph, node: Node, users: Sequence[Sequence[int]]) -> bool:
-    """True when this node may write its result into its first input's tensor: the op can, the input
-    is an overwritable intermediate (not the network input or output) and nobody else reads it."""
+    """True when this node may write its result into its first input's tensor: the op can (`Op.inplace`;
+    an add of exactly two), the input is an overwritable intermediate (`Op.overwritable`: its backward
+    does not read it; not the network input or output, never a view) and nobody else reads it."""
     op = node.op
-    if not ((isinstance(op, ops.Activation) and op.function in INPLACE_ACTIVATIONS)
-            or (isinstance(op, ops.Add) and len(node.inputs) == 2)):
+    if not op.inplace or len(node.inputs) > 2:
         return False
     first = node.inputs[0]
     producer = graph.nodes[first]
-    return (isinstance(producer.op, _OVERWRITABLE) and first != graph.output
+    return (producer.op.overwritable and first != graph.output
             and len(users[first]) == 1 and node.inputs.count(first) == 1)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from resdsl import limits
-from resdsl.analysis.shapes import ShapeProblem, infer
+from resdsl.ir.shapes import ShapeProblem, infer
 from resdsl.diagnostics import LimitError, NameResolutionError, SourceSpan
 from resdsl.elaborate.values import TensorRef
 from resdsl.ir import ops

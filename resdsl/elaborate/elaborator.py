@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 from resdsl import limits
-from resdsl.analysis.shapes import ShapeProblem
+from resdsl.ir.shapes import ShapeProblem
 from resdsl.diagnostics import (LimitError, NameResolutionError, ResdslError, ShapeError, SourceSpan,
                                 SpecSyntaxError, UsageError, did_you_mean)
 from resdsl.elaborate.builder import GraphBuilder

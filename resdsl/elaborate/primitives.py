@@ -10,6 +10,8 @@ from typing import Any, Callable
 
 from resdsl.elaborate.values import Dims, Symbol, TensorRef, show, type_name
 from resdsl.ir import ops
+from resdsl.ir.activations import ACTIVATIONS, ActivationFacts
+from resdsl.ir.activations import Param as ActParam
 from resdsl.ir.types import TensorType
 
 REQUIRED = object()
@@ -28,6 +30,7 @@ class Primitive:
     params: tuple[tuple[str, Any], ...]  # (name, default or REQUIRED), positional order
     build: Callable[[dict[str, Any], TensorType], ops.Op]
     summary: str
+    example: str  # a use that fits an 8x12x12 feature map (the docs show it; tests run it)
 
 
 # ---- argument coercion ----------------------------------------------------------------------
@@ -180,35 +183,71 @@ def _zeropad(a: dict, t: TensorType) -> ops.Op:
 _PRIMITIVES = [
     Primitive("conv", (("kernel", REQUIRED), ("out", REQUIRED), ("stride", 1), ("pad", AUTO),
                        ("groups", 1), ("bias", False), ("dilation", 1)), _conv,
-              "2-D convolution: `conv 3x3 64 /2 groups=32 bias=true`; pad defaults to (k-1)//2"),
+              "2-D convolution: `conv 3x3 64 /2 groups=32 bias=true`; pad defaults to (k-1)//2",
+              "conv 3x3 16 /2 groups=4"),
     Primitive("upconv", (("kernel", REQUIRED), ("out", REQUIRED), ("stride", 1), ("pad", 0),
                          ("bias", False)), _upconv,
-              "transposed convolution (U-Net's up-conv): `upconv 2x2/2 512`"),
-    Primitive("bn", (("eps", 1e-5), ("momentum", 0.1)), _bn, "batch normalisation over channels"),
-    Primitive("relu", (), lambda a, t: ops.Activation("relu"), "rectified linear unit"),
-    Primitive("sigmoid", (), lambda a, t: ops.Activation("sigmoid"), "logistic sigmoid"),
+              "transposed convolution (U-Net's up-conv): `upconv 2x2/2 512`",
+              "upconv 2x2/2 4 bias=true"),
+    Primitive("bn", (("eps", 1e-5), ("momentum", 0.1)), _bn, "batch normalisation over channels",
+              "bn eps=0.001"),
     Primitive("maxpool", (("kernel", REQUIRED), ("stride", AUTO), ("pad", AUTO), ("ceil", False)),
-              _pool("max"), "max pooling: `maxpool 3x3/2`; stride defaults to the kernel"),
+              _pool("max"), "max pooling: `maxpool 3x3/2`; stride defaults to the kernel",
+              "maxpool 3x3/2 pad=1"),
     Primitive("avgpool", (("kernel", REQUIRED), ("stride", AUTO), ("pad", AUTO), ("ceil", False),
-                          ("count_pad", True)), _pool("avg"), "average pooling: `avgpool 2x2/2`"),
-    Primitive("gap", (), _gap, "global average pooling to Cx1x1"),
+                          ("count_pad", True)), _pool("avg"), "average pooling: `avgpool 2x2/2`",
+              "avgpool 2x2/2"),
+    Primitive("gap", (), _gap, "global average pooling to Cx1x1",
+              "gap"),
     Primitive("adaptive_avgpool", (("size", REQUIRED),), _adaptive("avg"),
-              "average pooling to a fixed size: `adaptive_avgpool 7x7`"),
+              "average pooling to a fixed size: `adaptive_avgpool 7x7`",
+              "adaptive_avgpool 3x3"),
     Primitive("adaptive_maxpool", (("size", REQUIRED),), _adaptive("max"),
-              "max pooling to a fixed size"),
+              "max pooling to a fixed size",
+              "adaptive_maxpool 2x2"),
     Primitive("fc", (("out", REQUIRED), ("bias", True)), _fc,
-              "fully connected layer; a feature map is flattened first"),
-    Primitive("linear", (("out", REQUIRED), ("bias", True)), _fc, "same as fc"),
-    Primitive("flatten", (), lambda a, t: ops.Flatten(), "flatten CxHxW to a vector"),
+              "fully connected layer; a feature map is flattened first",
+              "fc 10"),
+    Primitive("linear", (("out", REQUIRED), ("bias", True)), _fc, "same as fc",
+              "linear 10 bias=false"),
+    Primitive("flatten", (), lambda a, t: ops.Flatten(), "flatten CxHxW to a vector",
+              "flatten"),
     Primitive("dropout", (("p", 0.5),), lambda a, t: ops.Dropout(fraction(a, "p")),
-              "dropout with drop probability p"),
+              "dropout with drop probability p",
+              "dropout 0.2"),
     Primitive("droppath", (("p", REQUIRED), ("mode", Symbol("paper"))),
               lambda a, t: ops.DropPath(1.0 - fraction(a, "p"), drop_path_mode(a, "mode")),
-              "drop the path with probability p in training (stochastic depth); mode=paper|row|batch"),
+              "drop the path with probability p in training (stochastic depth); mode=paper|row|batch",
+              "droppath 0.1 mode=row"),
     Primitive("crop", (("to", REQUIRED),), _crop,
-              "centre crop to a size or to the size of a tensor: `crop @up`"),
+              "centre crop to a size or to the size of a tensor: `crop @up`",
+              "crop 8x8"),
     Primitive("zeropad", (("out", REQUIRED), ("stride", 1)), _zeropad,
-              "parameter-free shortcut: subsample and zero-pad channels (option A)"),
+              "parameter-free shortcut: subsample and zero-pad channels (option A)",
+              "zeropad 16 /2"),
 ]
 
-PRIMITIVES: dict[str, Primitive] = {p.name: p for p in _PRIMITIVES}
+
+def _activation(facts: ActivationFacts) -> Primitive:
+    """The primitive of an activation, made from its entry in the activation table."""
+    def build(a: dict, t: TensorType) -> ops.Op:
+        return ops.Activation(facts.name, tuple((p.name, _activation_arg(a, p)) for p in facts.params))
+    return Primitive(facts.name, tuple((p.name, p.default) for p in facts.params), build, facts.summary,
+                     facts.example or facts.name)
+
+
+def _activation_arg(args: dict, param: ActParam) -> float | str:
+    v = args[param.name]
+    if param.choices:
+        word = v.name if isinstance(v, Symbol) else v
+        if word not in param.choices:
+            raise ArgProblem(f"{param.name} is one of {', '.join(param.choices)}, got {show(v)}", None,
+                             param.name)
+        return word
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ArgProblem(f"{param.name} must be a number, got {type_name(v)} ({show(v)})", None, param.name)
+    return float(v)
+
+
+PRIMITIVES: dict[str, Primitive] = {p.name: p for p in (*_PRIMITIVES,
+                                                        *(_activation(f) for f in ACTIVATIONS.values()))}

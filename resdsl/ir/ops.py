@@ -1,34 +1,94 @@
-"""The primitive operations of the IR, one frozen dataclass each.
+"""The primitive operations of the IR: a closed set, one frozen dataclass each, with their facts.
 
 An op holds everything a back end needs to build it (channels, kernel, stride, ...), already resolved
-against its input type.  Shape rules live in `resdsl.analysis.shapes`, cost formulas in
-`resdsl.analysis.cost`; back ends dispatch on the op's class through tables, never on strings.
+against its input type, and knows the facts that belong to it:
+
+  * `infer(inputs)`          its shape rule (raises `ShapeProblem`);
+  * `cost(inputs, out)`      its parameters, buffers, MACs and element-wise work (docs/counting.md);
+  * `is_layer`               it becomes a named module (or parameter) of the built network;
+  * `is_parameter`           it is a learned tensor registered on its scope's module under its own
+                             label (ConvNeXt's `layer_scale`), not a module;
+  * `role`                   how a drawing treats it: "input", "main" (a drawn op), "adjunct" (folds into
+                             the op next to it, like BN and activations), "merge" (joins branches) or
+                             "edge" (a parameter-free shortcut op drawn as the label of its skip edge);
+  * `inplace`                it may write its result into its first input when nobody else reads it;
+  * `overwritable`           a following in-place op may overwrite its output (its backward does not
+                             read the output);
+  * `element_kind`           the name its element-wise work is reported under;
+  * `describe()` / `short()` its long and short human names.
+
+`OPS` enumerates the set.  Back ends keep only their target spelling, in tables keyed by op class
+(and by activation name, `resdsl.ir.activations`); tests/test_op_set.py checks every table covers
+every op.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from resdsl.ir.activations import ACTIVATIONS
+from resdsl.ir.cost import FREE, OpCost
+from resdsl.ir.shapes import ShapeProblem, image, mismatch_hint, spatial
+from resdsl.ir.types import TensorType
 
 Pair = tuple[int, int]
+Role = Literal["input", "main", "adjunct", "merge", "edge"]
+Types = list[TensorType]
 
 
 class Op:
-    """Base of every primitive op.  `is_layer` ops become named modules of the built network."""
+    """Base of every primitive op.  Subclasses define `infer` and `cost` and set the facts above."""
 
-    is_layer = True
-    kind = "op"
+    kind: ClassVar[str] = "op"
+    is_layer: ClassVar[bool] = True
+    is_parameter: ClassVar[bool] = False
+    role: ClassVar[Role] = "main"
+    inplace: ClassVar[bool] = False
+    overwritable: ClassVar[bool] = False
 
-    def describe(self) -> str:  # pragma: no cover - every op overrides
+    def infer(self, inputs: Types) -> TensorType:
+        raise NotImplementedError(f"{type(self).__name__} has no shape rule")
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        raise NotImplementedError(f"{type(self).__name__} has no cost formula")
+
+    @property
+    def element_kind(self) -> str:
         return self.kind
+
+    def describe(self) -> str:
+        return self.kind
+
+    def short(self) -> str:
+        """The name a drawing prints where the op is folded into its neighbour ("BN", "ReLU")."""
+        return self.describe()
+
+
+def _per_output(out: TensorType) -> OpCost:
+    return OpCost(elementwise=out.numel)
+
+
+# ---- the input ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Input(Op):
     shape: tuple[int, ...]
-    is_layer = False
     kind = "input"
+    is_layer = False
+    role = "input"
+
+    def infer(self, inputs: Types) -> TensorType:
+        return TensorType(self.shape)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return FREE
 
     def describe(self) -> str:
         return "input " + "x".join(map(str, self.shape))
+
+
+# ---- layers with weights ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -42,6 +102,24 @@ class Conv(Op):
     groups: int = 1
     bias: bool = False
     kind = "conv"
+    overwritable = True
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], "a conv")
+        if t.channels != self.in_channels:
+            raise ShapeProblem(f"conv expects {self.in_channels} input channels, got {t.channels}")
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            bad = self.in_channels if self.in_channels % self.groups else self.out_channels
+            which = "input" if self.in_channels % self.groups else "output"
+            raise ShapeProblem(f"groups={self.groups} does not divide the {bad} {which} channels",
+                               f"choose groups among the divisors of {bad}")
+        h, w = spatial(t, "conv", self.kernel, self.stride, self.padding, self.dilation)
+        return TensorType.image(self.out_channels, h, w)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        per_output = (self.in_channels // self.groups) * self.kernel[0] * self.kernel[1]
+        params = self.out_channels * per_output + (self.out_channels if self.bias else 0)
+        return OpCost(params=params, macs=out.numel * per_output)
 
     def describe(self) -> str:
         text = f"{_pair(self.kernel)} conv, {self.out_channels}"
@@ -61,9 +139,48 @@ class ConvTranspose(Op):
     padding: Pair = (0, 0)
     bias: bool = False
     kind = "upconv"
+    overwritable = True
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], "an up-conv")
+        h = (t.height - 1) * self.stride[0] - 2 * self.padding[0] + self.kernel[0]
+        w = (t.width - 1) * self.stride[1] - 2 * self.padding[1] + self.kernel[1]
+        if h <= 0 or w <= 0:
+            raise ShapeProblem(f"up-conv on a {t.height}x{t.width} map gives a {h}x{w} output")
+        return TensorType.image(self.out_channels, h, w)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        weights = self.in_channels * self.out_channels * self.kernel[0] * self.kernel[1]
+        params = weights + (self.out_channels if self.bias else 0)
+        return OpCost(params=params, macs=inputs[0].height * inputs[0].width * weights)
 
     def describe(self) -> str:
         return f"{_pair(self.kernel)} up-conv, {self.out_channels}, x{_stride(self.stride)}"
+
+
+@dataclass(frozen=True)
+class Linear(Op):
+    in_features: int
+    out_features: int
+    bias: bool = True
+    kind = "fc"
+    overwritable = True
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = inputs[0]
+        if t.numel != self.in_features:
+            raise ShapeProblem(f"fc expects {self.in_features} input features, got {t.numel} ({t})")
+        return TensorType.vector(self.out_features)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        params = self.in_features * self.out_features + (self.out_features if self.bias else 0)
+        return OpCost(params=params, macs=self.in_features * self.out_features)
+
+    def describe(self) -> str:
+        return f"fc {self.out_features}"
+
+
+# ---- normalisation and activations ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -72,18 +189,66 @@ class BatchNorm(Op):
     eps: float = 1e-5
     momentum: float = 0.1
     kind = "bn"
+    role = "adjunct"
+    overwritable = True
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = inputs[0]
+        if t.channels != self.channels:
+            raise ShapeProblem(f"batch norm over {self.channels} channels got {t.channels}")
+        return t
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        # weight + bias are trained; running mean, running var and num_batches_tracked are buffers.
+        return OpCost(params=2 * self.channels, buffers=2 * self.channels + 1, elementwise=out.numel)
 
     def describe(self) -> str:
         return "batch norm"
 
+    def short(self) -> str:
+        return "BN"
+
 
 @dataclass(frozen=True)
 class Activation(Op):
-    function: str  # "relu" | "sigmoid"
+    """An element-wise function named in `resdsl.ir.activations.ACTIVATIONS`, with its arguments."""
+
+    function: str
+    args: tuple[tuple[str, Any], ...] = ()
     kind = "activation"
+    role = "adjunct"
+
+    @property
+    def facts(self):
+        return ACTIVATIONS[self.function]
+
+    @property
+    def inplace(self) -> bool:  # type: ignore[override]
+        return self.facts.inplace
+
+    def infer(self, inputs: Types) -> TensorType:
+        return inputs[0]
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return _per_output(out)
+
+    @property
+    def element_kind(self) -> str:
+        return self.function
+
+    def _args_text(self) -> str:
+        defaults = {p.name: p.default for p in self.facts.params}
+        return "".join(f" {v:g}" if isinstance(v, float) else f" {v}"
+                       for k, v in self.args if defaults.get(k) != v)
 
     def describe(self) -> str:
-        return self.function
+        return self.function + self._args_text()
+
+    def short(self) -> str:
+        return self.facts.title + self._args_text()
+
+
+# ---- pooling and reshaping ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -95,6 +260,18 @@ class Pool(Op):
     ceil_mode: bool = False
     count_include_pad: bool = True
     kind = "pool"
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], f"a {self.mode} pool")
+        h, w = spatial(t, f"{self.mode} pool", self.kernel, self.stride, self.padding, ceil=self.ceil_mode)
+        return TensorType.image(t.channels, h, w)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return OpCost(elementwise=out.numel * self.kernel[0] * self.kernel[1])
+
+    @property
+    def element_kind(self) -> str:
+        return f"{self.mode}pool"
 
     def describe(self) -> str:
         text = f"{_pair(self.kernel)} {self.mode} pool"
@@ -109,6 +286,17 @@ class AdaptivePool(Op):
     output: Pair
     kind = "pool"
 
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], "a global pool")
+        return TensorType.image(t.channels, *self.output)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return OpCost(elementwise=inputs[0].numel)
+
+    @property
+    def element_kind(self) -> str:
+        return f"{self.mode}pool"
+
     def describe(self) -> str:
         if self.output == (1, 1):
             return f"global {self.mode} pool"
@@ -116,31 +304,39 @@ class AdaptivePool(Op):
 
 
 @dataclass(frozen=True)
-class Linear(Op):
-    in_features: int
-    out_features: int
-    bias: bool = True
-    kind = "fc"
-
-    def describe(self) -> str:
-        return f"fc {self.out_features}"
-
-
-@dataclass(frozen=True)
 class Flatten(Op):
     kind = "flatten"
 
+    def infer(self, inputs: Types) -> TensorType:
+        return TensorType.vector(inputs[0].numel)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return FREE
+
     def describe(self) -> str:
         return "flatten"
+
+
+# ---- regularisers ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Dropout(Op):
     p: float
     kind = "dropout"
+    role = "adjunct"
+
+    def infer(self, inputs: Types) -> TensorType:
+        return inputs[0]
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return FREE  # identity at inference
 
     def describe(self) -> str:
         return f"dropout {self.p:g}"
+
+
+DROP_PATH_MODES = ("paper", "row", "batch")
 
 
 DROP_PATH_MODES = ("paper", "row", "batch")
@@ -158,16 +354,43 @@ class DropPath(Op):
     survival: float
     mode: str = "paper"
     kind = "droppath"
+    role = "adjunct"
+
+    def infer(self, inputs: Types) -> TensorType:
+        return inputs[0]
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        # "paper" scales by the survival probability at test time; the inverted modes are the identity.
+        return _per_output(out) if self.mode == "paper" else FREE
 
     def describe(self) -> str:
         text = f"drop path, survive {self.survival:.3g}"
         return text if self.mode == "paper" else f"{text} ({self.mode})"
 
+    def short(self) -> str:
+        return "drop path"
+
+
+# ---- merges ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Add(Op):
-    is_layer = False
     kind = "add"
+    is_layer = False
+    role = "merge"
+    inplace = True  # `out += identity`, with exactly two inputs
+    overwritable = True
+
+    def infer(self, inputs: Types) -> TensorType:
+        first = inputs[0]
+        for other in inputs[1:]:
+            if other.shape != first.shape:
+                raise ShapeProblem(f"cannot add a {first} tensor and a {other} tensor", mismatch_hint(first, other))
+        return first
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return OpCost(elementwise=out.numel * max(1, len(inputs) - 1))
 
     def describe(self) -> str:
         return "+"
@@ -175,8 +398,28 @@ class Add(Op):
 
 @dataclass(frozen=True)
 class Mul(Op):
-    is_layer = False
+    """Element-wise product; a Cx1x1 operand broadcasts over the map (squeeze-and-excitation)."""
+
     kind = "mul"
+    is_layer = False
+    role = "merge"
+
+    def infer(self, inputs: Types) -> TensorType:
+        result = inputs[0]
+        for other in inputs[1:]:
+            a, b = result, other
+            if a.shape == b.shape:
+                continue
+            if a.is_image and b.is_image and a.channels == b.channels and (b.spatial == (1, 1)
+                                                                          or a.spatial == (1, 1)):
+                result = a if b.spatial == (1, 1) else b
+                continue
+            raise ShapeProblem(f"cannot multiply a {a} tensor and a {b} tensor",
+                               "operands must match, or one must be Cx1x1 with the same C")
+        return result
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return OpCost(elementwise=out.numel * max(1, len(inputs) - 1))
 
     def describe(self) -> str:
         return "×"
@@ -184,11 +427,50 @@ class Mul(Op):
 
 @dataclass(frozen=True)
 class Concat(Op):
-    is_layer = False
     kind = "concat"
+    is_layer = False
+    role = "merge"
+    overwritable = True
+
+    def infer(self, inputs: Types) -> TensorType:
+        first = image(inputs[0], "concat")
+        for other in inputs[1:]:
+            image(other, "concat")
+            if other.spatial != first.spatial:
+                raise ShapeProblem(
+                    f"cannot concatenate a {first} map and a {other} map: the spatial sizes differ",
+                    "crop the larger one (`crop @other`) or fix the strides so the maps agree")
+        return TensorType.image(sum(t.channels for t in inputs), first.height, first.width)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return FREE  # a copy, no arithmetic
 
     def describe(self) -> str:
         return "concat"
+
+
+@dataclass(frozen=True)
+class GatedSum(Op):
+    """Highway merge of (h, x, t): h * t + x * (1 - t)."""
+
+    kind = "highway"
+    is_layer = False
+    role = "merge"
+
+    def infer(self, inputs: Types) -> TensorType:
+        h, x, gate = inputs
+        if not (h.shape == x.shape == gate.shape):
+            raise ShapeProblem(f"highway gate needs equal shapes, got {h}, {x} and {gate}")
+        return h
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return OpCost(elementwise=3 * out.numel)  # h*t, x*(1-t), and the sum
+
+    def describe(self) -> str:
+        return "h·T + x·(1−T)"
+
+
+# ---- parameter-free shortcut ops ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -198,8 +480,21 @@ class ZeroPadShortcut(Op):
     in_channels: int
     out_channels: int
     stride: Pair
-    is_layer = False
     kind = "zeropad"
+    is_layer = False
+    role = "edge"
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], "a zero-pad shortcut")
+        if self.out_channels < t.channels:
+            raise ShapeProblem(f"a zero-padding shortcut cannot reduce channels ({t.channels} -> "
+                               f"{self.out_channels})", "use shortcut=B or C (a 1x1 projection) where the width shrinks")
+        h = -(-t.height // self.stride[0])
+        w = -(-t.width // self.stride[1])
+        return TensorType.image(self.out_channels, h, w)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return FREE
 
     def describe(self) -> str:
         text = f"zero-pad {self.in_channels}→{self.out_channels}"
@@ -213,22 +508,22 @@ class Crop(Op):
     """Centre crop to `size` (U-Net's skip connections across valid convolutions)."""
 
     size: Pair
-    is_layer = False
     kind = "crop"
+    is_layer = False
+    role = "edge"
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], "crop")
+        if self.size[0] > t.height or self.size[1] > t.width:
+            raise ShapeProblem(f"cannot crop a {t.height}x{t.width} map to {self.size[0]}x{self.size[1]}",
+                               "crop the larger tensor to the size of the smaller")
+        return TensorType.image(t.channels, *self.size)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return FREE
 
     def describe(self) -> str:
         return f"crop {_pair(self.size)}"
-
-
-@dataclass(frozen=True)
-class GatedSum(Op):
-    """Highway merge of (h, x, t): h * t + x * (1 - t)."""
-
-    is_layer = False
-    kind = "highway"
-
-    def describe(self) -> str:
-        return "h·T + x·(1−T)"
 
 
 def _pair(p: Pair) -> str:
@@ -237,3 +532,8 @@ def _pair(p: Pair) -> str:
 
 def _stride(p: Pair) -> str:
     return str(p[0]) if p[0] == p[1] else _pair(p)
+
+
+# The closed set: every op class defined above, in definition order.
+OPS: tuple[type[Op], ...] = tuple(v for v in dict(globals()).values()
+                                  if isinstance(v, type) and issubclass(v, Op) and v is not Op)
