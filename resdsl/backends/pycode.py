@@ -29,7 +29,8 @@ from typing import Any, Callable, Union
 
 from torch import nn
 
-from resdsl.backends.torch import Call, DropPath, Lowered, center_crop, gated_sum, lower, zero_pad_shortcut
+from resdsl.backends.torch import (ChannelLinear, DropPath, LayerNorm2d, Lowered, ParameterInit, center_crop,
+                                   channel_shuffle, gated_sum, lower, zero_pad_shortcut)
 from resdsl.diagnostics import NameResolutionError
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph, Scope
@@ -183,7 +184,8 @@ class Generator:
         self.instances: dict[int, Instance] = {}
         self.classes: list[str] = []  # class sources, leaves first
         self.reserved = {"self", "torch", "nn", "F", "OrderedDict", "Group", "DropPath", "zero_pad_shortcut",
-                         "center_crop", "gated_sum", "INPUT_SHAPE", "annotations", "getattr"}
+                         "center_crop", "gated_sum", "INPUT_SHAPE", "annotations", "getattr",
+                         "LayerNorm2d", "ChannelLinear", "channel_shuffle"}
         self.used: dict[str, bool] = {}  # runtime helpers the code calls
         self.class_names: set[str] = set()
 
@@ -238,7 +240,7 @@ class Generator:
             kind, i = item
             if kind == "node":
                 node = self.graph.nodes[i]
-                if node.scope != sid or not node.op.is_layer or self.lowered[i].flatten:
+                if node.scope != sid or not node.op.is_layer or node.op.is_parameter or self.lowered[i].flatten:
                     return False
             inputs, output = self.item_io(item)
             if inputs != (previous,):
@@ -280,7 +282,12 @@ class Generator:
                               for m in self.members(i)])
 
     def layer_ctor(self, nid: int, rec: Recorder, prefix: str) -> Expr:
-        call: Call = self.lowered[nid].layer
+        call = self.lowered[nid].layer
+        if isinstance(call, ParameterInit):  # `nn.Parameter(torch.full((C, 1, 1), 1e-06))`
+            shape = Expr("", [(None, rec.lit(d, f"{prefix}channels" if k == 0 else f"{prefix}dim{k}"))
+                              for k, d in enumerate(call.shape)])
+            return Expr("nn.Parameter", [(None, Expr("torch.full", [(None, shape),
+                                                                     (None, rec.lit(call.fill, f"{prefix}init"))]))])
         if not call.callee.startswith("nn."):
             self.used[call.callee] = True  # a runtime piece (DropPath) the file must define
         args: list[tuple[str | None, Arg]] = []
@@ -374,6 +381,8 @@ class Generator:
             return f"{self.ref(sid, self.units[i].scope.path)}({', '.join(args)})"
         node = self.graph.nodes[i]
         low = self.lowered[i]
+        if node.op.is_parameter:
+            return PARAMETER_CODE[type(node.op)](self.ref(sid, node.path), args)
         if node.op.is_layer and not self.function_rendered(i):
             arg = f"torch.flatten({args[0]}, 1)" if low.flatten else args[0]
             return f"{self.ref(sid, node.path)}({arg})"
@@ -441,7 +450,8 @@ class Generator:
                  "        super().__init__()"]
         lines += [f"        self.{p} = {p}" for p in stored]
         for attr, expr in draft.init:
-            start = f"self.add_module({attr}, " if attr[0] == '"' else f"self.{attr} = "
+            register = "register_parameter" if expr.callee == "nn.Parameter" else "add_module"
+            start = f"self.{register}({attr}, " if attr[0] == '"' else f"self.{attr} = "
             end = ")" if attr[0] == '"' else ""
             lines.append(f"        {start}{fmt(_map_leaves(expr, sub), 8, lead=len(start) + len(end))}{end}")
         lines += ["", f"    def forward(self, {', '.join(draft.params)}):"]
@@ -565,6 +575,16 @@ def _code_gated_sum(g: Generator, low: Lowered, args: list[str], lit: Lit) -> st
     return f"gated_sum({', '.join(args)})"
 
 
+def _code_channel_shuffle(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    g.used["channel_shuffle"] = True
+    return f"channel_shuffle({args[0]}, {lit(low.node.op.groups, 'groups')})"
+
+
+def _code_channel_slice(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    op: ops.ChannelSlice = low.node.op
+    return f"{args[0]}[:, {lit(op.start, 'start')}:{lit(op.stop, 'stop')}]"
+
+
 FUNCTIONAL_CODE: dict[type, Callable[[Generator, Lowered, list[str], Lit], str]] = {
     ops.Add: _code_add,
     ops.Mul: _code_mul,
@@ -572,13 +592,29 @@ FUNCTIONAL_CODE: dict[type, Callable[[Generator, Lowered, list[str], Lit], str]]
     ops.ZeroPadShortcut: _code_zero_pad,
     ops.Crop: _code_crop,
     ops.GatedSum: _code_gated_sum,
+    ops.ChannelShuffle: _code_channel_shuffle,
+    ops.ChannelSlice: _code_channel_slice,
+}
+
+# Parameter ops: how the forward applies the parameter `ref` to the inputs.
+PARAMETER_CODE: dict[type, Callable[[str, list[str]], str]] = {
+    ops.LayerScale: lambda ref, args: f"{ref} * {args[0]}",
 }
 
 # The functional forms below compute exactly what the modules of the Call table compute.
 # Activation name -> (function, {our argument: its keyword}, fixed positional arguments after the input).
 ACTIVATION_CODE: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
     "relu": ("F.relu", {}, ()),
+    "relu6": ("F.relu6", {}, ()),
     "sigmoid": ("torch.sigmoid", {}, ()),
+    "hardsigmoid": ("F.hardsigmoid", {}, ()),
+    "silu": ("F.silu", {}, ()),
+    "hardswish": ("F.hardswish", {}, ()),
+    "gelu": ("F.gelu", {"approximate": "approximate"}, ()),
+    "leaky_relu": ("F.leaky_relu", {"slope": "negative_slope"}, ()),
+    "elu": ("F.elu", {"alpha": "alpha"}, ()),
+    "tanh": ("torch.tanh", {}, ()),
+    "softmax": ("torch.softmax", {}, ("1",)),
 }
 
 
@@ -611,12 +647,25 @@ def _code_dropout(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
     return f"F.dropout({args[0]}, {lit(low.node.op.p, 'p')}, self.training)"
 
 
+def _code_lrn(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    op: ops.LocalResponseNorm = low.node.op
+    return (f"F.local_response_norm({args[0]}, {lit(op.size, 'size')}, alpha={lit(op.alpha, 'alpha')}, "
+            f"beta={lit(op.beta, 'beta')}, k={lit(op.k, 'k')})")
+
+
+def _code_upsample(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    kw = ", ".join(f"{k}={lit(v, k)}" for k, v in low.layer.args)  # nn.Upsample's keywords are F.interpolate's
+    return f"F.interpolate({args[0]}, {kw})"
+
+
 FUNCTION_LAYER_CODE: dict[type, Callable[[Generator, Lowered, list[str], Lit], str]] = {
     ops.Activation: _code_activation,
     ops.Pool: _code_pool,
     ops.AdaptivePool: _code_adaptive_pool,
     ops.Flatten: _code_flatten,
     ops.Dropout: _code_dropout,
+    ops.LocalResponseNorm: _code_lrn,
+    ops.Upsample: _code_upsample,
 }
 
 
@@ -625,10 +674,13 @@ FUNCTION_LAYER_CODE: dict[type, Callable[[Generator, Lowered, list[str], Lit], s
 _GROUP_SOURCE = '''class Group(nn.Module):
     """Named layers that the enclosing module's forward calls one by one."""
 
-    def __init__(self, *layers: tuple[str, nn.Module]):
+    def __init__(self, *layers: tuple[str, nn.Module | nn.Parameter]):
         super().__init__()
         for name, layer in layers:
-            self.add_module(name, layer)'''
+            if isinstance(layer, nn.Parameter):
+                self.register_parameter(name, layer)
+            else:
+                self.add_module(name, layer)'''
 
 
 def _helpers() -> list[tuple[str, str]]:
@@ -637,6 +689,9 @@ def _helpers() -> list[tuple[str, str]]:
             ("zero_pad_shortcut", inspect.getsource(zero_pad_shortcut).rstrip()),
             ("center_crop", inspect.getsource(center_crop).rstrip()),
             ("gated_sum", inspect.getsource(gated_sum).rstrip()),
+            ("LayerNorm2d", inspect.getsource(LayerNorm2d).rstrip()),
+            ("ChannelLinear", inspect.getsource(ChannelLinear).rstrip()),
+            ("channel_shuffle", inspect.getsource(channel_shuffle).rstrip()),
             ("Group", _GROUP_SOURCE)]
 
 

@@ -33,8 +33,9 @@ from resdsl.ir.graph import Graph, Node, Scope
 from resdsl.ir.types import TensorType
 from resdsl.network import Network
 
-__all__ = ["build_module", "ResdslModule", "lower", "Lowered", "Call", "DropPath", "zero_pad_shortcut",
-           "center_crop", "gated_sum", "count_flops", "example_input", "RUNTIME"]
+__all__ = ["build_module", "ResdslModule", "lower", "Lowered", "Call", "ParameterInit", "DropPath",
+           "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear", "channel_shuffle",
+           "channel_slice", "layer_scale", "count_flops", "example_input", "RUNTIME"]
 
 
 # ---- runtime pieces: copied into generated code, so they may use only `torch`, `nn` and `F` ---------
@@ -102,8 +103,43 @@ def gated_sum(h: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor
 # A "quoted" label of the spec (torchvision's "block1-0"): no dots, spaces, quotes or backslashes.
 QUOTED_LABEL = re.compile(r'[^\s."\\]+')
 
+
+class LayerNorm2d(nn.LayerNorm):
+    """Layer norm over the channels of an NxCxHxW map (torchvision's ConvNeXt LayerNorm2d)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ChannelLinear(nn.Linear):
+    """A fully connected layer applied to the channels at every position of an NxCxHxW map."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x.permute(0, 2, 3, 1), self.weight, self.bias).permute(0, 3, 1, 2)
+
+
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """ShuffleNet's channel shuffle: channels as (groups, C/groups), transposed, flattened back."""
+    n, c, h, w = x.shape
+    x = x.reshape(n, groups, c // groups, h, w)
+    return torch.transpose(x, 1, 2).contiguous().view(n, c, h, w)
+
+
+def channel_slice(x: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    """Channels [start, stop) of a map: one part of a split."""
+    return x[:, start:stop]
+
+
+def layer_scale(scale: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """`x` scaled by a learned per-channel (C, 1, 1) parameter (ConvNeXt's layer scale)."""
+    return scale * x
+
 RUNTIME: dict[str, Any] = {"DropPath": DropPath, "zero_pad_shortcut": zero_pad_shortcut,
-                           "center_crop": center_crop, "gated_sum": gated_sum}
+                           "center_crop": center_crop, "gated_sum": gated_sum, "LayerNorm2d": LayerNorm2d,
+                           "ChannelLinear": ChannelLinear, "channel_shuffle": channel_shuffle,
+                           "channel_slice": channel_slice, "layer_scale": layer_scale}
 
 
 # ---- constructor descriptions: one table, op class -> the call that builds its module -------------
@@ -162,7 +198,16 @@ def _batchnorm(op: ops.BatchNorm, site: "Site") -> Call:
 # activation's facts (`resdsl.ir.activations`), spelled `inplace=True` here.
 ACTIVATIONS: dict[str, tuple[str, dict[str, str], tuple[tuple[str, Any], ...]]] = {
     "relu": ("nn.ReLU", {}, ()),
+    "relu6": ("nn.ReLU6", {}, ()),
     "sigmoid": ("nn.Sigmoid", {}, ()),
+    "hardsigmoid": ("nn.Hardsigmoid", {}, ()),
+    "silu": ("nn.SiLU", {}, ()),
+    "hardswish": ("nn.Hardswish", {}, ()),
+    "gelu": ("nn.GELU", {"approximate": "approximate"}, ()),
+    "leaky_relu": ("nn.LeakyReLU", {"slope": "negative_slope"}, ()),
+    "elu": ("nn.ELU", {"alpha": "alpha"}, ()),
+    "tanh": ("nn.Tanh", {}, ()),
+    "softmax": ("nn.Softmax", {}, (("dim", 1),)),
 }
 
 
@@ -213,6 +258,41 @@ def _drop_path(op: ops.DropPath, site: "Site") -> Call:
     return Call("DropPath", (("survival", op.survival),) + mode, positional=1)
 
 
+def _prelu(op: ops.PReLU, site: "Site") -> Call:
+    return Call("nn.PReLU", (("num_parameters", op.channels), ("init", op.init)))
+
+
+def _layernorm(op: ops.LayerNorm, site: "Site") -> Call:
+    # Over the channels of a map (torchvision's LayerNorm2d), or over the features of a vector.
+    cls = "LayerNorm2d" if site.input_types[0].is_image else "nn.LayerNorm"
+    return Call(cls, (("normalized_shape", op.channels), ("eps", op.eps)), positional=1)
+
+
+def _groupnorm(op: ops.GroupNorm, site: "Site") -> Call:
+    args: list[tuple[str, Any]] = [("num_groups", op.groups), ("num_channels", op.channels)]
+    if op.eps != 1e-5:
+        args.append(("eps", op.eps))
+    return Call("nn.GroupNorm", tuple(args), positional=2)
+
+
+def _lrn(op: ops.LocalResponseNorm, site: "Site") -> Call:
+    return Call("nn.LocalResponseNorm", (("size", op.size), ("alpha", op.alpha), ("beta", op.beta), ("k", op.k)),
+                positional=1)
+
+
+def _channel_linear(op: ops.ChannelLinear, site: "Site") -> Call:
+    return Call("ChannelLinear", (("in_features", op.in_channels), ("out_features", op.out_channels),
+                                  ("bias", op.bias)), positional=2)
+
+
+def _upsample(op: ops.Upsample, site: "Site") -> Call:
+    args: list[tuple[str, Any]] = [("size", _short(op.size)) if op.size is not None else ("scale_factor", op.scale),
+                                   ("mode", op.mode)]
+    if op.mode == "bilinear":
+        args.append(("align_corners", op.align_corners))
+    return Call("nn.Upsample", tuple(args))
+
+
 LAYERS: dict[type, Callable[[Any, "Site"], Call]] = {
     ops.Conv: _conv,
     ops.ConvTranspose: _conv_transpose,
@@ -224,6 +304,29 @@ LAYERS: dict[type, Callable[[Any, "Site"], Call]] = {
     ops.Flatten: _flatten,
     ops.Dropout: _dropout,
     ops.DropPath: _drop_path,
+    ops.PReLU: _prelu,
+    ops.LayerNorm: _layernorm,
+    ops.GroupNorm: _groupnorm,
+    ops.LocalResponseNorm: _lrn,
+    ops.ChannelLinear: _channel_linear,
+    ops.Upsample: _upsample,
+}
+
+
+@dataclass(frozen=True)
+class ParameterInit:
+    """A learned tensor registered on its scope's module under the op's label, filled with `fill`."""
+
+    shape: tuple[int, ...]
+    fill: float
+
+    def build(self) -> nn.Parameter:
+        return nn.Parameter(torch.full(self.shape, self.fill))
+
+
+# Parameter ops: op class -> (its tensor, the function applying it: fn(parameter, x)).
+PARAMETERS: dict[type, tuple[Callable[[Any], ParameterInit], Callable]] = {
+    ops.LayerScale: (lambda op: ParameterInit((op.channels, 1, 1), op.init), layer_scale),
 }
 
 
@@ -240,7 +343,7 @@ class Site:
 @dataclass(frozen=True)
 class Lowered:
     node: Node
-    layer: Call | None  # how to construct the node's module (layer ops only)
+    layer: "Call | ParameterInit | None"  # how to construct the node's module or parameter (layer ops only)
     inplace: bool       # ReLU: inplace=True; Add: accumulate into the first input
     flatten: bool       # a Linear reading a feature map flattens it first (start_dim=1)
 
@@ -253,8 +356,13 @@ def lower(graph: Graph) -> tuple[Lowered, ...]:
         op = node.op
         inputs = tuple(graph.nodes[i].type for i in node.inputs)
         inplace = _may_overwrite(graph, node, users)
-        layer = None
-        if op.is_layer:
+        layer: Call | ParameterInit | None = None
+        if op.is_parameter:
+            entry = PARAMETERS.get(type(op))
+            if entry is None:
+                raise TypeError(f"the torch back end has no parameter for {type(op).__name__}")
+            layer = entry[0](op)
+        elif op.is_layer:
             builder = LAYERS.get(type(op))
             if builder is None:
                 raise TypeError(f"the torch back end has no layer for {type(op).__name__}")
@@ -317,6 +425,14 @@ def _fn_crop(item: Lowered) -> Callable:
     return partial(center_crop, size=_short(item.node.op.size))
 
 
+def _fn_channel_shuffle(item: Lowered) -> Callable:
+    return partial(channel_shuffle, groups=item.node.op.groups)
+
+
+def _fn_channel_slice(item: Lowered) -> Callable:
+    return partial(channel_slice, start=item.node.op.start, stop=item.node.op.stop)
+
+
 FUNCTIONS: dict[type, Callable[[Lowered], Callable]] = {
     ops.Add: _fn_add,
     ops.Mul: _fn_mul,
@@ -324,6 +440,8 @@ FUNCTIONS: dict[type, Callable[[Lowered], Callable]] = {
     ops.ZeroPadShortcut: _fn_zero_pad,
     ops.Crop: _fn_crop,
     ops.GatedSum: lambda item: gated_sum,
+    ops.ChannelShuffle: _fn_channel_shuffle,
+    ops.ChannelSlice: _fn_channel_slice,
 }
 
 
@@ -371,7 +489,11 @@ class ResdslModule(nn.Module):
         calls: list[Callable | None] = [None] * len(graph.nodes)
         for item in lowered[1:]:
             node = item.node
-            if item.layer is not None:
+            if isinstance(item.layer, ParameterInit):
+                parameter = item.layer.build()
+                _place(self, node, parameter, scopes)
+                calls[node.id] = partial(PARAMETERS[type(node.op)][1], parameter)
+            elif item.layer is not None:
                 module = item.layer.build()
                 _place(self, node, module, scopes)
                 calls[node.id] = partial(_flatten_then, module) if item.flatten else module
@@ -414,7 +536,7 @@ def _plan(graph: Graph, calls: Sequence[Callable | None]) -> tuple[Step, ...]:
     return tuple((calls[node.id], node.inputs, node.id, tuple(dead[node.id])) for node in graph.nodes[1:])
 
 
-def _place(root: nn.Module, node: Node, module: nn.Module, scopes: dict[str, Scope]) -> None:
+def _place(root: nn.Module, node: Node, module: nn.Module | nn.Parameter, scopes: dict[str, Scope]) -> None:
     """Register `module` at `node.path`, creating the containers on the way in first-use order."""
     *parents, leaf = node.path.split(".")
     owner = root
@@ -431,13 +553,16 @@ def _place(root: nn.Module, node: Node, module: nn.Module, scopes: dict[str, Sco
     _register(owner, leaf, module, node)
 
 
-def _register(owner: nn.Module, name: str, module: nn.Module, node: Node) -> None:
+def _register(owner: nn.Module, name: str, module: nn.Module | nn.Parameter, node: Node) -> None:
     if not name or "." in name or (not name.isdigit() and not (name.isidentifier() and not keyword.iskeyword(name))
                                    and not QUOTED_LABEL.fullmatch(name)):
         raise NameResolutionError(f"'{name}' cannot name a PyTorch module (layer {node.path})", node.span,
                                   "labels are letters, digits and _, not starting with a digit")
     try:
-        owner.add_module(name, module)
+        if isinstance(module, nn.Parameter):
+            owner.register_parameter(name, module)
+        else:
+            owner.add_module(name, module)
     except KeyError:
         raise NameResolutionError(
             f"the label '{name}' (layer {node.path}) clashes with an attribute of torch.nn.Module",

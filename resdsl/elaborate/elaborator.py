@@ -20,7 +20,7 @@ from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primit
 from resdsl.elaborate.resolve import unknown_name_error
 from resdsl.elaborate.state import BudgetLimit, DepthSchedule, ElaborationState
 from resdsl.elaborate.binding import bind
-from resdsl.elaborate.values import Dims, Env, Evaluator, Function, Symbol, TensorRef, show, type_name
+from resdsl.elaborate.values import Dims, Env, Evaluator, Function, Parts, Symbol, TensorRef, show, type_name
 from resdsl.elaborate.work import WorkBudget
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph
@@ -140,6 +140,7 @@ class Elaborator:
         frame = Frame(0, env, {"in": x}, stage="", stage_level=True)
         self.state.network_body = net.body
         out = self._body(net.body, frame, x)
+        _no_parts(out, None)
         return Elaborated(self.state.builder.freeze(out), tuple(self.state.budget_limits), tuple(params), net.span)
 
     def _stochastic_depth(self, stmt: ast.StochasticDepth, env: Env) -> None:
@@ -251,6 +252,8 @@ class Elaborator:
         return flow
 
     def _statement(self, stmt, frame: Frame, flow: TensorRef) -> TensorRef:
+        if not isinstance(stmt, (ast.Chain, ast.Let, ast.Require)):
+            _no_parts(flow, stmt)
         if isinstance(stmt, ast.Chain):
             return self._chain(stmt, frame, flow)
         if isinstance(stmt, ast.Let):
@@ -323,6 +326,7 @@ class Elaborator:
 
     def _element(self, element, frame: Frame, flow: TensorRef, stage_fixed: bool = False) -> TensorRef:
         self.work.step(element.span)
+        _no_parts(flow, element.item if isinstance(element, ast.Labelled) else element)
         label = None
         item = element
         if isinstance(element, ast.Labelled):
@@ -402,6 +406,12 @@ class Elaborator:
         except ArgProblem as problem:
             span = _arg_span(call, problem.arg)
             raise self._located(ShapeError, problem.message, span, problem.hint, frame, label) from None
+        if isinstance(op, tuple):  # split / chunk: one node per part, for the branches of the next merge
+            if label is not None:
+                raise SpecSyntaxError(f"{call.name} makes parts, not one value: it takes no label", call.span,
+                                      "label the branches of the merge that follows instead")
+            return Parts(tuple(self._add(part, [flow], frame.scope, None, frame.stage, call.span, frame)
+                               for part in op), flow, call.span)
         return self._add(op, [flow], frame.scope, label, frame.stage, call.span, frame)
 
     def _block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...], frame: Frame,
@@ -534,20 +544,28 @@ class Elaborator:
 
     # ---- merges and residuals ------------------------------------------------------------------
 
-    def _branches(self, body: ast.Body, frame: Frame, flow: TensorRef) -> list[TensorRef]:
-        outs: list[TensorRef] = []
+    def _branches(self, body: ast.Body, frame: Frame, flow: TensorRef | Parts,
+                  outs: list[TensorRef] | None = None) -> list[TensorRef]:
+        """One output per branch line; after a split, branch i starts from part i."""
+        outs = [] if outs is None else outs
         for stmt in body.statements:
             self.work.step(stmt.span)
             if isinstance(stmt, ast.Chain):
-                outs.append(self._chain(stmt, frame, flow))
+                start = flow
+                if isinstance(flow, Parts):
+                    if len(outs) == len(flow.refs):
+                        raise ShapeError(f"this merge has more branches than the {len(flow.refs)} parts of the "
+                                         f"split before it", stmt.span, "one branch per part")
+                    start = flow.refs[len(outs)]
+                outs.append(self._chain(stmt, frame, start))
             elif isinstance(stmt, ast.For):
                 for env in self._iterations(stmt, frame):
                     self.work.step(stmt.span)
-                    outs.extend(self._branches(stmt.body, frame.with_env(env), flow))
+                    self._branches(stmt.body, frame.with_env(env), flow, outs)
             elif isinstance(stmt, ast.If):
                 chosen = self._choose(stmt, frame)
                 if chosen is not None:
-                    outs.extend(self._branches(chosen, frame, flow))
+                    self._branches(chosen, frame, flow, outs)
             elif isinstance(stmt, ast.Let):
                 self._statement(stmt, frame, flow)
             else:
@@ -555,8 +573,13 @@ class Elaborator:
                                       "each line of add/concat/mul is one branch")
         return outs
 
-    def _merge(self, merge: ast.Merge, frame: Frame, flow: TensorRef, label: str | None) -> TensorRef:
+    def _merge(self, merge: ast.Merge, frame: Frame, flow: TensorRef | Parts, label: str | None) -> TensorRef:
         branches = self._branches(merge.body, frame, flow)
+        if isinstance(flow, Parts) and len(branches) != len(flow.refs):
+            raise ShapeError(f"the split before this {merge.kind} makes {len(flow.refs)} parts, but it has "
+                             f"{len(branches)} branch{'es' if len(branches) != 1 else ''}", merge.span,
+                             "one branch per part, in order; `identity` passes a part on unchanged",
+                             notes=[(flow.span, "the split is here")])
         if len(branches) < 2:
             raise ShapeError(f"{merge.kind} needs at least two branches, got {len(branches)}", merge.span,
                              "one branch per line; write `identity` for the value coming in")
@@ -765,6 +788,14 @@ def _mentioned(expr, env: Env) -> list[tuple[str, Any]]:
         if found:
             out.append((name, value))
     return out
+
+
+def _no_parts(flow, item) -> None:
+    """The parts of a split go only into the merge right after it."""
+    if isinstance(flow, Parts) and not isinstance(item, ast.Merge):
+        raise ShapeError("the parts of a split feed the branches of a merge, which must come next",
+                         getattr(item, "span", flow.span), "follow the split with `concat { ... }` (or add/mul), "
+                         "one branch per part", notes=[(flow.span, "the split is here")] if item is not None else ())
 
 
 def _merge_args(row: tuple[ast.Arg, ...], header: tuple[ast.Arg, ...]) -> tuple[ast.Arg, ...]:

@@ -5,6 +5,8 @@ are raised as `ArgProblem(message, hint, arg_name)`; the elaborator attaches the
 """
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -28,7 +30,7 @@ class ArgProblem(Exception):
 class Primitive:
     name: str
     params: tuple[tuple[str, Any], ...]  # (name, default or REQUIRED), positional order
-    build: Callable[[dict[str, Any], TensorType], ops.Op]
+    build: Callable[[dict[str, Any], TensorType], "ops.Op | tuple[ops.Op, ...]"]  # a tuple: split's parts
     summary: str
     example: str  # a use that fits an 8x12x12 feature map (the docs show it; tests run it)
 
@@ -61,6 +63,30 @@ def positive(args: dict, name: str) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
         raise ArgProblem(f"{name} must be a positive number, got {show(v)}", None, name)
     return float(v)
+
+
+def real(args: dict, name: str) -> float:
+    v = args[name]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ArgProblem(f"{name} must be a number, got {type_name(v)} ({show(v)})", None, name)
+    return float(v)
+
+
+def small(args: dict, name: str, what: str) -> float:
+    """A normalisation's epsilon: positive and below 1."""
+    eps = positive(args, name)
+    if eps >= 1:
+        raise ArgProblem(f"{what}'s {name} is {eps:g}; it is a small constant like 1e-5",
+                         f"{what} takes its channels from its input", name)
+    return eps
+
+
+def word(args: dict, name: str, choices: tuple[str, ...]) -> str:
+    v = args[name]
+    text = v.name if isinstance(v, Symbol) else v
+    if text not in choices:
+        raise ArgProblem(f"{name} is one of {', '.join(choices)}, got {show(v)}", None, name)
+    return text
 
 
 def flag(args: dict, name: str) -> bool:
@@ -180,6 +206,85 @@ def _zeropad(a: dict, t: TensorType) -> ops.Op:
     return ops.ZeroPadShortcut(_channels(t, "zero-pad shortcut"), whole(a, "out"), pair(a, "stride"))
 
 
+def _prelu(a: dict, t: TensorType) -> ops.Op:
+    return ops.PReLU(1 if flag(a, "shared") else t.channels, real(a, "init"))
+
+
+def _layernorm(a: dict, t: TensorType) -> ops.Op:
+    return ops.LayerNorm(t.channels, small(a, "eps", "layernorm"))
+
+
+def _groupnorm(a: dict, t: TensorType) -> ops.Op:
+    return ops.GroupNorm(whole(a, "groups"), _channels(t, "groupnorm"), small(a, "eps", "groupnorm"))
+
+
+def _lrn(a: dict, t: TensorType) -> ops.Op:
+    _channels(t, "lrn")
+    return ops.LocalResponseNorm(whole(a, "size"), real(a, "alpha"), real(a, "beta"), real(a, "k"))
+
+
+def _layer_scale(a: dict, t: TensorType) -> ops.Op:
+    return ops.LayerScale(_channels(t, "layer_scale"), real(a, "init"))
+
+
+def _channel_fc(a: dict, t: TensorType) -> ops.Op:
+    return ops.ChannelLinear(_channels(t, "channel_fc"), whole(a, "out"), flag(a, "bias"))
+
+
+UPSAMPLE_MODES = ("nearest", "bilinear")
+
+
+def _upsample(a: dict, t: TensorType) -> ops.Op:
+    _channels(t, "upsample")
+    mode = word(a, "mode", UPSAMPLE_MODES)
+    corners = flag(a, "align_corners")
+    if corners and mode != "bilinear":
+        raise ArgProblem("align_corners applies to mode=bilinear only", "drop it, or write mode=bilinear",
+                         "align_corners")
+    scale, size = a["scale"], a["size"]
+    if (scale == AUTO) == (size == AUTO):
+        raise ArgProblem("upsample takes a scale or a size, exactly one of them",
+                         "write `upsample 2` or `upsample size=28x28`", "scale" if scale != AUTO else None)
+    if size != AUTO:
+        return ops.Upsample(size=pair(a, "size"), mode=mode, align_corners=corners)
+    factor = positive(a, "scale")
+    if factor > MAX_WINDOW:
+        raise ArgProblem(f"scale {show(scale)} is past the limit of {MAX_WINDOW:,}", None, "scale")
+    return ops.Upsample(scale=factor, mode=mode, align_corners=corners)
+
+
+def _channel_shuffle(a: dict, t: TensorType) -> ops.Op:
+    _channels(t, "channel_shuffle")
+    return ops.ChannelShuffle(whole(a, "groups"))
+
+
+def _split(a: dict, t: TensorType) -> tuple[ops.Op, ...]:
+    channels = _channels(t, "split")
+    sizes = a["sizes"]
+    if not isinstance(sizes, list) or len(sizes) < 2:
+        raise ArgProblem(f"split takes a list of two or more channel counts, got {show(sizes)}",
+                         f"write `split [{channels // 2}, {channels - channels // 2}]`, or `chunk 2`", "sizes")
+    counts = [whole({"part": s}, "part") for s in sizes]
+    if sum(counts) != channels:
+        raise ArgProblem(f"the parts {show(sizes)} add up to {sum(counts)} channels, but the input has {channels}",
+                         None, "sizes")
+    return _slices(counts)
+
+
+def _chunk(a: dict, t: TensorType) -> tuple[ops.Op, ...]:
+    channels = _channels(t, "chunk")
+    parts = whole(a, "parts", minimum=2)
+    if channels % parts:
+        raise ArgProblem(f"chunk {parts} does not divide the {channels} channels evenly",
+                         "use split [a, b, ...] for unequal parts", "parts")
+    return _slices([channels // parts] * parts)
+
+
+def _slices(counts: list[int]) -> tuple[ops.Op, ...]:
+    starts = [sum(counts[:i]) for i in range(len(counts))]
+    return tuple(ops.ChannelSlice(s, s + n) for s, n in zip(starts, counts))
+
+
 _PRIMITIVES = [
     Primitive("conv", (("kernel", REQUIRED), ("out", REQUIRED), ("stride", 1), ("pad", AUTO),
                        ("groups", 1), ("bias", False), ("dilation", 1)), _conv,
@@ -225,6 +330,35 @@ _PRIMITIVES = [
     Primitive("zeropad", (("out", REQUIRED), ("stride", 1)), _zeropad,
               "parameter-free shortcut: subsample and zero-pad channels (option A)",
               "zeropad 16 /2"),
+    Primitive("prelu", (("shared", False), ("init", 0.25)), _prelu,
+              "parametric ReLU with a learned slope per channel (shared=true: one for all)",
+              "prelu"),
+    Primitive("layernorm", (("eps", 1e-6),), _layernorm,
+              "layer normalisation over the channels at every position (ConvNeXt's LayerNorm2d)",
+              "layernorm eps=1e-5"),
+    Primitive("groupnorm", (("groups", REQUIRED), ("eps", 1e-5)), _groupnorm,
+              "group normalisation: `groupnorm 32`", "groupnorm 4"),
+    Primitive("lrn", (("size", REQUIRED), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)), _lrn,
+              "local response normalisation across `size` channels (AlexNet: `lrn 5 k=2`)",
+              "lrn 5 alpha=0.001 k=2"),
+    Primitive("layer_scale", (("init", 1e-6),), _layer_scale,
+              "learned per-channel scale, a (C,1,1) parameter named by the label (ConvNeXt)",
+              "layer_scale init=0.1"),
+    Primitive("channel_fc", (("out", REQUIRED), ("bias", True)), _channel_fc,
+              "fully connected layer over the channels at every position (ConvNeXt's MLP)",
+              "channel_fc 16"),
+    Primitive("upsample", (("scale", AUTO), ("size", AUTO), ("mode", Symbol("nearest")),
+                           ("align_corners", False)), _upsample,
+              "resize by a scale or to a size: `upsample 2`, `upsample size=28x28 mode=bilinear`",
+              "upsample 2 mode=bilinear align_corners=true"),
+    Primitive("channel_shuffle", (("groups", REQUIRED),), _channel_shuffle,
+              "ShuffleNet's channel shuffle across `groups`", "channel_shuffle 2"),
+    Primitive("split", (("sizes", REQUIRED),), _split,
+              "split the channels into parts that feed the branches of the merge that follows",
+              "split [3, 5]\n  concat {\n    identity\n    conv 1x1 5\n  }"),
+    Primitive("chunk", (("parts", REQUIRED),), _chunk,
+              "split the channels into N equal parts that feed the branches of the next merge",
+              "chunk 2\n  concat {\n    identity\n    { conv 1x1 4, relu }\n  }"),
 ]
 
 
@@ -244,10 +378,43 @@ def _activation_arg(args: dict, param: ActParam) -> float | str:
             raise ArgProblem(f"{param.name} is one of {', '.join(param.choices)}, got {show(v)}", None,
                              param.name)
         return word
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise ArgProblem(f"{param.name} must be a number, got {type_name(v)} ({show(v)})", None, param.name)
+    if param.minimum is not None and v < param.minimum:
+        raise ArgProblem(f"{param.name} must be at least {param.minimum:g}, got {show(v)}", None, param.name)
     return float(v)
 
 
 PRIMITIVES: dict[str, Primitive] = {p.name: p for p in (*_PRIMITIVES,
                                                         *(_activation(f) for f in ACTIVATIONS.values()))}
+
+
+# ---- the language reference's table, generated from the primitives (docs/language.md) ---------------
+
+TABLE_BEGIN = "<!-- primitive table: generated by `python3 scripts/primitive_table.py`; do not edit -->"
+TABLE_END = "<!-- end of the primitive table -->"
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Symbol):
+        return value.name
+    if isinstance(value, float):
+        return f"{value:.0e}".replace("e-0", "e-") if 0 < abs(value) < 1e-3 else f"{value:g}"
+    return str(value)
+
+
+def primitive_table() -> str:
+    """The markdown table of every primitive: its arguments (positional order, defaults), what it
+    computes and an example (each example runs on an 8x12x12 map: tests/test_op_set.py walks them)."""
+    rows = [TABLE_BEGIN, "", "| op | arguments (positional first) | what it computes | example |",
+            "| --- | --- | --- | --- |"]
+    for p in PRIMITIVES.values():
+        args = ", ".join(name if default is REQUIRED else f"{name}={_default_text(default)}"
+                         for name, default in p.params) or "—"
+        example = re.sub(r"\s*\n\s*", "; ", p.example).replace("{; ", "{ ").replace("; }", " }")
+        rows.append(f"| `{p.name}` | {args} | {p.summary} | `{example}` |")
+    rows.append("| `identity` | — | the value coming in; useful as a branch | `identity` |")
+    rows += ["", TABLE_END]
+    return "\n".join(rows)

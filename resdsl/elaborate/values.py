@@ -58,8 +58,21 @@ class Function:
         return self.definition.name
 
 
+@dataclass(frozen=True)
+class Parts:
+    """The parts of a `split` / `chunk`: part i is the input of branch i of the merge that follows."""
+
+    refs: tuple[TensorRef, ...]
+    source: TensorRef  # the tensor that was split
+    span: SourceSpan
+
+    @property
+    def type(self) -> TensorType:
+        return self.source.type
+
+
 SYMBOLS = {name: Symbol(name) for name in ("A", "B", "C", "none", "gated", "max", "avg", "auto",
-                                           "paper", "row", "batch")}
+                                                 "tanh", "nearest", "bilinear", "paper", "row", "batch")}
 CONSTANTS: dict[str, Any] = {"true": True, "false": False, **SYMBOLS}
 
 def _log(x: Any, base: Any = None) -> float:

@@ -17,7 +17,7 @@ class Param:
     name: str
     default: float | str
     choices: tuple[str, ...] = ()
-    summary: str = ""
+    minimum: float | None = None  # in-place backward needs a non-negative slope (leaky_relu, elu)
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,20 @@ class ActivationFacts:
 
 _ENTRIES = (
     ActivationFacts("relu", "ReLU", "rectified linear unit, max(x, 0)", inplace=True),
+    ActivationFacts("relu6", "ReLU6", "min(max(x, 0), 6) (MobileNetV2)", inplace=True),
     ActivationFacts("sigmoid", "sigmoid", "logistic sigmoid", inplace=False),
+    ActivationFacts("hardsigmoid", "hard sigmoid", "relu6(x + 3) / 6 (MobileNetV3)", inplace=True),
+    ActivationFacts("silu", "SiLU", "x · sigmoid(x), also called swish (EfficientNet)", inplace=True),
+    ActivationFacts("hardswish", "hard swish", "x · relu6(x + 3) / 6 (MobileNetV3)", inplace=True),
+    ActivationFacts("gelu", "GELU", "Gaussian error linear unit; approximate=tanh for its tanh form",
+                    inplace=False, params=(Param("approximate", "none", ("none", "tanh")),),
+                    example="gelu approximate=tanh"),
+    ActivationFacts("leaky_relu", "leaky ReLU", "max(x, 0) + slope · min(x, 0)", inplace=True,
+                    params=(Param("slope", 0.01, minimum=0.0),), example="leaky_relu 0.2"),
+    ActivationFacts("elu", "ELU", "x if x > 0, else alpha · (exp(x) − 1)", inplace=True,
+                    params=(Param("alpha", 1.0, minimum=0.0),), example="elu alpha=0.5"),
+    ActivationFacts("tanh", "tanh", "hyperbolic tangent", inplace=False),
+    ActivationFacts("softmax", "softmax", "softmax over the channels at every position", inplace=False),
 )
 
 ACTIVATIONS: dict[str, ActivationFacts] = {a.name: a for a in _ENTRIES}

@@ -526,6 +526,235 @@ class Crop(Op):
         return f"crop {_pair(self.size)}"
 
 
+# ---- more normalisation and learned element-wise ops ---------------------------------------------
+
+
+def _channels_match(what: str, expected: int, t: TensorType) -> None:
+    if t.channels != expected:
+        raise ShapeProblem(f"{what} over {expected} channels got {t.channels}")
+
+
+@dataclass(frozen=True)
+class PReLU(Op):
+    """Parametric ReLU: max(x, 0) + a · min(x, 0) with `a` learned per channel (or one shared)."""
+
+    channels: int  # number of learned slopes: the input's channels, or 1
+    init: float = 0.25
+    kind = "prelu"
+    role = "adjunct"
+
+    def infer(self, inputs: Types) -> TensorType:
+        if self.channels != 1:
+            _channels_match("prelu", self.channels, inputs[0])
+        return inputs[0]
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return OpCost(params=self.channels, elementwise=out.numel)
+
+    def describe(self) -> str:
+        return "prelu" if self.channels != 1 else "prelu, shared"
+
+    def short(self) -> str:
+        return "PReLU"
+
+
+@dataclass(frozen=True)
+class LayerNorm(Op):
+    """Layer normalisation over the channels at every position (ConvNeXt's LayerNorm2d); over the
+    features of a flat vector."""
+
+    channels: int
+    eps: float = 1e-6
+    kind = "layernorm"
+    role = "adjunct"
+    overwritable = True
+
+    def infer(self, inputs: Types) -> TensorType:
+        _channels_match("layer norm", self.channels, inputs[0])
+        return inputs[0]
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return OpCost(params=2 * self.channels, elementwise=out.numel)
+
+    def describe(self) -> str:
+        return "layer norm"
+
+    def short(self) -> str:
+        return "LN"
+
+
+@dataclass(frozen=True)
+class GroupNorm(Op):
+    groups: int
+    channels: int
+    eps: float = 1e-5
+    kind = "groupnorm"
+    role = "adjunct"
+    overwritable = True
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], "group norm")
+        _channels_match("group norm", self.channels, t)
+        if t.channels % self.groups:
+            raise ShapeProblem(f"{self.groups} groups do not divide the {t.channels} channels",
+                               f"choose groups among the divisors of {t.channels}")
+        return t
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return OpCost(params=2 * self.channels, elementwise=out.numel)
+
+    def describe(self) -> str:
+        return f"group norm, {self.groups} groups"
+
+    def short(self) -> str:
+        return f"GN {self.groups}"
+
+
+@dataclass(frozen=True)
+class LocalResponseNorm(Op):
+    """Local response normalisation across `size` neighbouring channels (AlexNet, GoogLeNet papers)."""
+
+    size: int
+    alpha: float = 1e-4
+    beta: float = 0.75
+    k: float = 1.0
+    kind = "lrn"
+    role = "adjunct"
+
+    def infer(self, inputs: Types) -> TensorType:
+        return image(inputs[0], "local response normalisation")
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return OpCost(elementwise=out.numel * self.size)  # a window of `size` squares per output
+
+    def describe(self) -> str:
+        return f"LRN {self.size}"
+
+
+@dataclass(frozen=True)
+class LayerScale(Op):
+    """A learned per-channel scale (CaiT, ConvNeXt): a (C, 1, 1) parameter registered on the enclosing
+    module under the op's own label, as torchvision's CNBlock.layer_scale."""
+
+    channels: int
+    init: float = 1e-6
+    kind = "layer_scale"
+    is_parameter = True
+    role = "adjunct"
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], "layer scale")
+        _channels_match("layer scale", self.channels, t)
+        return t
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return OpCost(params=self.channels, elementwise=out.numel)
+
+    def describe(self) -> str:
+        return "layer scale"
+
+    def short(self) -> str:
+        return "layer scale"
+
+
+# ---- channel and resolution changes -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelLinear(Op):
+    """A fully connected layer over the channels at every position (ConvNeXt's MLP): weight (out, in)."""
+
+    in_channels: int
+    out_channels: int
+    bias: bool = True
+    kind = "channel_fc"
+    overwritable = True
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], "channel_fc")
+        if t.channels != self.in_channels:
+            raise ShapeProblem(f"channel_fc expects {self.in_channels} input channels, got {t.channels}")
+        return TensorType.image(self.out_channels, t.height, t.width)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        params = self.in_channels * self.out_channels + (self.out_channels if self.bias else 0)
+        return OpCost(params=params, macs=out.height * out.width * self.in_channels * self.out_channels)
+
+    def describe(self) -> str:
+        return f"channel fc, {self.out_channels}"
+
+
+@dataclass(frozen=True)
+class Upsample(Op):
+    """Resize a map by a scale factor or to a size, nearest or bilinear (torch's nn.Upsample)."""
+
+    size: Pair | None = None
+    scale: float | None = None
+    mode: str = "nearest"
+    align_corners: bool = False
+    kind = "upsample"
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], "upsample")
+        if self.size is not None:
+            return TensorType.image(t.channels, *self.size)
+        h, w = int(t.height * self.scale), int(t.width * self.scale)
+        if h < 1 or w < 1:
+            raise ShapeProblem(f"scaling a {t.height}x{t.width} map by {self.scale:g} leaves nothing")
+        return TensorType.image(t.channels, h, w)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return _per_output(out)
+
+    def describe(self) -> str:
+        what = f"to {_pair(self.size)}" if self.size is not None else f"x{self.scale:g}"
+        return f"upsample {what}, {self.mode}"
+
+
+@dataclass(frozen=True)
+class ChannelShuffle(Op):
+    """ShuffleNet's channel shuffle: view the channels as (groups, C/groups), transpose, flatten."""
+
+    groups: int
+    kind = "channel_shuffle"
+    is_layer = False
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], "channel_shuffle")
+        if t.channels % self.groups:
+            raise ShapeProblem(f"{self.groups} groups do not divide the {t.channels} channels",
+                               f"choose groups among the divisors of {t.channels}")
+        return t
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return FREE  # a copy
+
+    def describe(self) -> str:
+        return f"channel shuffle, {self.groups} groups"
+
+
+@dataclass(frozen=True)
+class ChannelSlice(Op):
+    """Channels [start, stop) of a map: one part of a `split` or `chunk`."""
+
+    start: int
+    stop: int
+    kind = "split"
+    is_layer = False
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], "split")
+        if not 0 <= self.start < self.stop <= t.channels:
+            raise ShapeProblem(f"channels {self.start}:{self.stop} are not inside the {t.channels} channels")
+        return TensorType.image(self.stop - self.start, t.height, t.width)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return FREE  # a view
+
+    def describe(self) -> str:
+        return f"channels {self.start}:{self.stop}"
+
+
 def _pair(p: Pair) -> str:
     return f"{p[0]}x{p[1]}"
 
