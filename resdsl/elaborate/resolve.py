@@ -22,17 +22,42 @@ FOREIGN_NAMES = {
     "globalavgpool": "gap", "globalaveragepooling": "gap", "adaptiveavgpool2d": "adaptive_avgpool",
     "convtranspose2d": "upconv", "deconv": "upconv", "transposedconv": "upconv", "drop": "dropout",
     "stochasticdepth": "droppath", "cat": "concat", "sum": "add", "skip": "residual",
-    "shortcut": "residual",
+    "shortcut": "residual", "swish": "silu", "hswish": "hardswish", "hsigmoid": "hardsigmoid",
+    "leaky": "leaky_relu", "lrelu": "leaky_relu", "layernorm2d": "layernorm", "ln": "layernorm",
+    "groupnorm2d": "groupnorm", "gn": "groupnorm", "localresponsenorm": "lrn", "interpolate": "upsample",
+    "upsampling": "upsample", "resize": "upsample", "shuffle": "channel_shuffle", "layerscale": "layer_scale",
 }
+
+
+def _suggest(name: str, known: set[str]) -> str | None:
+    """A 'did you mean' that never steers silently to an op that computes something else.
+
+    A spelling that differs only in case or underscores (`ReLU6`, `LeakyReLU`) or another framework's
+    name (`BatchNorm2d`, `swish`) goes to that op.  Otherwise close names are offered with what each
+    primitive computes, so `relu7` lists relu and relu6 with their meanings rather than
+    suggesting one as if it were a typo."""
+    norm = name.lower().replace("_", "")
+    exact = [p for p in PRIMITIVES if p.replace("_", "") == norm]
+    alias = exact[0] if exact else FOREIGN_NAMES.get(norm)
+    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+    if alias is None and not any(c in PRIMITIVES for c in close):
+        fuzzy = difflib.get_close_matches(norm, FOREIGN_NAMES, n=1, cutoff=0.8)  # `bacth_norm`
+        alias = FOREIGN_NAMES[fuzzy[0]] if fuzzy else None
+    if alias is not None:
+        return f"did you mean '{alias}'?" + (f" ({PRIMITIVES[alias].summary})" if alias in PRIMITIVES else "")
+    if not close:
+        return None
+    if not any(c in PRIMITIVES for c in close):
+        return did_you_mean(name, close)
+    described = [f"'{c}' ({PRIMITIVES[c].summary})" if c in PRIMITIVES else f"'{c}'" for c in close]
+    if len(close) == 1:
+        return f"did you mean {described[0]}?"
+    return f"there is no op '{name}'; close names: " + "; ".join(described) + " — pick the one that computes what you mean"
 
 
 def unknown_name_error(name: str, span, program: Program) -> NameResolutionError:
     known = set(PRIMITIVES) | set(program.blocks) | BUILTIN_ITEMS
-    norm = name.lower().replace("_", "")
-    close = difflib.get_close_matches(norm, FOREIGN_NAMES, n=1, cutoff=0.8)
-    alias = FOREIGN_NAMES.get(norm) or (FOREIGN_NAMES[close[0]] if close else None)
-    hint = (f"did you mean '{alias}'?" if alias else did_you_mean(name, known)) or \
-        "define it with `block NAME(...) { ... }` or import the file that does"
+    hint = _suggest(name, known) or "define it with `block NAME(...) { ... }` or import the file that does"
     return NameResolutionError(f"unknown block or op '{name}'", span, hint)
 
 
