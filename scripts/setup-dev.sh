@@ -27,7 +27,4 @@ python3 -m pip install -q pillow
 # it imports torchvision's; safetensors and PyYAML have no dependencies of their own.
 python3 -m pip install -q --no-deps "timm==1.0.31" safetensors pyyaml
 python3 -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else f'unexpected torch {v}')"
-# torchvision is the oracle of the model tests (MobileNetV2, ShuffleNetV2, ...); --no-deps so it cannot
-# pull another torch.
-python3 -m pip install -q --no-deps torchvision==0.29.1 pillow
 echo "setup: ok ($(python3 -c 'import torch; print("torch", torch.__version__)'), $(dot -V 2>&1 | head -1))"

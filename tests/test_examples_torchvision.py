@@ -80,3 +80,15 @@ def test_relu_instead_of_relu6_would_differ(models):
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         assert not torch.allclose(ours(x), reference(x), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("name, spec", [("mobilenet_v2", "specs/examples/mobilenet_v2.res"),
+                                        ("shufflenet_v2_x1_0", "specs/examples/shufflenet_v2_x1_0.res")])
+def test_equal_by_the_shared_oracle(name, spec):
+    """The same equality through tests/oracles.py (counts, MACs against FlopCounterMode at 224x224,
+    strict load, logits, saturation of every clipping activation)."""
+    from oracles import assert_equal_to_reference, torchvision_models
+
+    models = torchvision_models()
+    net = resdsl.load(ROOT / spec)
+    assert_equal_to_reference(net, lambda: getattr(models, name)(weights=None), (3, 64, 64))
