@@ -9,6 +9,7 @@ from resdsl.analysis.budgets import check_budgets
 from resdsl.analysis.cost import costs_of, totals
 from resdsl.analysis.memory import activation_memory
 from resdsl.diagnostics import LimitError, MultipleErrors, ResdslError, SourceSpan, UsageError, did_you_mean
+from resdsl.analysis.verify import verify
 from resdsl.network import Network
 from resdsl.perf import gc_paused
 
@@ -51,15 +52,18 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
     """Elaborate and analyse one network.  With `enforce_budgets=False` an exceeded budget is reported
     in `Network.budgets` (ok=False) instead of raised, so `count` can still show the figures."""
     from resdsl.elaborate.elaborator import Elaborator
-    from resdsl.elaborate.resolve import check_names
+    from resdsl.elaborate.resolve import check_definition_names, check_names
 
     try:
-        unknown = check_names(program)
+        unknown = check_names(program) + check_definition_names(program)
         if unknown:
             raise MultipleErrors.combine(unknown)
         name = choose_network(program, network)
         elaborated = Elaborator(program).network(name, overrides, override_span, input_shape)
         graph = elaborated.graph
+        illegal = verify(graph)
+        if illegal:
+            raise MultipleErrors.combine(illegal)
         costs = costs_of(graph)
         total = totals(graph, costs)
         memory = activation_memory(graph)

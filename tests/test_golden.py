@@ -20,8 +20,10 @@ def _check(spec, stream_index: int) -> None:
     code, out, err = run_cli(spec.parent, golden_argv(spec))
     actual = render(code, (out, err)[stream_index])
     expected_file = spec.with_suffix(".expected")
-    if UPDATE or not expected_file.exists():
+    if UPDATE:
         expected_file.write_text(actual)
+    elif not expected_file.exists():
+        pytest.fail(f"{spec.name} has no {expected_file.name}: write it with RESDSL_UPDATE_GOLDEN=1 and review it")
     assert actual == expected_file.read_text()
 
 

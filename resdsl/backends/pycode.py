@@ -31,7 +31,7 @@ from torch import nn
 
 from resdsl.backends.torch import (ChannelLinear, DropPath, LayerNorm2d, Lowered, ParameterInit, center_crop,
                                    channel_shuffle, gated_sum, lower, zero_pad_shortcut)
-from resdsl.diagnostics import NameResolutionError
+from resdsl.ir.names import class_name, is_attribute, label_problem
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph, Scope
 from resdsl.network import Network
@@ -39,8 +39,6 @@ from resdsl.network import Network
 __all__ = ["generate", "load_source", "class_name"]
 
 LINE_WIDTH = 120  # torchvision's black setting
-_LABEL = re.compile(r"[A-Za-z_]\w*|\d+")  # a bare label (or a position); used with fullmatch
-_QUOTED_LABEL = re.compile(r'[^\s."\\]+')  # a "quoted" label (torchvision's "block1-0"): add_module only
 
 # ---- the small expression trees the constructors are written as ------------------------------------
 
@@ -740,16 +738,12 @@ def _doc(text: str) -> str:
 
 
 def _attr_name(name: str, path: str) -> str:
-    """An attribute name, or a quoted string for a name only getattr/add_module can use (`"0"`)."""
-    if not _LABEL.fullmatch(name) and not _QUOTED_LABEL.fullmatch(name):
-        raise NameResolutionError(f"'{name}' cannot name a PyTorch module (layer {path})", None,
-                                  "labels are letters, digits and _, not starting with a digit")
-    if hasattr(nn.Module, name):
-        raise NameResolutionError(f"the label '{name}' (layer {path}) clashes with Python or torch.nn.Module",
-                                  None, "rename it")
-    if name.isdigit() or not _LABEL.fullmatch(name) or keyword.iskeyword(name):
-        return f'"{name}"'  # registered with add_module, read with getattr
-    return name
+    """An attribute name, or a quoted string for a name only getattr/add_module can use (`"0"`,
+    `"block1-0"`).  Which names are legal is `resdsl.ir.names`' rule, applied by check."""
+    problem = label_problem(name)
+    if problem is not None:  # check refuses these; reaching here is a bug
+        raise TypeError(f"{problem[0]} (layer {path}) reached the code generator")
+    return name if is_attribute(name) else json.dumps(name)
 
 
 def _identifier(hint: str) -> str:
@@ -800,13 +794,6 @@ def _literal(value: Any) -> str:
 
 def _short(p: tuple[int, int]) -> int | tuple[int, int]:
     return p[0] if p[0] == p[1] else p
-
-
-def class_name(name: str) -> str:
-    """`dense_layer` -> `DenseLayer`, `resnet50` -> `Resnet50`."""
-    parts = [p for p in re.split(r"[^A-Za-z0-9]+", name) if p]
-    text = "".join(p[0].upper() + p[1:] for p in parts) or "Block"
-    return text if text[0].isalpha() else "N" + text
 
 
 def generate(net: Network) -> str:

@@ -16,9 +16,7 @@ generated file.  Both back ends share `lower()`, which makes every per-node deci
 """
 from __future__ import annotations
 
-import keyword
 import operator
-import re
 from dataclasses import dataclass
 from functools import partial, reduce
 from typing import Any, Callable, Sequence
@@ -30,6 +28,7 @@ from torch import nn
 from resdsl.diagnostics import NameResolutionError
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph, Node, Scope
+from resdsl.ir.names import label_problem
 from resdsl.ir.types import TensorType
 from resdsl.network import Network
 
@@ -98,10 +97,6 @@ def gated_sum(h: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor
     """Highway merge (Srivastava et al. 2015): the transform `h` where the gate `t` is open, else the
     carried input `x`."""
     return h * t + x * (1 - t)
-
-
-# A "quoted" label of the spec (torchvision's "block1-0"): no dots, spaces, quotes or backslashes.
-QUOTED_LABEL = re.compile(r'[^\s."\\]+')
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -554,10 +549,9 @@ def _place(root: nn.Module, node: Node, module: nn.Module | nn.Parameter, scopes
 
 
 def _register(owner: nn.Module, name: str, module: nn.Module | nn.Parameter, node: Node) -> None:
-    if not name or "." in name or (not name.isdigit() and not (name.isidentifier() and not keyword.iskeyword(name))
-                                   and not QUOTED_LABEL.fullmatch(name)):
-        raise NameResolutionError(f"'{name}' cannot name a PyTorch module (layer {node.path})", node.span,
-                                  "labels are letters, digits and _, not starting with a digit")
+    problem = label_problem(name)
+    if problem is not None:  # `check` refuses these at the label (resdsl.ir.names); a hand-made graph may not
+        raise NameResolutionError(f"{problem[0]} (layer {node.path})", node.span, problem[1])
     try:
         if isinstance(module, nn.Parameter):
             owner.register_parameter(name, module)

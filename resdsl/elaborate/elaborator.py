@@ -23,6 +23,7 @@ from resdsl.elaborate.binding import bind
 from resdsl.elaborate.values import Dims, Env, Evaluator, Function, Parts, Symbol, TensorRef, show, type_name
 from resdsl.elaborate.work import WorkBudget
 from resdsl.ir import ops
+from resdsl.ir.names import label_problem
 from resdsl.ir.graph import Graph
 from resdsl.ir.types import TensorType
 from resdsl.syntax import ast
@@ -33,7 +34,6 @@ _POLICY_WORDS = {"proj_name": "downsample", "gate_name": "gate", "proj": "conv"}
 _PROJECTION_FORMS = ("conv", "avgpool")
 BUDGET_METRICS = ("params", "macs", "flops", "activations")
 RESERVED_LABELS = {"in"}
-_MODULE_NAME = re.compile(r'[^\s."\\{}]+')  # what a (quoted) label may be: torch refuses dots in module names
 
 
 @dataclass(frozen=True)
@@ -358,9 +358,9 @@ class Elaborator:
         if text in RESERVED_LABELS:
             raise NameResolutionError(f"'{text}' is reserved (@in is the block's input)", label.span,
                                       "choose another label")
-        if not _MODULE_NAME.fullmatch(text):
-            raise NameResolutionError(f"the label {text!r} cannot name a module: it has a '.', a space, a quote "
-                                      "or a brace", label.span, 'write it like "block1-0" or conv1')
+        problem = label_problem(text)
+        if problem is not None:
+            raise NameResolutionError(problem[0], label.span, problem[1])
         return text
 
     # ---- items ---------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ from __future__ import annotations
 import difflib
 from typing import Iterator
 
-from resdsl.diagnostics import NameResolutionError, did_you_mean
+from resdsl.diagnostics import NameResolutionError, SourceSpan, did_you_mean
 from resdsl.elaborate.loader import Program
 from resdsl.elaborate.primitives import PRIMITIVES
+from resdsl.ir.names import class_name_problem
 from resdsl.syntax import ast
 
 BUILTIN_ITEMS = {"identity"}
@@ -49,9 +50,12 @@ def _suggest(name: str, known: set[str]) -> str | None:
         return None
     if not any(c in PRIMITIVES for c in close):
         return did_you_mean(name, close)
-    described = [f"'{c}' ({PRIMITIVES[c].summary})" if c in PRIMITIVES else f"'{c}'" for c in close]
+    swapped = [c for c in close if sorted(c) == sorted(name)]  # `rleu`: the letters of `relu`, transposed
+    if swapped:
+        close = swapped[:1]
     if len(close) == 1:
-        return f"did you mean {described[0]}?"
+        return f"did you mean '{close[0]}'?" + (f" ({PRIMITIVES[close[0]].summary})" if close[0] in PRIMITIVES else "")
+    described = [f"'{c}' ({PRIMITIVES[c].summary})" if c in PRIMITIVES else f"'{c}'" for c in close]
     return f"there is no op '{name}'; close names: " + "; ".join(described) + " — pick the one that computes what you mean"
 
 
@@ -74,6 +78,24 @@ def check_names(program: Program) -> list[NameResolutionError]:
         for call in _calls(body):
             if call.name not in PRIMITIVES and call.name not in program.blocks and call.name not in BUILTIN_ITEMS:
                 errors.append(unknown_name_error(call.name, call.name_span, program))
+    return errors
+
+
+def check_definition_names(program: Program) -> list[NameResolutionError]:
+    """Blocks and networks outside the prelude whose names cannot become Python classes (`none`)."""
+    errors = []
+    for definition in (*program.blocks.values(), *program.networks.values()):
+        if definition.span.file in program.prelude_files:
+            continue
+        what = "network" if not isinstance(definition, ast.BlockDef) else "block"
+        problem = class_name_problem(definition.name, what)
+        if problem is not None:
+            word = ("group" if definition.inline else "block") if what == "block" else "network"
+            s = definition.span
+            span = SourceSpan(s.file, s.line, s.column + len(word) + 1, s.line,
+                              s.column + len(word) + 1 + len(definition.name))
+            errors.append(NameResolutionError(problem[0], span, problem[1]))
+    errors.sort(key=lambda e: (e.span.file, e.span.line, e.span.column))
     return errors
 
 
