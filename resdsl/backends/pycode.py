@@ -31,6 +31,7 @@ from torch import nn
 
 from resdsl.backends.torch import (ChannelLinear, DropPath, LayerNorm2d, Lowered, ParameterInit, center_crop,
                                    channel_shuffle, gated_sum, lower, zero_pad_shortcut)
+from resdsl.diagnostics import NameResolutionError
 from resdsl.ir.names import class_name, is_attribute, label_problem
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph, Scope
@@ -741,8 +742,8 @@ def _attr_name(name: str, path: str) -> str:
     """An attribute name, or a quoted string for a name only getattr/add_module can use (`"0"`,
     `"block1-0"`).  Which names are legal is `resdsl.ir.names`' rule, applied by check."""
     problem = label_problem(name)
-    if problem is not None:  # check refuses these; reaching here is a bug
-        raise TypeError(f"{problem[0]} (layer {path}) reached the code generator")
+    if problem is not None:  # check refuses these at the label; only a hand-made graph gets here
+        raise NameResolutionError(f"{problem[0]} (layer {path})", None, problem[1])
     return name if is_attribute(name) else json.dumps(name)
 
 

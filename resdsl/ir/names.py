@@ -61,9 +61,6 @@ def label_problem(name: str) -> tuple[str, str] | None:
         bad = next((c for c in name if not (c.isascii() and (c.isalnum() or c in "_-"))), name[0])
         return (f"the label '{name}' cannot name a PyTorch module: '{bad}' (U+{ord(bad):04X}) is not allowed "
                 "in it", "a label is a Python identifier, or ASCII letters, digits, _ and - (`block1-0`)")
-    if keyword.iskeyword(name):
-        return (f"the label '{name}' is a Python keyword, which generated code cannot use as an attribute",
-                f"rename it ('{name}_', say)")
     if name in NN_MODULE_ATTRIBUTES:
         return (f"the label '{name}' clashes with an attribute of torch.nn.Module",
                 "rename it; PyTorch reserves names like forward, training, state_dict, to")
@@ -76,7 +73,8 @@ def label_problem(name: str) -> tuple[str, str] | None:
 
 
 def is_attribute(name: str) -> bool:
-    """A legal label that generated code may write as `self.<name>` (else `getattr(self, "<name>")`)."""
+    """A legal label that generated code may write as `self.<name>`; other legal labels (`0`, `block1-0`,
+    Python's keywords such as `import`) are registered with add_module and read with getattr."""
     return name.isidentifier() and not keyword.iskeyword(name)
 
 
