@@ -414,7 +414,7 @@ def primitive_table() -> str:
         args = ", ".join(name if default is REQUIRED else f"{name}={_default_text(default)}"
                          for name, default in p.params) or "—"
         example = re.sub(r"\s*\n\s*", "; ", p.example).replace("{; ", "{ ").replace("; }", " }")
-        rows.append(f"| `{p.name}` | {args} | {p.summary} | `{example}` |")
+        rows.append(f"| `{p.name}` | {args} | {p.summary.replace('|', chr(92) + '|')} | `{example}` |")
     rows.append("| `identity` | — | the value coming in; useful as a branch | `identity` |")
     rows += ["", TABLE_END]
     return "\n".join(rows)
