@@ -57,11 +57,23 @@ def test_network_named_after_its_file(path):
     assert load(rel(path)).name == path.stem
 
 
+# Every CNN classifier torchvision ships (not the transformers: ViT, Swin, MaxViT).
+TORCHVISION_CNNS = (
+    "alexnet convnext_tiny convnext_small convnext_base convnext_large densenet121 densenet161 densenet169 "
+    "densenet201 efficientnet_b0 efficientnet_b1 efficientnet_b2 efficientnet_b3 efficientnet_b4 efficientnet_b5 "
+    "efficientnet_b6 efficientnet_b7 efficientnet_v2_s efficientnet_v2_m efficientnet_v2_l googlenet inception_v3 "
+    "mnasnet0_5 mnasnet0_75 mnasnet1_0 mnasnet1_3 mobilenet_v2 mobilenet_v3_small mobilenet_v3_large "
+    "regnet_x_400mf regnet_x_800mf regnet_x_1_6gf regnet_x_3_2gf regnet_x_8gf regnet_x_16gf regnet_x_32gf "
+    "regnet_y_400mf regnet_y_800mf regnet_y_1_6gf regnet_y_3_2gf regnet_y_8gf regnet_y_16gf regnet_y_32gf "
+    "regnet_y_128gf resnet18 resnet34 resnet50 resnet101 resnet152 resnext50_32x4d resnext101_32x8d "
+    "resnext101_64x4d wide_resnet50_2 wide_resnet101_2 shufflenet_v2_x0_5 shufflenet_v2_x1_0 shufflenet_v2_x1_5 "
+    "shufflenet_v2_x2_0 squeezenet1_0 squeezenet1_1 vgg11 vgg13 vgg16 vgg19 vgg11_bn vgg13_bn vgg16_bn vgg19_bn"
+).split()
+
+
 def test_library_is_complete():
     expected = {
-        "torchvision": "resnet18 resnet34 resnet50 resnet101 resnet152 resnext50_32x4d resnext101_32x8d "
-                       "resnext101_64x4d wide_resnet50_2 wide_resnet101_2 densenet121 densenet161 densenet169 "
-                       "densenet201 googlenet vgg11 vgg13 vgg16 vgg19 vgg11_bn vgg13_bn vgg16_bn vgg19_bn",
+        "torchvision": " ".join(TORCHVISION_CNNS),
         "paper": "resnet18 resnet34 resnet50 resnet101 resnet152 plain18 plain34 resnet34_A resnet34_B resnet34_C "
                  "inception_v4 bn_nin bn_alexnet",
         "cifar": "resnet20 resnet32 resnet44 resnet56 resnet110 resnet1202 plain20 plain32 plain44 plain56 "

@@ -37,6 +37,9 @@ GALLERY = (
     Entry("se_block", ("docs/gallery/specs/se_block.res",), DrawOptions(level="op")),
     Entry("highway", ("docs/gallery/specs/highway.res",), DrawOptions(level="op")),
     Entry("inception_v4", ("specs/paper/inception_v4.res",), DrawOptions(level="block")),
+    Entry("mobilenet_v3_large", ("specs/torchvision/mobilenet_v3_large.res",), DrawOptions(level="block")),
+    Entry("efficientnet_b0", ("specs/torchvision/efficientnet_b0.res",), DrawOptions(level="block")),
+    Entry("convnext_tiny", ("specs/torchvision/convnext_tiny.res",), DrawOptions(level="block")),
 )
 
 
