@@ -397,6 +397,10 @@ def _concat(*xs: torch.Tensor) -> torch.Tensor:
     return torch.cat(xs, 1)
 
 
+def _apply_parameter(fn: Callable, owner: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
+    return fn(getattr(owner, name), x)
+
+
 def _flatten_then(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return layer(torch.flatten(x, 1))
 
@@ -485,9 +489,12 @@ class ResdslModule(nn.Module):
         for item in lowered[1:]:
             node = item.node
             if isinstance(item.layer, ParameterInit):
-                parameter = item.layer.build()
-                _place(self, node, parameter, scopes)
-                calls[node.id] = partial(PARAMETERS[type(node.op)][1], parameter)
+                _place(self, node, item.layer.build(), scopes)
+                owner_path, _, name = node.path.rpartition(".")
+                # Looked up at every call, not captured: load_state_dict(assign=True) and to_empty()
+                # put a new tensor in the parameter's place.
+                calls[node.id] = partial(_apply_parameter, PARAMETERS[type(node.op)][1],
+                                         self.get_submodule(owner_path), name)
             elif item.layer is not None:
                 module = item.layer.build()
                 _place(self, node, module, scopes)
