@@ -11,7 +11,7 @@ from oracles import assert_equal_to_reference, spec, torch
 
 pytestmark = pytest.mark.torch
 
-NETS = {"inception_v4": "paper/inception_v4.res"}
+NETS = {"inception_v4": "paper/inception_v4.res", "inception_resnet_v2": "paper/inception_resnet_v2.res"}
 SMALLEST = (3, 75, 75)
 
 

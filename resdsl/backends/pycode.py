@@ -29,8 +29,8 @@ from typing import Any, Callable, Union
 
 from torch import nn
 
-from resdsl.backends.torch import (ChannelLinear, DropPath, LayerNorm2d, Lowered, ParameterInit, center_crop,
-                                   channel_shuffle, gated_sum, lower, zero_pad_shortcut)
+from resdsl.backends.torch import (ChannelLinear, DropPath, LayerNorm2d, Lowered, ParameterInit, Scale,
+                                   center_crop, channel_shuffle, gated_sum, lower, zero_pad_shortcut)
 from resdsl.diagnostics import NameResolutionError
 from resdsl.ir.names import class_name, is_attribute, label_problem
 from resdsl.ir import ops
@@ -184,7 +184,7 @@ class Generator:
         self.classes: list[str] = []  # class sources, leaves first
         self.reserved = {"self", "torch", "nn", "F", "OrderedDict", "Group", "DropPath", "zero_pad_shortcut",
                          "center_crop", "gated_sum", "INPUT_SHAPE", "annotations", "getattr",
-                         "LayerNorm2d", "ChannelLinear", "channel_shuffle"}
+                         "LayerNorm2d", "ChannelLinear", "channel_shuffle", "Scale"}
         self.used: dict[str, bool] = {}  # runtime helpers the code calls
         self.class_names: set[str] = set()
 
@@ -614,6 +614,7 @@ ACTIVATION_CODE: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
     "elu": ("F.elu", {"alpha": "alpha"}, ()),
     "tanh": ("torch.tanh", {}, ()),
     "softmax": ("torch.softmax", {}, ("1",)),
+    "scale": ("torch.mul", {"factor": "other"}, ()),
 }
 
 
@@ -691,6 +692,7 @@ def _helpers() -> list[tuple[str, str]]:
             ("LayerNorm2d", inspect.getsource(LayerNorm2d).rstrip()),
             ("ChannelLinear", inspect.getsource(ChannelLinear).rstrip()),
             ("channel_shuffle", inspect.getsource(channel_shuffle).rstrip()),
+            ("Scale", inspect.getsource(Scale).rstrip()),
             ("Group", _GROUP_SOURCE)]
 
 

@@ -34,7 +34,7 @@ from resdsl.network import Network
 
 __all__ = ["build_module", "ResdslModule", "lower", "Lowered", "Call", "ParameterInit", "DropPath",
            "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear", "channel_shuffle",
-           "channel_slice", "layer_scale", "count_flops", "example_input", "RUNTIME"]
+           "channel_slice", "layer_scale", "Scale", "count_flops", "example_input", "RUNTIME"]
 
 
 # ---- runtime pieces: copied into generated code, so they may use only `torch`, `nn` and `F` ---------
@@ -115,6 +115,20 @@ class ChannelLinear(nn.Linear):
         return F.linear(x.permute(0, 2, 3, 1), self.weight, self.bias).permute(0, 3, 1, 2)
 
 
+class Scale(nn.Module):
+    """Multiplies by a constant (Inception-ResNet scales each residual before adding it)."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
+
+
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     """ShuffleNet's channel shuffle: channels as (groups, C/groups), transposed, flattened back."""
     n, c, h, w = x.shape
@@ -134,7 +148,7 @@ def layer_scale(scale: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 RUNTIME: dict[str, Any] = {"DropPath": DropPath, "zero_pad_shortcut": zero_pad_shortcut,
                            "center_crop": center_crop, "gated_sum": gated_sum, "LayerNorm2d": LayerNorm2d,
                            "ChannelLinear": ChannelLinear, "channel_shuffle": channel_shuffle,
-                           "channel_slice": channel_slice, "layer_scale": layer_scale}
+                           "channel_slice": channel_slice, "layer_scale": layer_scale, "Scale": Scale}
 
 
 # ---- constructor descriptions: one table, op class -> the call that builds its module -------------
@@ -203,6 +217,7 @@ ACTIVATIONS: dict[str, tuple[str, dict[str, str], tuple[tuple[str, Any], ...]]] 
     "elu": ("nn.ELU", {"alpha": "alpha"}, ()),
     "tanh": ("nn.Tanh", {}, ()),
     "softmax": ("nn.Softmax", {}, (("dim", 1),)),
+    "scale": ("Scale", {"factor": "factor"}, ()),
 }
 
 

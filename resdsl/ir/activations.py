@@ -46,6 +46,8 @@ _ENTRIES = (
                     params=(Param("alpha", 1.0, minimum=0.0),), example="elu alpha=0.5"),
     ActivationFacts("tanh", "tanh", "hyperbolic tangent", inplace=False),
     ActivationFacts("softmax", "softmax", "softmax over the channels at every position", inplace=False),
+    ActivationFacts("scale", "×", "x · factor, a constant (Inception-ResNet's scaled residuals)", inplace=False,
+                    params=(Param("factor", 1.0),), example="scale 0.17"),
 )
 
 ACTIVATIONS: dict[str, ActivationFacts] = {a.name: a for a in _ENTRIES}
