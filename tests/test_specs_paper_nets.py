@@ -160,3 +160,47 @@ def test_canziani_torch7_models_equal_their_lua_listing(spec, reference):
     finally:
         torch.set_num_threads(threads)
     assert net.params == sum(p.numel() for p in ref.parameters())
+
+
+# ---- AlexNet as published (Krizhevsky et al. 2012) -------------------------------------------------
+
+def paper_alexnet():
+    """Sec. 3 / Fig. 2 of the paper in torch.nn: the two GPUs' halves as groups=2 where a layer sees only
+    its own GPU's maps; the paper's LRN (alpha 1e-4 on the plain sum, so 5e-4 in torch's alpha / n)."""
+    from torch import nn
+    lrn = lambda: nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)  # noqa: E731
+    return nn.Sequential(
+        nn.Conv2d(3, 96, 11, 4), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(),
+        nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Flatten(), nn.Dropout(), nn.Linear(9216, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 4096),
+        nn.ReLU(), nn.Linear(4096, 1000))
+
+
+def test_alexnet_as_published():
+    net = load("paper/alexnet.res")
+    assert net.params == 60_965_224                       # "60 million parameters"
+    assert [n.op.groups for n in convs(net)] == [1, 2, 1, 2, 2]
+    lrns = [n for n in net.graph.nodes if isinstance(n.op, ops.LocalResponseNorm)]
+    assert [(n.op.size, n.op.alpha, n.op.beta, n.op.k) for n in lrns] == [(5, 5e-4, 0.75, 2.0)] * 2
+    assert node(net, "features.pool5").type.shape == (256, 6, 6)
+
+
+@pytest.mark.torch
+def test_alexnet_equals_the_papers_layers():
+    torch = pytest.importorskip("torch")
+    from resdsl.backends.torch import build_module, count_flops
+    torch.manual_seed(0)
+    ref = paper_alexnet().eval()
+    net = load("paper/alexnet.res")
+    ours = build_module(net).eval()
+    mine = ours.state_dict()
+    theirs = list(ref.state_dict().values())
+    assert [tuple(v.shape) for v in mine.values()] == [tuple(v.shape) for v in theirs]
+    ours.load_state_dict(dict(zip(mine, theirs)), strict=True)
+    x = torch.randn(1, 3, 227, 227, generator=torch.Generator().manual_seed(1)) * 20   # LRN well away from 1
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), ref(x), rtol=0, atol=1e-5)
+    assert count_flops(ours, x) == count_flops(ref, x) == net.flops
