@@ -204,3 +204,55 @@ def test_alexnet_equals_the_papers_layers():
     with torch.no_grad():
         torch.testing.assert_close(ours(x), ref(x), rtol=0, atol=1e-5)
     assert count_flops(ours, x) == count_flops(ref, x) == net.flops
+
+
+# ---- FractalNet (Larsson et al. 2017) and its mean joins ---------------------------------------------
+
+@pytest.mark.parametrize("name,columns,params", [("fractalnet20", 3, 33_724_618), ("fractalnet40", 4, 76_106_634)])
+def test_fractalnet_structure(name, columns, params):
+    net = load(f"cifar/{name}.res")
+    assert net.params == params
+    assert len(convs(net)) == 5 * (2 ** columns - 1)
+    joins = [n for n in net.graph.nodes if isinstance(n.op, ops.Mean)]
+    # joins per block: 2^(C-1) depths, those with more than one column: 1 (C=2), 2 (C=3), 4 (C=4)
+    assert len(joins) == 5 * 2 ** (columns - 2)
+    assert sorted({len(j.inputs) for j in joins}) == list(range(2, columns + 1))
+    # the deepest path: 2^(C-1) convs per block
+    assert net.graph.nodes[net.graph.output].type.shape == (10,)
+
+
+def test_fractalnet_drop_path_is_join_level():
+    plain, dropped = load("cifar/fractalnet20.res"), load("cifar/fractalnet20_droppath.res")
+    assert plain.params == dropped.params
+    assert {n.op.drop for n in dropped.graph.nodes if isinstance(n.op, ops.Mean)} == {0.15}
+    assert {n.op.drop for n in plain.graph.nodes if isinstance(n.op, ops.Mean)} == {0.0}
+    assert [n.op.p for n in dropped.graph.nodes if isinstance(n.op, ops.Dropout)][::7] == [0.1, 0.2, 0.3, 0.4]
+
+
+def test_mean_drop_must_be_a_probability():
+    with pytest.raises(resdsl.ResdslError, match=r"mean's drop .* got 1\b") as err:
+        resdsl.load("network t {\n  input 3x8x8\n  mean drop=1 {\n    identity\n    conv 3x3 3\n  }\n}\n")
+    assert ":3:" in str(err.value)
+
+
+@pytest.mark.torch
+def test_mean_join_against_torch():
+    torch = pytest.importorskip("torch")
+    from resdsl.backends.torch import build_module
+    net = resdsl.load("network t {\n  input 4x6x6\n  mean drop=0.5 {\n    identity\n    { c1: conv 3x3 4 }\n"
+                      "    { c2: conv 1x1 4 }\n  }\n}\n")
+    model = build_module(net)
+    x = torch.randn(2, 4, 6, 6)
+    with torch.no_grad():
+        a, b = model.get_submodule("c1")(x), model.get_submodule("c2")(x)
+        means = [torch.stack(s).mean(0) for s in ([x], [a], [b], [x, a], [x, b], [a, b], [x, a, b])]
+        assert torch.equal(model.eval()(x), means[-1])           # evaluation: every input
+        model.train()
+        torch.manual_seed(0)
+        seen = set()
+        for _ in range(40):                                      # training: a non-empty random subset
+            y = model(x)
+            hits = [i for i, m in enumerate(means) if torch.equal(y, m)]
+            assert len(hits) == 1
+            seen.add(hits[0])
+        assert len(seen) >= 5                                    # subsets of one, two and three inputs

@@ -132,6 +132,12 @@ def _mul_rule(graph: Graph, node: Node, branches: list[Branch]) -> list[Skip]:
     return [Skip("scale", "scale", b.fork, node.id, ()) for b in branches if not b.path and _bypasses(graph, b)]
 
 
+def _mean_rule(graph: Graph, node: Node, branches: list[Branch]) -> list[Skip]:
+    """FractalNet's joins average columns of convs: ordinary branches.  An input taken as it is (a
+    branch with no ops that bypasses the others) is an identity skip."""
+    return [Skip("identity", "identity", b.fork, node.id, ()) for b in branches if not b.path and _bypasses(graph, b)]
+
+
 def _gated_rule(graph: Graph, node: Node, branches: list[Branch]) -> list[Skip]:
     """Highway (h, x, t): x is carried by 1 - T, t is the gate computed from x."""
     skips = []
@@ -146,6 +152,7 @@ _MERGE_RULES: dict[type, Callable[[Graph, Node, list[Branch]], list[Skip]]] = {
     ops.Add: _add_rule,
     ops.Concat: _concat_rule,
     ops.Mul: _mul_rule,
+    ops.Mean: _mean_rule,
     ops.GatedSum: _gated_rule,
 }
 

@@ -29,7 +29,7 @@ from typing import Any, Callable, Union
 
 from torch import nn
 
-from resdsl.backends.torch import (ChannelLinear, DropPath, LayerNorm2d, Lowered, ParameterInit, Scale,
+from resdsl.backends.torch import (ChannelLinear, DropPath, LayerNorm2d, Lowered, MeanJoin, ParameterInit, Scale,
                                    center_crop, channel_shuffle, gated_sum, lower, zero_pad_shortcut)
 from resdsl.diagnostics import NameResolutionError
 from resdsl.ir.names import class_name, is_attribute, label_problem
@@ -184,7 +184,7 @@ class Generator:
         self.classes: list[str] = []  # class sources, leaves first
         self.reserved = {"self", "torch", "nn", "F", "OrderedDict", "Group", "DropPath", "zero_pad_shortcut",
                          "center_crop", "gated_sum", "INPUT_SHAPE", "annotations", "getattr",
-                         "LayerNorm2d", "ChannelLinear", "channel_shuffle", "Scale"}
+                         "LayerNorm2d", "ChannelLinear", "channel_shuffle", "Scale", "MeanJoin"}
         self.used: dict[str, bool] = {}  # runtime helpers the code calls
         self.class_names: set[str] = set()
 
@@ -383,7 +383,7 @@ class Generator:
         if node.op.is_parameter:
             return PARAMETER_CODE[type(node.op)](self.ref(sid, node.path), args)
         if node.op.is_layer and not self.function_rendered(i):
-            arg = f"torch.flatten({args[0]}, 1)" if low.flatten else args[0]
+            arg = f"torch.flatten({args[0]}, 1)" if low.flatten else ", ".join(args)  # a join takes several
             return f"{self.ref(sid, node.path)}({arg})"
         render = FUNCTION_LAYER_CODE.get(type(node.op)) if node.op.is_layer else FUNCTIONAL_CODE[type(node.op)]
         lit = lambda value, field: rec.lit(value, f"{node.name}_{field}", forward=True)  # noqa: E731
@@ -693,6 +693,7 @@ def _helpers() -> list[tuple[str, str]]:
             ("ChannelLinear", inspect.getsource(ChannelLinear).rstrip()),
             ("channel_shuffle", inspect.getsource(channel_shuffle).rstrip()),
             ("Scale", inspect.getsource(Scale).rstrip()),
+            ("MeanJoin", inspect.getsource(MeanJoin).rstrip()),
             ("Group", _GROUP_SOURCE)]
 
 

@@ -34,7 +34,7 @@ from resdsl.network import Network
 
 __all__ = ["build_module", "ResdslModule", "lower", "Lowered", "Call", "ParameterInit", "DropPath",
            "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear", "channel_shuffle",
-           "channel_slice", "layer_scale", "Scale", "count_flops", "example_input", "RUNTIME"]
+           "channel_slice", "layer_scale", "Scale", "MeanJoin", "count_flops", "example_input", "RUNTIME"]
 
 
 # ---- runtime pieces: copied into generated code, so they may use only `torch`, `nn` and `F` ---------
@@ -75,6 +75,27 @@ class DropPath(nn.Module):
     def extra_repr(self) -> str:
         text = f"survival={self.survival:.4g}"
         return text if self.mode == "paper" else f"{text}, mode={self.mode!r}"
+
+
+class MeanJoin(nn.Module):
+    """FractalNet's join (Larsson et al. 2017): the mean of the inputs.  Training with local drop-path
+    drops each input with probability `drop` (one draw per mini-batch and input), keeps at least one,
+    and averages the survivors; evaluation averages every input."""
+
+    def __init__(self, drop: float = 0.0):
+        super().__init__()
+        self.drop = drop
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        if self.training and self.drop > 0:
+            keep = (torch.rand(len(xs)) >= self.drop).tolist()
+            if not any(keep):
+                keep[int(torch.randint(len(xs), ()))] = True
+            xs = tuple(x for x, k in zip(xs, keep) if k)
+        return torch.stack(xs).mean(0)
+
+    def extra_repr(self) -> str:
+        return f"drop={self.drop:g}"
 
 
 def zero_pad_shortcut(x: torch.Tensor, out_channels: int, stride: int | tuple[int, int]) -> torch.Tensor:
@@ -148,7 +169,8 @@ def layer_scale(scale: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 RUNTIME: dict[str, Any] = {"DropPath": DropPath, "zero_pad_shortcut": zero_pad_shortcut,
                            "center_crop": center_crop, "gated_sum": gated_sum, "LayerNorm2d": LayerNorm2d,
                            "ChannelLinear": ChannelLinear, "channel_shuffle": channel_shuffle,
-                           "channel_slice": channel_slice, "layer_scale": layer_scale, "Scale": Scale}
+                           "channel_slice": channel_slice, "layer_scale": layer_scale, "Scale": Scale,
+                           "MeanJoin": MeanJoin}
 
 
 # ---- constructor descriptions: one table, op class -> the call that builds its module -------------
@@ -263,6 +285,10 @@ def _dropout(op: ops.Dropout, site: "Site") -> Call:
     return Call("nn.Dropout", (("p", op.p),))
 
 
+def _mean(op: ops.Mean, site: "Site") -> Call:
+    return Call("MeanJoin", (("drop", op.drop),))
+
+
 def _drop_path(op: ops.DropPath, site: "Site") -> Call:
     mode = (("mode", op.mode),) if op.mode != "paper" else ()
     return Call("DropPath", (("survival", op.survival),) + mode, positional=1)
@@ -314,6 +340,7 @@ LAYERS: dict[type, Callable[[Any, "Site"], Call]] = {
     ops.Flatten: _flatten,
     ops.Dropout: _dropout,
     ops.DropPath: _drop_path,
+    ops.Mean: _mean,
     ops.PReLU: _prelu,
     ops.LayerNorm: _layernorm,
     ops.GroupNorm: _groupnorm,

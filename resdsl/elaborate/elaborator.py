@@ -583,8 +583,20 @@ class Elaborator:
         if len(branches) < 2:
             raise ShapeError(f"{merge.kind} needs at least two branches, got {len(branches)}", merge.span,
                              "one branch per line; write `identity` for the value coming in")
-        op = {"add": ops.Add, "concat": ops.Concat, "mul": ops.Mul}[merge.kind]()
+        op = self._mean(merge, frame) if merge.kind == "mean" else \
+            {"add": ops.Add, "concat": ops.Concat, "mul": ops.Mul}[merge.kind]()
         return self._add(op, branches, frame.scope, label, frame.stage, merge.span, frame)
+
+    def _mean(self, merge: ast.Merge, frame: Frame) -> ops.Mean:
+        """`mean drop=p { ... }`: FractalNet's join, with local drop-path probability p."""
+        params = (ast.Param(merge.span, "drop", None),)
+        args = self._bind_args(params, merge.args, Evaluator(frame.env, frame.tensors), merge, "mean",
+                               defaults={"drop": 0})
+        drop = args["drop"]
+        if isinstance(drop, bool) or not isinstance(drop, (int, float)) or not 0 <= drop < 1:
+            raise ShapeError(f"mean's drop is the probability of dropping an input, in [0, 1); got {show(drop)}",
+                             _arg_span(merge, "drop"), "the FractalNet paper drops with p = 0.15")
+        return ops.Mean(float(drop))
 
     def _residual(self, res: ast.Residual, frame: Frame, flow: TensorRef, label: str | None) -> TensorRef:
         """body(x) merged with a shortcut of x: A zero-pads, B projects where the shape changes, C always

@@ -397,6 +397,32 @@ class Add(Op):
 
 
 @dataclass(frozen=True)
+class Mean(Op):
+    """FractalNet's join (Larsson et al. 2017): the element-wise mean of its inputs.  With local
+    drop-path (`drop` > 0), training drops each input with probability `drop`, keeping at least one,
+    and averages the rest; evaluation averages them all.  A layer: what it computes depends on the
+    training mode, which only a module knows."""
+
+    drop: float = 0.0
+    kind = "mean"
+    role = "merge"
+
+    def infer(self, inputs: Types) -> TensorType:
+        first = inputs[0]
+        for other in inputs[1:]:
+            if other.shape != first.shape:
+                raise ShapeProblem(f"cannot average a {first} tensor and a {other} tensor",
+                                   mismatch_hint(first, other))
+        return first
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return OpCost(elementwise=out.numel * len(inputs))  # the sums and one division
+
+    def describe(self) -> str:
+        return "mean" + (f", drop-path {self.drop:g}" if self.drop else "")
+
+
+@dataclass(frozen=True)
 class Mul(Op):
     """Element-wise product; a Cx1x1 operand broadcasts over the map (squeeze-and-excitation)."""
 

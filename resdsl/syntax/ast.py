@@ -167,11 +167,13 @@ class Group:
 
 @dataclass(frozen=True)
 class Merge:
-    """`add { ... }` / `concat { ... }` / `mul { ... }`: each line is a branch from the current value."""
+    """`add { ... }` / `concat { ... }` / `mul { ... }` / `mean drop=0.15 { ... }`: each line is a
+    branch from the current value; `args` are the merge's own arguments (only `mean` takes any)."""
 
     span: SourceSpan
     kind: str
     body: "Body"
+    args: tuple["Arg", ...] = ()
 
 
 @dataclass(frozen=True)

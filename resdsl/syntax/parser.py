@@ -380,6 +380,14 @@ class _ToAst(Transformer):
     def mul_merge(self, meta, children):
         return self._merge("mul", meta, children)
 
+    def mean_merge(self, meta, children):
+        return ast.Merge(self._s(meta), "mean", children[1], children[0])
+
+    def mean_args(self, meta, children):
+        """`drop=0.15 ...`: keyword arguments only, as (name token, value) pairs."""
+        pairs = zip(children[::2], children[1::2])
+        return tuple(ast.Arg(_tok_span(self.file, name), str(name), value) for name, value in pairs)
+
     def residual(self, meta, children):
         return ast.Residual(self._s(meta), children[0], children[1])
 
