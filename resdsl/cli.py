@@ -36,7 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except ResdslError as err:
         print(err.render(), file=sys.stderr)
-        return EXIT_USAGE if isinstance(err, UsageError) else EXIT_SPEC
+        code = EXIT_USAGE if isinstance(err, UsageError) else EXIT_SPEC
+        if getattr(args, "json", False):  # --json callers get the errors as data too (docs/json.md)
+            import json
+
+            from resdsl.records import error_record
+
+            print(json.dumps(error_record(args.command, err, code), indent=2))
+        return code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -82,7 +89,8 @@ def say(*parts, **kwargs) -> None:
 
 def add_spec_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments every command that reads a spec shares."""
-    p.add_argument("file", metavar="FILE", help="a .res spec file")
+    p.add_argument("file", metavar="FILE", help="a .res spec file, or a library name such as resnet50 or "
+                                                "paper/resnet50 (see `resdsl list`)")
     p.add_argument("--set", dest="overrides", metavar="NAME=VALUE", action="append", default=[],
                    help="override a network parameter, e.g. --set depth=101 (repeatable)")
     p.add_argument("--network", metavar="NAME", help="the network to use where the file defines several")
@@ -93,8 +101,19 @@ def load_from_args(args: argparse.Namespace, input_shape: tuple[int, int, int] |
     """Load and check the spec the arguments name (no torch import)."""
     from resdsl.pipeline import load
 
-    return load(Path(args.file), args.network, parse_overrides(args.overrides), None, input_shape,
+    return load(resolve_file(args.file), args.network, parse_overrides(args.overrides), None, input_shape,
                 enforce_budgets)
+
+
+def resolve_file(name: str) -> Path:
+    """The spec file a FILE argument names: a path, else a library spec (a note on stderr says which
+    one was used where a local file shadows a library name or a bare name is in several collections)."""
+    from resdsl.catalog import resolve
+
+    resolution = resolve(Path(name))
+    if resolution.note:
+        say(resolution.note, file=sys.stderr)
+    return resolution.path
 
 
 def parse_shape(text: str, option: str = "--input") -> tuple[int, int, int]:
@@ -148,7 +167,7 @@ def _version() -> str:
 
 # One module per command under resdsl/commands/, each with `register(subparsers)`; importing one must
 # not import torch (the torch back end is imported inside the command's run function).
-COMMAND_MODULES = ("check", "count", "table", "draw", "compile")
+COMMAND_MODULES = ("check", "count", "table", "draw", "compile", "list")
 
 
 def _command_registrars(names: Sequence[str] = COMMAND_MODULES) -> list[Callable]:

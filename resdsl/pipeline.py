@@ -21,9 +21,16 @@ if TYPE_CHECKING:
 
 
 def load_program(path_or_text: str | Path, is_text: bool | None = None) -> Program:
+    """Read a spec given as a path, a library name (`resnet50`, see resdsl/catalog.py) or its text."""
+    from resdsl.catalog import resolve
     from resdsl.elaborate.loader import Loader
 
-    return Loader().load(path_or_text, is_text=is_text)
+    if is_text:
+        return Loader().load(path_or_text, is_text=True)
+    resolution = resolve(path_or_text)
+    if resolution.path is None:
+        return Loader().load(path_or_text, is_text=is_text)
+    return Loader().load(resolution.path, is_text=False)
 
 
 def choose_network(program: Program, name: str | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from resdsl.cli import say, EXIT_OK, EXIT_SPEC, HelpFormatter
+from resdsl.cli import say, EXIT_OK, EXIT_SPEC, HelpFormatter, resolve_file
 
 EPILOG = """\
 examples:
@@ -30,6 +30,6 @@ def register(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from resdsl.tables import evaluate_file, render
 
-    results = evaluate_file(Path(args.file))
+    results = evaluate_file(resolve_file(args.file))
     say("\n".join(render(r) for r in results), end="")
     return EXIT_OK if all(r.ok for r in results) else EXIT_SPEC

@@ -1,0 +1,50 @@
+"""JSON-ready records shared by every `--json` output (the schema is documented in docs/json.md).
+
+Every command prints one JSON object with `"command"` and `"ok"`; figures are plain integers (params,
+MACs at batch 1 unless a `batch` key says otherwise), shapes are lists `[C, H, W]`, and an error is
+`{"ok": false, "exit_code": n, "errors": [diagnostic, ...]}`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from resdsl.diagnostics import Diagnostic, ResdslError, SourceSpan
+
+
+def span_record(span: SourceSpan) -> dict[str, Any]:
+    return {"file": span.file, "line": span.line, "column": span.column, "end_line": span.end_line,
+            "end_column": span.end_column}
+
+
+def diagnostic_record(d: Diagnostic) -> dict[str, Any]:
+    return {**span_record(d.span), "severity": "error", "message": d.message, "hint": d.hint,
+            "notes": [{**span_record(span), "message": text} for span, text in d.notes]}
+
+
+def error_record(command: str, err: ResdslError, exit_code: int) -> dict[str, Any]:
+    return {"command": command, "ok": False, "exit_code": exit_code,
+            "errors": [diagnostic_record(d) for d in err.diagnostics]}
+
+
+def budget_records(net) -> list[dict[str, Any]]:
+    return [{"metric": b.limit.metric, "op": b.limit.op, "limit": b.limit.limit, "actual": b.actual, "ok": b.ok}
+            for b in net.budgets]
+
+
+def network_record(net) -> dict[str, Any]:
+    """The summary of one checked network (what `check --json` prints under "network")."""
+    from resdsl.elaborate.values import show
+
+    return {"name": net.name, "source": net.source, "input_shape": list(net.input_type.shape),
+            "output_shape": list(net.output_type.shape), "params": net.params, "buffers": net.totals.buffers,
+            "macs": net.macs, "flops": net.flops,
+            "peak_activation_bytes_fp32": net.memory.bytes(net.memory.peak_elements, 1, 4),
+            "parameters": {k: _plain(v, show) for k, v in net.parameters}, "budgets": budget_records(net)}
+
+
+def _plain(value: Any, show) -> Any:
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, show) for v in value]
+    return show(value)
