@@ -51,6 +51,28 @@ class Network:
     def flops(self) -> int:
         return self.totals.flops
 
+    def summary(self, by: str = "layer", batch: int = 1):
+        """Per-layer table (path, op, output shape, params, MACs) with totals and conventions: what
+        `resdsl count --by layer` prints.  `by` may also be "stage", "block" or "op"."""
+        from resdsl.display import summary
+
+        return summary(self, by, batch)
+
+    def __repr__(self) -> str:
+        from resdsl.display import one_line
+
+        return one_line(self)
+
+    def _repr_svg_(self) -> str | None:
+        from resdsl.display import svg
+
+        return svg(self)
+
+    def _repr_markdown_(self) -> str:
+        from resdsl.display import markdown
+
+        return markdown(self)
+
     @cached_property
     def by_stage(self) -> dict[str, OpCost]:
         """Params / buffers / MACs / element-wise work summed per stage, in stage order."""

@@ -48,3 +48,13 @@ def _plain(value: Any, show) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v, show) for v in value]
     return show(value)
+
+
+def table_records(results) -> list[dict[str, Any]]:
+    """Evaluated paper tables (`resdsl.tables.TableResult`s): every row with ours beside each published figure."""
+    return [{"name": t.name, "title": t.title, "ok": t.ok,
+             "rows": [{"row": r.name, "network": r.network, "params": r.params, "macs": r.macs,
+                       "claims": r.claims, "ok": r.ok, "notes": dict(r.info),
+                       "figures": [{"metric": f.metric, "published": f.text, "ours": f.ours, "exact": f.exact,
+                                    "match": f.how} for f in r.figures]}
+                      for r in t.rows]} for t in results]

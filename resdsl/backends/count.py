@@ -22,7 +22,7 @@ CONVENTIONS = {
     "memory": "bytes; activations are every op output of one inference pass, peak = most bytes alive at "
               "once with each tensor freed after its last reader (no in-place ops)",
 }
-LEVELS = ("stage", "block", "op")
+LEVELS = ("stage", "block", "op", "layer")
 
 
 def report(net: Network, batch: int = 1, by: str = "stage") -> dict[str, Any]:
@@ -30,6 +30,8 @@ def report(net: Network, batch: int = 1, by: str = "stage") -> dict[str, Any]:
     graph = net.graph
     memory = net.memory
     return {
+        "command": "count",
+        "ok": all(b.ok for b in net.budgets),
         "name": net.name,
         "source": net.source,
         "input_shape": list(net.input_type.shape),
@@ -60,6 +62,8 @@ def report(net: Network, batch: int = 1, by: str = "stage") -> dict[str, Any]:
 def rows(net: Network, by: str, batch: int = 1) -> list[dict[str, Any]]:
     """One row per stage, block or op, in network order."""
     graph = net.graph
+    if by in ("op", "layer"):
+        return _node_rows(net, by, batch)
     grouped: dict[str, dict[str, Any]] = {}
     for node, cost in zip(graph.nodes[1:], net.costs[1:]):
         key, kind = _group(graph, node, by)
@@ -74,9 +78,46 @@ def rows(net: Network, by: str, batch: int = 1) -> list[dict[str, Any]]:
     return list(grouped.values())
 
 
+def _node_rows(net: Network, by: str, batch: int) -> list[dict[str, Any]]:
+    """One row per op: its module path, a display name that says what an unlabelled op is
+    (`layer1.0.relu` rather than the position `layer1.0.2`) and, per layer, the op itself."""
+    names = display_names(net.graph)
+    out = []
+    for node, cost in zip(net.graph.nodes[1:], net.costs[1:]):
+        row = {"path": node.path, "name": names[node.id], "kind": element_kind(node),
+               "output_shape": list(node.type.shape), "params": cost.params, "macs": cost.macs * batch,
+               "other_ops": cost.elementwise * batch}
+        if by == "layer":
+            row["op"] = node.op.describe()
+        out.append(row)
+    return out
+
+
+def display_names(graph: Graph) -> dict[int, str]:
+    """Node id -> a readable name: the module path where the op is labelled, else its scope's path and
+    what it is (`relu`; `relu_2` for the second unlabelled relu of the same scope).  Display only:
+    module paths (state_dict keys) are unchanged."""
+    names: dict[int, str] = {}
+    taken: set[str] = {node.path for node in graph.nodes}
+    seen: dict[tuple[str, str], int] = {}
+    for node in graph.nodes[1:]:
+        last = node.path.rpartition(".")[2]
+        if not last.isdigit():
+            names[node.id] = node.path
+            continue
+        prefix = node.path.rpartition(".")[0]
+        kind = element_kind(node)
+        n = seen[(prefix, kind)] = seen.get((prefix, kind), 0) + 1
+        base = f"{prefix}.{kind}" if prefix else kind
+        name = base if n == 1 else f"{base}_{n}"
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        names[node.id] = name
+    return names
+
+
 def _group(graph: Graph, node: Node, by: str) -> tuple[str, str]:
-    if by == "op":
-        return node.path, element_kind(node)
     if by == "block":
         for scope in graph.scope_chain(node.scope)[1:]:
             if scope.kind == "block":
@@ -123,10 +164,12 @@ def render_text(data: dict[str, Any]) -> str:
 def _table(data: dict[str, Any]) -> list[str]:
     total_params = data["params"] or 1
     total_macs = data["macs"] or 1
-    header = [data["by"], "kind", "output", "params", "share", "MACs", "share"]
+    second = "op" if data["by"] == "layer" else "kind"
+    header = [data["by"], second, "output", "params", "share", "MACs", "share"]
     body = []
     for row in data["rows"]:
-        body.append([row["path"], row["kind"], "x".join(map(str, row["output_shape"])), f"{row['params']:,}",
+        body.append([row.get("name", row["path"]), row[second], "x".join(map(str, row["output_shape"])),
+                     f"{row['params']:,}",
                      f"{row['params'] / total_params:.1%}", si(row["macs"]), f"{row['macs'] / total_macs:.1%}"])
     body.append(["total", "", "x".join(map(str, data["output_shape"])), f"{data['params']:,}", "100.0%",
                  si(data["macs"]), "100.0%"])

@@ -71,13 +71,10 @@ def _check_tables(args, program) -> int:
         raise err.with_sources(program.sources) from None
     ok = all(r.ok for r in results)
     if args.json:
-        tables = [{"name": t.name, "title": t.title, "ok": t.ok,
-                   "rows": [{"row": r.name, "network": r.network, "params": r.params, "macs": r.macs,
-                             "claims": r.claims, "ok": r.ok,
-                             "figures": [{"metric": f.metric, "published": f.text, "ours": f.ours,
-                                          "exact": f.exact, "match": f.how} for f in r.figures]}
-                            for r in t.rows]} for t in results]
-        say(json.dumps({"command": "check", "ok": ok, "kind": "tables", "tables": tables}, indent=2))
+        from resdsl.records import table_records
+
+        say(json.dumps({"command": "check", "ok": ok, "kind": "tables", "tables": table_records(results)},
+                       indent=2))
         return EXIT_OK if ok else EXIT_SPEC
     for t in results:
         claimed = [r for r in t.rows if r.claims]

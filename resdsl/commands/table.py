@@ -24,6 +24,7 @@ def register(commands) -> None:
                     "published figures, the difference, and whether ours matches at the printed precision.",
         epilog=EPILOG, formatter_class=HelpFormatter)
     p.add_argument("file", metavar="FILE", help="a .res file with one or more `table` definitions")
+    p.add_argument("--json", action="store_true", help="print one JSON object (see docs/json.md)")
     p.set_defaults(run=run)
 
 
@@ -31,5 +32,13 @@ def run(args: argparse.Namespace) -> int:
     from resdsl.tables import evaluate_file, render
 
     results = evaluate_file(resolve_file(args.file))
-    say("\n".join(render(r) for r in results), end="")
-    return EXIT_OK if all(r.ok for r in results) else EXIT_SPEC
+    ok = all(r.ok for r in results)
+    if args.json:
+        import json
+
+        from resdsl.records import table_records
+
+        say(json.dumps({"command": "table", "ok": ok, "tables": table_records(results)}, indent=2))
+    else:
+        say("\n".join(render(r) for r in results), end="")
+    return EXIT_OK if ok else EXIT_SPEC
