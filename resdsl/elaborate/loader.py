@@ -120,15 +120,20 @@ class Loader:
         self.errors = ErrorCollector()
         self._origin: dict[str, SourceSpan] = {}
 
-    def load(self, path_or_text: str | Path, *, with_prelude: bool = True, is_text: bool | None = None) -> Program:
+    def load(self, path_or_text: str | Path, *, with_prelude: bool = True, is_text: bool | None = None,
+             text: str | None = None) -> Program:
         """Load a file (a `Path`, or a string that is not spec text) or spec text (`is_text=True`, or a
-        string `looks_like_source` recognises)."""
+        string `looks_like_source` recognises).  `text`, where given, is the file's content as an
+        editor holds it (unsaved): the spec is read from it, and its imports are resolved next to
+        `path_or_text` as if it were saved there."""
+        if text is not None:
+            is_text = False
         if is_text is None:
             is_text = not isinstance(path_or_text, Path) and looks_like_source(path_or_text)
         if not is_text:
             path = Path(path_or_text)
             main = str(path)
-            text = read_spec_file(path)
+            text = read_spec_file(path) if text is None else text
             main_path = path
         else:
             main, text, main_path = "<string>", str(path_or_text), Path.cwd() / "<string>"
