@@ -167,7 +167,7 @@ def _version() -> str:
 
 # One module per command under resdsl/commands/, each with `register(subparsers)`; importing one must
 # not import torch (the torch back end is imported inside the command's run function).
-COMMAND_MODULES = ("check", "count", "table", "draw", "compile", "list", "diff", "fmt", "lsp")
+COMMAND_MODULES = ("check", "count", "table", "draw", "compile", "list", "diff", "fmt", "lsp", "plot")
 
 
 def _command_registrars(names: Sequence[str] = COMMAND_MODULES) -> list[Callable]:
