@@ -12,7 +12,7 @@ from resdsl.diagnostics import UsageError
 MAX_BATCH = 1 << 20
 # resdsl.backends.count.LEVELS, repeated so that registering the command imports no back end (every
 # command registers at start-up); a test keeps the two equal.
-LEVELS = ("stage", "block", "op")
+LEVELS = ("stage", "block", "op", "layer")
 
 EPILOG = """\
 examples:
@@ -40,7 +40,8 @@ def register(commands) -> None:
     p.add_argument("--input", metavar="CxHxW", help="count at another input size, e.g. 3x160x160")
     p.add_argument("--batch", metavar="N", type=int, default=1,
                    help="batch size for MACs, FLOPs and activation memory (default 1)")
-    p.add_argument("--by", choices=LEVELS, default="stage", help="breakdown rows (default: stage)")
+    p.add_argument("--by", choices=LEVELS, default="stage",
+                   help="breakdown rows (default: stage); layer: every op with what it is, torchinfo-like")
     p.add_argument("--json", action="store_true", help="print one JSON object (see docs/counting.md)")
     p.set_defaults(run=run)
 
