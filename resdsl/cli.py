@@ -28,7 +28,11 @@ The language is described in docs/language.md; counting conventions in docs/coun
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # reported by the subcommand's own parser: its usage and its options to suggest from
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        subparsers.choices.get(getattr(args, "command", None), parser).error(
+            f"unrecognized arguments: {' '.join(extras)}")
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
@@ -61,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line's parser.  Given the arguments, only the command they name is registered
     (start-up time: each command's options cost a little); `resdsl --help` and mistakes get all."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="resdsl",
         description="Write down, check, count, draw and build convolutional networks from .res specs.",
         epilog=EPILOG, formatter_class=HelpFormatter)
@@ -71,6 +75,27 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     for register in _command_registrars((named,) if named else COMMAND_MODULES):
         register(commands)
     return parser
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a did-you-mean for a misspelt command, choice or option (exit 2, usage first)."""
+
+    def error(self, message: str):
+        import re
+
+        from resdsl.diagnostics import did_you_mean
+
+        hint = None
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:
+            hint = did_you_mean(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)))
+        unknown = re.match(r"unrecognized arguments: (.*)", message)
+        if unknown:
+            options = [o for o in self._option_string_actions if o.startswith("--")]
+            guesses = [did_you_mean(w.split("=")[0], options) for w in unknown.group(1).split() if w.startswith("-")]
+            hint = "; ".join(g for g in guesses if g) or None
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n" + (f"  hint: {hint}\n" if hint else ""))
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
