@@ -180,38 +180,48 @@ def _bind(definition, call: ast.Call) -> dict[str, Any]:
 def render(result: TableResult) -> str:
     """One line per row: ours beside each published figure, the difference, and whether it matches."""
     lines = [f"{result.name}" + (f" — {result.title}" if result.title else "")]
+    header, body = cells(result)
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    lines += [fmt(header), fmt(["-" * w for w in widths]), *map(fmt, body)]
+    lines.append(summary_line(result))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(result: TableResult) -> str:
+    claimed = [r for r in result.rows if r.claims and r.figures]
+    unclaimed = sum(1 for r in result.rows if not r.claims)
+    bare = sum(1 for r in result.rows if r.claims and not r.figures)
+    good = sum(r.ok for r in claimed)
+    return ((f"{good} of {len(claimed)} claiming rows reproduce their published figures" if claimed
+             else "no row claims a published figure")
+            + (f"; {unclaimed} shown without a claim" if unclaimed else "")
+            + (f"; {bare} with no published count" if bare else ""))
+
+
+def cells(result: TableResult) -> tuple[list[str], list[list[str]]]:
+    """The table as text cells: a header and one line per published figure of each row."""
     header = ["row", "network", "params", "MACs", "published", "ours", "diff", "match", "notes"]
     body = []
     for row in result.rows:
         first = True
         for fig in row.figures or (None,):
-            cells = [row.name if first else "", row.network if first else "",
-                     f"{row.params:,}" if first else "", si(row.macs) if first else ""]
+            line = [row.name if first else "", row.network if first else "",
+                    f"{row.params:,}" if first else "", si(row.macs) if first else ""]
             if fig is None:
-                cells += ["", "", "", "", ""]
+                line += ["", "", "", "", ""]
             else:
                 diff = fig.ours - fig.published
                 pct = f" ({diff / fig.published:+.1%})" if fig.published and not fig.exact else ""
                 mark = ("ok " if fig.matches else ("NO " if row.claims else "no ")) + fig.how
                 if not row.claims:
                     mark += " (not claimed)"
-                cells += [f"{fig.metric} {fig.text}", _shown(fig), f"{_signed(diff)}{pct}", mark, ""]
+                line += [f"{fig.metric} {fig.text}", _shown(fig), f"{_signed(diff)}{pct}", mark, ""]
             if first:
-                cells[-1] = ", ".join(f"{k} {v}" for k, v in row.info)
-            body.append(cells)
+                line[-1] = ", ".join(f"{k} {v}" for k, v in row.info)
+            body.append(line)
             first = False
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
-    lines += [fmt(header), fmt(["-" * w for w in widths]), *map(fmt, body)]
-    claimed = [r for r in result.rows if r.claims and r.figures]
-    unclaimed = sum(1 for r in result.rows if not r.claims)
-    bare = sum(1 for r in result.rows if r.claims and not r.figures)
-    good = sum(r.ok for r in claimed)
-    lines.append((f"{good} of {len(claimed)} claiming rows reproduce their published figures" if claimed
-                  else "no row claims a published figure")
-                 + (f"; {unclaimed} shown without a claim" if unclaimed else "")
-                 + (f"; {bare} with no published count" if bare else ""))
-    return "\n".join(lines) + "\n"
+    return header, body
 
 
 def _shown(fig: Figure) -> str:

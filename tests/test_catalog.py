@@ -156,3 +156,15 @@ def test_check_prelude_files_resolve(capsys):
     for path in sorted((ROOT / "resdsl" / "prelude").glob("*.res")):
         code, out, _ = cli(capsys, "check", str(path))
         assert code == 0 and "parse and resolve" in out, path
+
+
+def test_table_markdown_and_latex(capsys):
+    code, out, _ = cli(capsys, "table", "resnet_shortcut_options", "--markdown")
+    assert code == 0
+    assert "| resnet34_B | resnet_paper | 21,797,672 | 3.66G | params 21797672 | 21,797,672 | 0 | ok exact |" in out
+    assert "|---|---|---:|---:|" in out
+    code, out, _ = cli(capsys, "table", "resnet_shortcut_options", "--latex")
+    assert code == 0
+    assert "\\begin{tabular}{llrrlrrll}" in out and "\\end{tabular}" in out
+    assert "resnet34\\_B & resnet\\_paper & 21,797,672 & 3.66G" in out
+    assert all(line.endswith("\\\\") for line in out.splitlines() if " & " in line)

@@ -23,6 +23,7 @@ CONVENTIONS = {
               "once with each tensor freed after its last reader (no in-place ops)",
 }
 LEVELS = ("stage", "block", "op", "layer")
+WIDTH = 100  # the text report fits a 100-column terminal (a very long layer path may still overflow)
 
 
 def report(net: Network, batch: int = 1, by: str = "stage") -> dict[str, Any]:
@@ -142,23 +143,32 @@ def render_text(data: dict[str, Any]) -> str:
     lines.append(f"{data['name']}: {shape_in} -> {shape_out}   batch {data['batch']}")
     lines.append("")
     lines.append(f"  params     {data['params']:>16,}   trainable; + {data['buffers']:,} buffer elements "
-                 "(BN running statistics)")
-    lines.append(f"  MACs       {data['macs']:>16,}   {si(data['macs'])}   conv + fc multiply-accumulates "
-                 "(the ResNet paper's \"FLOPs\", torchvision's \"GFLOPS\")")
+                 "(BN running stats)")
+    lines.append(f"  MACs       {data['macs']:>16,}   {si(data['macs'])}   conv + fc multiply-accumulates")
+    lines.append(f"  {'':27}   (the ResNet paper's \"FLOPs\", torchvision's \"GFLOPS\")")
     lines.append(f"  FLOPs      {data['flops']:>16,}   {si(data['flops'])}   = 2 x MACs "
                  "(torch.utils.flop_counter's convention)")
     other = ", ".join(f"{k} {si(v)}" for k, v in sorted(data["by_kind"].items(), key=lambda kv: -kv[1]))
-    lines.append(f"  other ops  {other or 'none'}   (element operations, not in MACs/FLOPs)")
+    lines.extend(_wrapped("  other ops  ", f"{other or 'none'}   (element operations, not in MACs/FLOPs)"))
     m = data["memory"]
-    lines.append(f"  memory     params {binary_bytes(m['param_bytes_fp32'])} fp32; activations "
-                 f"{binary_bytes(m['activation_bytes_fp32'])} in all; peak live {binary_bytes(m['peak_activation_bytes_fp32'])}"
-                 f" fp32 / {binary_bytes(m['peak_activation_bytes_fp16'])} fp16 (at {m['peak_at']})")
+    lines.extend(_wrapped("  memory     ", f"params {binary_bytes(m['param_bytes_fp32'])} fp32; activations "
+                 f"{binary_bytes(m['activation_bytes_fp32'])} in all; peak live "
+                 f"{binary_bytes(m['peak_activation_bytes_fp32'])} fp32 / "
+                 f"{binary_bytes(m['peak_activation_bytes_fp16'])} fp16 (at {m['peak_at']})"))
     for b in data["budgets"]:
         lines.append(f"  budget     {b['metric']} {b['op']} {si(b['limit'])}: {si(b['actual'])} "
                      f"({'ok' if b['ok'] else 'EXCEEDED'})")
     lines.append("")
     lines.extend(_table(data))
     return "\n".join(lines) + "\n"
+
+
+def _wrapped(lead: str, text: str, width: int = WIDTH) -> list[str]:
+    """`lead` + text wrapped at word boundaries to `width`, continuation lines under the text."""
+    import textwrap
+
+    return textwrap.wrap(text, width, initial_indent=lead, subsequent_indent=" " * len(lead),
+                         break_long_words=False, break_on_hyphens=False) or [lead.rstrip()]
 
 
 def _table(data: dict[str, Any]) -> list[str]:
