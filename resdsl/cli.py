@@ -15,6 +15,8 @@ EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 EPILOG = """\
 examples:
+  resdsl list                                   # the shipped specs; each works by name
+  resdsl count resnet152                        # = specs/torchvision/resnet152.res
   resdsl check specs/torchvision/resnet152.res
   resdsl check specs/cifar/resnet20.res --set depth=56
   resdsl count specs/torchvision/resnet50.res --by stage
