@@ -82,7 +82,7 @@ def find(name: str, root: Path | None = None) -> list[Entry]:
         key = key[len("specs/"):]
     if key.endswith(SUFFIX):
         key = key[: -len(SUFFIX)]
-    if not key or key.startswith("/") or ".." in key.split("/"):
+    if not key or key.startswith("/") or ".." in key.split("/") or "\0" in key or len(key) > 255:
         return []
     if "/" in key:
         path = root / f"{key}{SUFFIX}"
@@ -99,7 +99,11 @@ def resolve(path_or_text: str | Path, root: Path | None = None) -> Resolution:
         return Resolution(None, None)
     text = str(path_or_text)
     path = Path(path_or_text)
-    if path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+        exists = False
+    if exists:
         shadowed = find(text, root) if len(path.parts) == 1 else []
         note = None
         if shadowed:

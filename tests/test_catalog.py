@@ -168,3 +168,10 @@ def test_table_markdown_and_latex(capsys):
     assert "\\begin{tabular}{llrrlrrll}" in out and "\\end{tabular}" in out
     assert "resnet34\\_B & resnet\\_paper & 21,797,672 & 3.66G" in out
     assert all(line.endswith("\\\\") for line in out.splitlines() if " & " in line)
+
+
+@pytest.mark.parametrize("bad", ["a\0b", "x" * 5000, "tables/../../etc/passwd"])
+def test_odd_names_are_usage_errors(bad, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match="no such file or library spec"):
+        resdsl.load(bad)
