@@ -48,11 +48,21 @@ def _same_file(span_file: str, path: Path) -> bool:
         return False
 
 
-def _problems(err: ResdslError, path: Path) -> list[Problem]:
+def _problems(err: ResdslError, path: Path, fallback: SourceSpan | None = None) -> list[Problem]:
+    """`fallback`: where to show an error located in another file (the network being checked here)."""
     out = []
     for d in err.diagnostics:
         span = d.span
         message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+        if not _same_file(span.file, path) and span.line > 0:
+            # An error inside an imported block or family: shown where this file calls it, if it does.
+            here = [s for s, _ in d.notes if _same_file(s.file, path) and s.line > 0]
+            if not here and fallback is not None and _same_file(fallback.file, path):
+                here = [SourceSpan(fallback.file, fallback.line, fallback.column, fallback.line,
+                                   fallback.column + 1)]
+            if here:
+                message += f"\n(at {span})"
+                span = here[-1]
         if not _same_file(span.file, path) or span.line <= 0:
             # In an imported file, or about the file as a whole: shown on the first line.
             where = f" (in {span})" if span.line > 0 else ""
@@ -95,7 +105,7 @@ def analyse(text: str, path: str | Path) -> Analysis:
                                                 f"{b.limit.metric} budget {b.limit.op} {si(b.limit.limit)} "
                                                 f"exceeded ({si(b.actual)})"))
             except ResdslError as err:
-                problems += _problems(err, path)
+                problems += _problems(err, path, program.networks[name].span)
         if not program.main_networks and program.main_tables:
             from resdsl.tables import evaluate
 
