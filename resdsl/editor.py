@@ -86,6 +86,8 @@ def analyse(text: str, path: str | Path) -> Analysis:
         program = Loader().load(path, text=text)
     except ResdslError as err:
         return Analysis(None, (), tuple(_problems(err, path)))
+    except RecursionError:
+        return Analysis(None, (), (Problem(0, 0, 0, 1, "the spec nests too deeply to analyse"),))
     problems: list[Problem] = []
     networks = []
     try:
