@@ -135,7 +135,7 @@ def test_check_a_table_with_a_wrong_claim_fails(tmp_path, capsys):
     (tmp_path / "only.res").write_text('import "t.res"\ntable t2 "y" {\n  a = n :: params_exact=108\n'
                                         '  b = m :: params_exact=1\n}\n')
     code, out, _ = cli(capsys, "check", str(tmp_path / "only.res"))
-    assert code == 1 and "rows not reproduced: b" in out
+    assert code == 1 and "rows not reproduced: b" in out and "1 of 2 claiming rows" in out
 
 
 def test_check_a_block_file(tmp_path, capsys):

@@ -36,3 +36,11 @@ def test_plot_usage_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert ".svg, .png or .pdf" in err and "top1" in err
     assert not list(tmp_path.iterdir())
+
+
+def test_plot_a_table_without_published_figures_draws_macs_against_params(tmp_path, capsys):
+    out = tmp_path / "c.svg"
+    assert main(["plot", "--table", "canziani_comparison", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "11 networks" in capsys.readouterr().out
+    assert "bn_alexnet" in text and "inception_v4" in text and "bubble area: parameters" in text

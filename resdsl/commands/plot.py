@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from resdsl.cli import EXIT_OK, HelpFormatter, load_from_args, parse_overrides, resolve_file, say
+from resdsl.cli import EXIT_OK, HelpFormatter, load_from_args, resolve_file, say
 from resdsl.diagnostics import SourceSpan, UsageError, did_you_mean
 
 EPILOG = """\
@@ -72,12 +72,13 @@ def run(args: argparse.Namespace) -> int:
     if args.table and args.files:
         raise UsageError("give either spec files or --table, not both", _SPAN)
     if args.table:
-        points, ylabel, size_label = _table_points(args)
-        title = args.title
+        points, ylabel, size_label, title, log_y = _table_points(args)
     else:
         points = _spec_points(args)
-        ylabel, size_label, title = "parameters", "peak activation memory (fp32, batch 1)", args.title
-    data = _draw(points, ylabel, size_label, title, fmt, log_y=not args.table)
+        ylabel, size_label, title, log_y = "parameters", "peak activation memory (fp32, batch 1)", args.title, True
+    if not points:
+        raise UsageError("no row of the table has that figure", _SPAN)
+    data = _draw(points, ylabel, size_label, title, fmt, log_y=log_y)
     from resdsl.backends.graphviz_render import write_atomic
 
     write_atomic(output, data)
@@ -95,10 +96,11 @@ def _spec_points(args) -> list[Point]:
     return points
 
 
-def _table_points(args) -> tuple[list[Point], str, str]:
+def _table_points(args) -> tuple[list[Point], str, str, str | None, bool]:
     from resdsl.tables import METRICS, evaluate_file
 
-    parse_overrides(args.overrides) if args.overrides else None
+    if args.overrides:
+        raise UsageError("--set applies to spec files; a table's rows give their own parameters", _SPAN)
     results = evaluate_file(resolve_file(args.table))
     rows = [r for t in results for r in t.rows]
     cells: list[str] = []
@@ -107,6 +109,13 @@ def _table_points(args) -> tuple[list[Point], str, str]:
             if k not in cells and _number(v) is not None and k not in METRICS:
                 cells.append(k)
     metric = args.metric or (cells[0] if cells else None)
+    title = args.title or (results[0].title if len(results) == 1 and results[0].title else None)
+    if args.metric is None and (metric is None or sum(_number(dict(r.info).get(metric, "")) is not None
+                                                      for r in rows) < 2):
+        # Nothing published to plot against (the Canziani paper prints its figures only as plots):
+        # the rows' networks, MACs against our parameter counts.
+        return [Point(r.name, r.macs, float(r.params), float(r.params)) for r in rows], "parameters", \
+            "parameters", title, True
     if metric is None or metric not in cells:
         raise UsageError(f"the table has no numeric cell named {metric!r}" if metric else
                          "the table has no numeric cell to plot", _SPAN,
@@ -118,8 +127,7 @@ def _table_points(args) -> tuple[list[Point], str, str]:
         if value is None or _number(value) is None:
             continue  # a row without the figure (a "-" in the paper)
         points.append(Point(r.name, r.macs, _number(value), float(r.params)))
-    title = args.title or (results[0].title if len(results) == 1 and results[0].title else None)
-    return points, f"{metric} (published)", "parameters"
+    return points, f"{metric} (published)", "parameters", title, False
 
 
 def _number(text: str) -> float | None:

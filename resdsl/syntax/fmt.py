@@ -2,8 +2,8 @@ r"""`resdsl fmt`: the canonical layout of a spec, rewritten line by line so comm
 
 The canonical layout is deliberately about layout only; it never reorders or rewrites what is written:
   - indentation is two spaces per open `{`; a line that starts with `}` closes first.  Continuation
-    lines (after a line ending in `\`, or inside an open `(` or `[`) keep their own indentation, so
-    aligned arguments stay aligned;
+    lines (after a line ending in `\`, `=`, `,` or an operator, or inside an open `(` or `[`) keep
+    their own indentation, so aligned arguments stay aligned;
   - no trailing whitespace; tabs in indentation become spaces; Windows line ends become `\n`;
   - no space before a comma and at least one after it (outside strings and comments);
   - a trailing comment is separated from the code by at least two spaces (`conv 3x3 64  # why`);
@@ -21,6 +21,8 @@ from typing import Any
 from resdsl.diagnostics import SourceSpan
 
 INDENT = "  "
+# A line whose code ends like this goes on on the next line, which keeps its own indentation.
+_CONTINUES = ("\\", "=", ",", "+", "-", "*", "/", "%", "::", "(", "[")
 
 
 def _split_comment(line: str) -> tuple[str, str]:
@@ -104,7 +106,7 @@ def _format(text: str) -> str:
         else:
             depth = max(0, braces - (1 if code.startswith("}") else 0))
             out.append(INDENT * depth + code + comment)
-        continued = code.endswith("\\")
+        continued = code.endswith(_CONTINUES) or code.endswith((" and", " or"))
         db, dp = _depths(code)
         braces = max(0, braces + db)
         parens = max(0, parens + dp)
