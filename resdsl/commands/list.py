@@ -23,6 +23,7 @@ collection to choose another (`paper/resnet50`).  A local file of the same name 
 """
 
 WIDTH = 100
+FAMILY_WIDTH = 18
 
 
 def register(commands) -> None:
@@ -125,7 +126,10 @@ def render(records: list[dict], width: int = WIDTH) -> str:
         elif r.get("error"):
             cells = [r["name"], "ERROR", "", "", "", r["error"]]
         else:
-            cells = [r["name"], r["family"] or "-", si(r["params"]), si(r["macs"]),
+            family = r["family"] or "-"
+            if len(family) > FAMILY_WIDTH:  # the whole name is in --json
+                family = family[: FAMILY_WIDTH - 1] + "…"
+            cells = [r["name"], family, si(r["params"]), si(r["macs"]),
                      "x".join(map(str, r["input_shape"])), r["paper"] or ""]
         rows.append((r["collection"], cells))
     widths = [max(len(c[i]) for c in [header, *(cells for _, cells in rows)]) for i in range(5)]
