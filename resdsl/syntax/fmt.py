@@ -1,9 +1,10 @@
 r"""`resdsl fmt`: the canonical layout of a spec, rewritten line by line so comments survive.
 
 The canonical layout is deliberately about layout only; it never reorders or rewrites what is written:
-  - indentation is two spaces per open `{`; a line that starts with `}` closes first.  Continuation
-    lines (after a line ending in `\`, `=`, `,` or an operator, or inside an open `(` or `[`) keep
-    their own indentation, so aligned arguments stay aligned;
+  - indentation is two spaces per open `{`; a line that starts with `}` closes first.  Lines of a
+    block whose `{` has code after it on its line (`concat { a` / `b }`) are aligned by hand and keep
+    their indentation, as do continuation lines (after a line ending in `\`, `=`, `,` or an
+    operator, or inside an open `(` or `[`), so aligned arguments stay aligned;
   - no trailing whitespace; tabs in indentation become spaces; Windows line ends become `\n`;
   - no space before a comma and at least one after it (outside strings and comments);
   - a trailing comment is separated from the code by at least two spaces (`conv 3x3 64  # why`);
@@ -77,6 +78,21 @@ def _depths(code: str) -> tuple[int, int]:
     return braces, parens
 
 
+def _track_braces(code: str, stack: list[bool]) -> None:
+    """Push a flag per `{` (True when code follows it on its line: the lines of that block are
+    aligned by hand and keep their indentation), pop per `}`."""
+    in_string = False
+    for i, ch in enumerate(code):
+        if ch == '"':
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif ch == "{":
+            stack.append(bool(code[i + 1:].strip()))
+        elif ch == "}" and stack:
+            stack.pop()
+
+
 def format_source(text: str) -> str:
     """The canonical layout of a spec's text (see the module docstring)."""
     bom = "\ufeff" if text.startswith("\ufeff") else ""
@@ -88,6 +104,7 @@ def _format(text: str) -> str:
     out: list[str] = []
     braces = parens = 0
     continued = False
+    stack: list[bool] = []  # per open brace: is its block aligned after it (`concat { a` ... `b }`)?
     for raw in lines:
         line = raw.rstrip()
         body = line.lstrip(" \t")
@@ -100,7 +117,7 @@ def _format(text: str) -> str:
         code = _normalise_code(code.rstrip())
         if code and comment:
             comment = " " * max(2, gap) + comment
-        if parens > 0 or continued:  # a continuation line: keep its indentation (tabs as two spaces)
+        if parens > 0 or continued or any(stack):  # a continuation line: keep its indentation (tabs as two spaces)
             lead = raw[: len(raw) - len(raw.lstrip(" \t"))].replace("\t", INDENT)
             out.append(lead + code + comment)
         else:
@@ -108,6 +125,7 @@ def _format(text: str) -> str:
             out.append(INDENT * depth + code + comment)
         continued = code.endswith(_CONTINUES) or code.endswith((" and", " or"))
         db, dp = _depths(code)
+        _track_braces(code, stack)
         braces = max(0, braces + db)
         parens = max(0, parens + dp)
     return _blank_lines(out)
