@@ -355,6 +355,9 @@ class Evaluator:
                 raise ShapeError(f"index {index} is out of range for a list of {len(target)}", e.index.span)
             return target[index]
         if isinstance(target, dict):
+            if isinstance(index, (list, dict, TensorRef)):  # unhashable, and never a key (see _MapLit)
+                raise ShapeError(f"a map key is a number, word, string or size, not {type_name(index)}",
+                                 e.index.span)
             if index not in target:
                 keys = ", ".join(show(k) for k in target)
                 raise NameResolutionError(f"{show(index)} is not a key of this map", e.index.span,
