@@ -233,7 +233,10 @@ def inprocess(table: Table, repeats: int, with_torch: bool) -> None:
         mine = ours(path)
         constructor = getattr(torchvision.models, path.stem, None) if "torchvision" in path.parts else None
         with torch.device("meta"):
-            model = (constructor() if constructor else resdsl.build(net)).eval()
+            try:
+                model = (constructor() if constructor else resdsl.build(net)).eval()
+            except NotImplementedError:  # torchvision's RegNets compute their widths with tensors
+                model = resdsl.build(net).eval()
         x = torch.empty(1, *net.input_type.shape, device="meta")
 
         def flop_count() -> None:
@@ -296,7 +299,9 @@ def scale(table: Table, repeats: int, full: bool) -> None:
                 continue
             code = SCALE_CHILD.format(root=str(ROOT), bench=str(ROOT / "bench"), kind=kind, blocks=blocks)
             tries = repeats if blocks < 100_000 else 1
-            found = [json.loads(best([sys.executable, "-c", code], 1).out.strip().splitlines()[-1])
+            # No cache: a second run would read the checked network back instead of building it.
+            found = [json.loads(best([sys.executable, "-c", code], 1, {"RESDSL_NO_CACHE": "1"}).out.strip()
+                                .splitlines()[-1])
                      for _ in range(tries)]
             r = min(found, key=lambda f: f["cpu"])
             results[kind, blocks] = r
