@@ -42,5 +42,18 @@ def test_plot_a_table_without_published_figures_draws_macs_against_params(tmp_pa
     out = tmp_path / "c.svg"
     assert main(["plot", "--table", "canziani_comparison", "-o", str(out)]) == 0
     text = out.read_text()
-    assert "11 networks" in capsys.readouterr().out
+    from resdsl.cli import resolve_file
+    from resdsl.tables import evaluate_file
+    rows = sum(len(t.rows) for t in evaluate_file(resolve_file("canziani_comparison")))
+    assert rows >= 11 and f"{rows} networks" in capsys.readouterr().out
     assert "bn_alexnet" in text and "inception_v4" in text and "bubble area: parameters" in text
+
+
+def test_labels_of_bubbles_on_one_spot_are_stacked_not_overprinted():
+    from resdsl.commands.plot import Point, _label_rises
+
+    points = [Point("alexnet", 7.2e8, 6.1e7, 1.0), Point("bn_alexnet", 7.3e8, 6.1e7, 1.0),
+              Point("resnet50", 4.1e9, 2.6e7, 1.0), Point("vgg16", 1.5e10, 1.4e8, 1.0)]
+    rises = _label_rises(points, log_y=True)
+    assert rises[0] != rises[1]  # the two AlexNets would print over each other
+    assert rises[2] == rises[3] == rises[0]  # lone bubbles keep the usual offset

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +138,22 @@ def _number(text: str) -> float | None:
         return None
 
 
+def _label_rises(points: list[Point], log_y: bool) -> list[int]:
+    """The vertical offset (points) of each bubble's label: a label that would print over an earlier one
+    (AlexNet and BN-AlexNet sit almost on one spot) moves a line down per label already there."""
+    def place(p: Point) -> tuple[float, float]:
+        return math.log10(max(p.macs, 1)), math.log10(max(p.y, 1e-12)) if log_y else p.y
+
+    where = [place(p) for p in points]
+    xs, ys = [x for x, _ in where], [y for _, y in where]
+    width, height = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    rises: list[int] = []
+    for i, (x, y) in enumerate(where):
+        crowd = sum(abs(x - where[j][0]) < 0.12 * width and abs(y - where[j][1]) < 0.04 * height for j in range(i))
+        rises.append(6 - 11 * crowd)
+    return rises
+
+
 def _draw(points: list[Point], ylabel: str, size_label: str, title: str | None, fmt: str, log_y: bool) -> bytes:
     import matplotlib
 
@@ -149,10 +166,10 @@ def _draw(points: list[Point], ylabel: str, size_label: str, title: str | None, 
     ax = fig.add_subplot()
     biggest = max(p.size for p in points) or 1.0
     colours = matplotlib.colormaps["tab20"]
-    for i, p in enumerate(points):
+    for i, (p, rise) in enumerate(zip(points, _label_rises(points, log_y))):
         area = 60 + 1800 * p.size / biggest
         ax.scatter(p.macs / 1e9, p.y, s=area, alpha=0.55, color=colours(i % 20), edgecolors="black", linewidths=0.6)
-        ax.annotate(p.label, (p.macs / 1e9, p.y), xytext=(6, 6), textcoords="offset points", fontsize=8)
+        ax.annotate(p.label, (p.macs / 1e9, p.y), xytext=(6, rise), textcoords="offset points", fontsize=8)
     from matplotlib.ticker import FuncFormatter, LogLocator
 
     ax.set_xscale("log")
