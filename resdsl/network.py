@@ -13,6 +13,7 @@ from resdsl.analysis.budgets import BudgetResult
 from resdsl.analysis.cost import OpCost, Totals
 from resdsl.analysis.memory import ActivationMemory
 from resdsl.ir.graph import Graph
+from resdsl.ir.init import InitPlan
 from resdsl.ir.types import TensorType
 
 
@@ -26,6 +27,7 @@ class Network:
     parameters: tuple[tuple[str, Any], ...]
     source: str                        # the spec file (or "<string>")
     inputs: tuple[str, ...] = ()       # every file read to make it (resolved): never an output
+    init: InitPlan = InitPlan()        # how its weights start (the spec's `init` rules, resolved)
 
     @property
     def name(self) -> str:

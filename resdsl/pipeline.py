@@ -59,6 +59,7 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
     """Elaborate and analyse one network.  With `enforce_budgets=False` an exceeded budget is reported
     in `Network.budgets` (ok=False) instead of raised, so `count` can still show the figures."""
     from resdsl.elaborate.elaborator import Elaborator
+    from resdsl.elaborate.init_rules import plan_for
     from resdsl.elaborate.resolve import check_definition_names, check_names
 
     try:
@@ -66,7 +67,8 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
         if unknown:
             raise MultipleErrors.combine(unknown)
         name = choose_network(program, network)
-        elaborated = Elaborator(program).network(name, overrides, override_span, input_shape)
+        elaborator = Elaborator(program)
+        elaborated = elaborator.network(name, overrides, override_span, input_shape)
         graph = elaborated.graph
         illegal = verify(graph)
         if illegal:
@@ -80,8 +82,9 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
         results, errors = check_budgets(elaborated.budgets, actual, shares)
         if errors and enforce_budgets:
             raise MultipleErrors.combine(errors)
+        init = plan_for(program, graph, elaborated.init_rules, elaborator.globals)
         return Network(graph, costs, total, memory, results, elaborated.parameters, program.main_file,
-                       tuple(program.files))
+                       tuple(program.files), init)
     except ResdslError as err:
         raise err.with_sources(program.sources) from None
     except RecursionError:  # the elaborator refuses at the block call that overflows; this is the backstop

@@ -20,6 +20,7 @@ from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primit
 from resdsl.elaborate.resolve import unknown_name_error
 from resdsl.elaborate.state import BudgetLimit, DepthSchedule, ElaborationState
 from resdsl.elaborate.binding import bind
+from resdsl.elaborate.init_rules import section_rules
 from resdsl.elaborate.values import Dims, Env, Evaluator, Function, Parts, Symbol, TensorRef, show, type_name
 from resdsl.elaborate.work import WorkBudget
 from resdsl.ir import ops
@@ -44,6 +45,7 @@ class Elaborated:
     budgets: tuple[BudgetLimit, ...]
     parameters: tuple[tuple[str, Any], ...]
     span: SourceSpan
+    init_rules: tuple[Any, ...] = ()  # the network's `init` rules (resdsl.elaborate.init_rules.Rule)
 
 
 @dataclass
@@ -141,7 +143,8 @@ class Elaborator:
         self.state.network_body = net.body
         out = self._body(net.body, frame, x)
         _no_parts(out, None)
-        return Elaborated(self.state.builder.freeze(out), tuple(self.state.budget_limits), tuple(params), net.span)
+        return Elaborated(self.state.builder.freeze(out), tuple(self.state.budget_limits), tuple(params), net.span,
+                          tuple(self.state.init_rules))
 
     def _stochastic_depth(self, stmt: ast.StochasticDepth, env: Env) -> None:
         """`stochastic_depth p_L` (Huang et al. 2016: block l of L survives with 1 - l/L (1 - p_L)) or
@@ -287,6 +290,11 @@ class Elaborator:
             return self._chain(stmt.chain, section, flow, stage_fixed=True)
         if isinstance(stmt, ast.Stages):
             return self._stages(stmt, frame, flow)
+        if isinstance(stmt, ast.InitSection):  # a block's sections are read from its definition
+            if frame.scope == 0 and frame.stage_level:
+                self.state.init_rules.extend(section_rules(stmt, lambda e: self._eval(e, frame),
+                                                           lambda name: frame.env.lookup(name)[0]))
+            return flow
         if isinstance(stmt, (ast.InputStmt, ast.Budget, ast.StochasticDepth)):
             if frame.scope != 0 or not frame.stage_level:
                 raise SpecSyntaxError(f"`{_statement_word(stmt)}` belongs at the top of a network", stmt.span,

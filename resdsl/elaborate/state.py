@@ -41,3 +41,4 @@ class ElaborationState:
     block_survival: float | None = None     # of the stage block being expanded
     residuals_seen: int = 0
     budget_limits: list[BudgetLimit] = field(default_factory=list)
+    init_rules: list[Any] = field(default_factory=list)  # the network's init rules (elaborate/init_rules)

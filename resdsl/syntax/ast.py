@@ -290,7 +290,25 @@ class Require:
     message: str | None
 
 
-Statement = Union[Require, Chain, Let, For, If, Section, Stages, InputStmt, Budget, StochasticDepth]
+@dataclass(frozen=True)
+class InitRule:
+    """`conv: kaiming_normal(mode=fan_out)`: the layers a rule targets and the initialiser it calls."""
+
+    span: SourceSpan
+    target: str
+    target_span: SourceSpan
+    call: Call
+
+
+@dataclass(frozen=True)
+class InitSection:
+    """`init { rule, ... }`: how the weights of a network's (or a block's) layers start."""
+
+    span: SourceSpan
+    rules: tuple[InitRule, ...]
+
+
+Statement = Union[Require, Chain, Let, For, If, Section, Stages, InputStmt, Budget, StochasticDepth, InitSection]
 
 
 @dataclass(frozen=True)

@@ -459,6 +459,20 @@ class _ToAst(Transformer):
     def stochastic_depth(self, meta, children):
         return ast.StochasticDepth(self._s(meta), children[0])
 
+    def init_stmt(self, meta, children):
+        """An init section is written as a body of `target: initialiser(...)` items; anything else in
+        it is an error here, at the item."""
+        rules = []
+        for stmt in children[0].statements:
+            elements = stmt.elements if isinstance(stmt, ast.Chain) else (stmt,)
+            for element in elements:
+                if not (isinstance(element, ast.Labelled) and isinstance(element.item, ast.Call)):
+                    raise SpecSyntaxError("an init section holds rules like `conv: kaiming_normal(mode=fan_out)`",
+                                          element.span, "write `TARGET: INITIALISER(...)`, one rule per item; "
+                                          "targets are layer kinds (conv, bn, fc, ...)")
+                rules.append(ast.InitRule(element.span, element.label.template, element.label.span, element.item))
+        return ast.InitSection(self._s(meta), tuple(rules))
+
     # tables
     def table_def(self, meta, children):
         name, title, rows = children

@@ -1,0 +1,60 @@
+"""Initialisation as torchvision does it: under the same `torch.manual_seed`, `resdsl.build` of a spec
+gives exactly the `state_dict` torchvision's constructor gives (the same draws in the same order)."""
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import resdsl  # noqa: E402
+from oracles import SPECS  # noqa: E402
+
+# spec, torchvision constructor and its arguments, spec overrides
+CASES = [
+    ("resnet50", "resnet50", {}, {}),
+    ("resnet50", "resnet50", {"zero_init_residual": True}, {"zero_init_residual": True}),
+    ("resnet18", "resnet18", {"zero_init_residual": True}, {"zero_init_residual": True}),
+    ("densenet121", "densenet121", {}, {}),
+    ("googlenet", "googlenet", {"aux_logits": False, "init_weights": True}, {}),
+    ("vgg16", "vgg16", {}, {}),  # 138M draws, twice: the slowest case (~8 s)
+]
+
+
+def _initial(ctor, seed: int = 0):
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        return ctor().state_dict()
+
+
+@pytest.mark.parametrize("spec, name, tv_args, overrides", CASES)
+def test_build_starts_from_torchvisions_tensors(torchvision_models, spec, name, tv_args, overrides):
+    torch.set_num_threads(1)
+    net = resdsl.load(SPECS / "torchvision" / f"{spec}.res", **overrides)
+    ours = _initial(lambda: resdsl.build(net))
+    theirs = _initial(lambda: getattr(torchvision_models, name)(**tv_args))
+    assert list(ours) == list(theirs)
+    differ = [k for k in ours if not torch.equal(ours[k], theirs[k])]
+    assert differ == []
+    if overrides.get("zero_init_residual"):
+        last = "bn3" if spec == "resnet50" else "bn2"
+        assert float(ours[f"layer1.0.{last}.weight"].abs().sum()) == 0.0
+
+
+def test_a_different_seed_gives_different_tensors():
+    net = resdsl.load(SPECS / "torchvision" / "resnet18.res")
+    a, b = _initial(lambda: resdsl.build(net), 0), _initial(lambda: resdsl.build(net), 1)
+    assert not torch.equal(a["conv1.weight"], b["conv1.weight"])
+
+
+def test_rules_set_what_they_say():
+    text = ("network m { input 3x8x8\n init { conv: kaiming_normal(mode=fan_out, nonlinearity=relu, bias=0.5)\n"
+            " bn: constant(2, bias=-1)\n fc: default(bias=0) }\n"
+            " conv 3x3 64 bias=true, bn, relu, gap, fc 10 }")
+    torch.manual_seed(0)
+    model = resdsl.build(text)
+    conv, bn, fc = (m for m in model.requires_grad_(False).modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d,
+                                                                  torch.nn.Linear)))
+    std = (2.0 / (64 * 9)) ** 0.5  # He: gain sqrt(2) over sqrt(fan_out)
+    assert abs(float(conv.weight.std()) / std - 1) < 0.05
+    assert torch.all(conv.bias == 0.5) and torch.all(bn.weight == 2) and torch.all(bn.bias == -1)
+    assert torch.all(fc.bias == 0) and float(fc.weight.abs().max()) <= 1 / 64 ** 0.5  # torch's default bound
