@@ -177,15 +177,67 @@ def _bind(definition, call: ast.Call) -> dict[str, Any]:
                 scope=Env(), evaluate_in=lambda env, e: Evaluator(env, {}).eval(e), fill=False)
 
 
-def render(result: TableResult) -> str:
-    """One line per row: ours beside each published figure, the difference, and whether it matches."""
-    lines = [f"{result.name}" + (f" — {result.title}" if result.title else "")]
+TERMINAL_WIDTH = 100  # what `resdsl table` fits when its output is not a terminal
+
+
+def render(result: TableResult, width: int = TERMINAL_WIDTH) -> str:
+    """One line per published figure: ours beside it, the difference, and whether it matches.
+
+    The full grid when it fits `width`; else the notes go on a wrapped line under their row; else each
+    row's name, network, params and MACs head its own block and the figures are aligned under it."""
+    import textwrap
+
     header, body = cells(result)
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
-    lines += [fmt(header), fmt(["-" * w for w in widths]), *map(fmt, body)]
-    lines.append(summary_line(result))
-    return "\n".join(lines) + "\n"
+    title = textwrap.wrap(f"{result.name}" + (f" — {result.title}" if result.title else ""), width=max(width, 40),
+                          subsequent_indent="  ")
+    for layout in (_grid, _grid_with_notes_below, _stacked):
+        lines = layout(header, body, width)
+        if max(map(len, lines)) <= width or layout is _stacked:
+            summary = textwrap.wrap(summary_line(result), width=max(width, 40), subsequent_indent="  ")
+            return "\n".join(title + lines + summary) + "\n"
+    raise AssertionError("unreachable: the stacked layout is always returned")
+
+
+def _aligned(header: list[str], rows: list[list[str]], indent: str = "") -> list[str]:
+    """`header`, a rule of dashes as wide as each column, and `rows`, in aligned columns."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return [(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths))).rstrip()
+            for r in [header, ["-" * w for w in widths], *rows]]
+
+
+def _grid(header: list[str], body: list[list[str]], width: int) -> list[str]:
+    return _aligned(header, body)
+
+
+def _notes(text: str, width: int, label: str = "") -> list[str]:
+    import textwrap
+
+    indent = "    "
+    return textwrap.wrap(f"{label}{text}", width=max(width, 40), initial_indent=indent,
+                         subsequent_indent=indent + " " * len(label), break_on_hyphens=False) if text else []
+
+
+def _grid_with_notes_below(header: list[str], body: list[list[str]], width: int) -> list[str]:
+    lines = _aligned(header[:-1], [r[:-1] for r in body])
+    out = lines[:2]
+    for row, line in zip(body, lines[2:]):
+        out += [line, *_notes(row[-1], width)]
+    return out
+
+
+def _stacked(header: list[str], body: list[list[str]], width: int) -> list[str]:
+    """Each row's identity on a line of its own, then its figures (aligned over the whole table), then
+    its notes: the layout for tables whose grid is wider than the terminal."""
+    figures = _aligned(header[4:8], [r[4:8] for r in body if any(r[4:8])], indent="    ")
+    out, shown, notes = [f"{header[0]} ({header[1]}): {header[2]}, {header[3]}", *figures[:2]], iter(figures[2:]), []
+    for row in body:
+        if row[0]:
+            out += notes
+            out.append(f"{row[0]} ({row[1]}): {row[2]} params, {row[3]} MACs")
+            notes = _notes(row[-1], width, "notes: ")
+        if any(row[4:8]):
+            out.append(next(shown))
+    return out + notes
 
 
 def summary_line(result: TableResult) -> str:

@@ -21,10 +21,11 @@ from resdsl.backends.graphviz_style import (CELL_STYLES, CLUSTER_ATTRS, EDGE_ATT
                                             GROUP_ATTRS, NETWORK_ATTRS, NODE_ATTRS, REPEAT_STYLE, edge_label,
                                             fill_for, html_label, legend_label, merged)
 from resdsl.backends.graphviz_view import LEVELS, Cell, View, build_view
+from resdsl.backends.graphviz_wrap import assign_columns
 from resdsl.network import Network
 from resdsl.perf import gc_paused
 
-__all__ = ["DrawOptions", "LEVELS", "RANKDIRS", "to_dot", "draw", "views", "emit"]
+__all__ = ["DrawOptions", "LEVELS", "RANKDIRS", "to_dot", "draw", "views", "emit", "fit_columns"]
 
 RANKDIRS = ("TB", "LR")
 
@@ -35,11 +36,12 @@ class DrawOptions:
     rankdir: str = "TB"      # TB (top to bottom) | LR (left to right)
     expand: bool = False     # draw every block instead of collapsing identical runs to ×N
     max_nodes: int | None = None  # draw at most this many nodes, collapsing the deepest scopes first
+    columns: int = 1         # cut the drawing into this many columns side by side (rows with LR)
 
     def __post_init__(self) -> None:
-        if self.level not in LEVELS or self.rankdir not in RANKDIRS:
+        if self.level not in LEVELS or self.rankdir not in RANKDIRS or self.columns < 1:
             raise ValueError(f"level is one of {LEVELS} and rankdir one of {RANKDIRS}, "
-                             f"got {self.level!r} and {self.rankdir!r}")
+                             f"and columns at least 1, got {self.level!r}, {self.rankdir!r}, {self.columns}")
 
 
 def views(networks: Sequence[Network], options: DrawOptions = DrawOptions()) -> tuple[View, ...]:
@@ -56,7 +58,32 @@ def views(networks: Sequence[Network], options: DrawOptions = DrawOptions()) -> 
 def to_dot(networks: Sequence[Network], options: DrawOptions = DrawOptions()) -> str:
     """The DOT source: one network, or several side by side (each in a cluster of its own)."""
     with gc_paused():
-        return emit(views(networks, options), options.rankdir)
+        return emit(views(networks, options), options.rankdir, options.columns)
+
+
+def fit_columns(drawn: Sequence[View], rankdir: str, aspect: float, tries: int = 6) -> int:
+    """The number of columns whose layout comes out nearest `aspect` (width / height).  Skip arcs and
+    uneven columns make the layout's size hard to predict, so `dot` lays out a few candidates, starting
+    from the estimate a one-column layout gives, and the nearest is kept."""
+    import math
+
+    from resdsl.backends.graphviz_wrap import columns_for_aspect
+
+    def measured(k: int) -> float:
+        plain = render(emit(drawn, rankdir, k), "plain").decode("utf-8", "replace")
+        _, _, width, height = plain.split("\n", 1)[0].split()[:4]  # "graph SCALE WIDTH HEIGHT"
+        return float(width) / float(height)
+
+    most = max(len(v.cells) for v in drawn)
+    one = measured(1)
+    seen = {1: one}
+    k = columns_for_aspect(one, 1.0, aspect, most, rankdir)
+    grows = rankdir == "TB"  # more columns: wider (TB); more rows: taller (LR)
+    while k not in seen and len(seen) < tries:
+        seen[k] = measured(k)
+        short = seen[k] < aspect if grows else seen[k] > aspect
+        k = min(most, k + 1) if short else max(1, k - 1)
+    return min(seen, key=lambda n: (abs(math.log(seen[n] / aspect)), n))
 
 
 def draw(networks: Sequence[Network], output: Path, options: DrawOptions = DrawOptions(),
@@ -70,27 +97,27 @@ def draw(networks: Sequence[Network], output: Path, options: DrawOptions = DrawO
     if fmt != "dot" and options.max_nodes is None:
         size.check_layout(drawn, lambda level, expand: tuple(build_view(net, level, expand) for net in networks),
                           options.expand)
-    write_atomic(output, render(emit(drawn, options.rankdir), fmt))
+    write_atomic(output, render(emit(drawn, options.rankdir, options.columns), fmt))
     return fmt
 
 
-def emit(drawn: Sequence[View], rankdir: str = "TB") -> str:
+def emit(drawn: Sequence[View], rankdir: str = "TB", columns: int = 1) -> str:
     with gc_paused():
-        return _emit(drawn, rankdir)
+        return _emit(drawn, rankdir, columns)
 
 
-def _emit(drawn: Sequence[View], rankdir: str) -> str:
+def _emit(drawn: Sequence[View], rankdir: str, columns: int) -> str:
     name = "_vs_".join(v.name for v in drawn)
     dot = graphviz.Digraph(name, graph_attr=merged(GRAPH_ATTRS, {"rankdir": rankdir}),
                            node_attr=NODE_ATTRS, edge_attr=EDGE_ATTRS)
     if len(drawn) == 1:
         dot.attr(label=drawn[0].title)
-        _emit_view(dot, drawn[0], "")
+        _emit_view(dot, drawn[0], "", columns)
     else:
         for i, view in enumerate(drawn):
             with dot.subgraph(name=f"cluster_net{i}") as sub:
                 sub.attr(label=view.title, **NETWORK_ATTRS)
-                _emit_view(sub, view, f"{_prefix(i)}_")
+                _emit_view(sub, view, f"{_prefix(i)}_", columns)
         _align_stages(dot, drawn)
     _emit_legend(dot, drawn)
     return dot.source
@@ -118,23 +145,47 @@ def _prefix(i: int) -> str:
     return chr(ord("a") + i) if i < 26 else f"net{i}"
 
 
-def _emit_view(dot: graphviz.Digraph, view: View, prefix: str) -> None:
+def _emit_view(dot: graphviz.Digraph, view: View, prefix: str, columns: int = 1) -> None:
     boxes = dict(view.stage_boxes)
     group_titles = dict(view.group_titles)
-    for stage, cells in _runs(view.cells, lambda c: c.stage if c.stage in boxes else None):
+    column = assign_columns(view.cells, view.edges, columns)
+    boxed: set[str] = set()
+    for (stage, col), cells in _runs(view.cells, lambda c: (c.stage if c.stage in boxes else None, column[c.key])):
         if stage is None:
             _emit_cells(dot, cells, prefix, group_titles)
             continue
-        with dot.subgraph(name=f"cluster_{prefix}stage_{_slug(stage)}") as sub:
-            sub.attr(label=boxes[stage], **CLUSTER_ATTRS)
+        # A stage cut by a column break gets a box in each column; the later ones say they continue it.
+        label = boxes[stage] if stage not in boxed else f"{stage} (continued)"
+        boxed.add(stage)
+        with dot.subgraph(name=f"cluster_{prefix}stage_{_slug(stage)}" + (f"_col{col}" if col else "")) as sub:
+            sub.attr(label=label, **CLUSTER_ATTRS)
             _emit_cells(sub, cells, prefix, group_titles)
     for edge in view.edges:
-        dot.edge(prefix + edge.tail, prefix + edge.head, label=edge_label(edge.label), **EDGE_STYLES[edge.kind])
+        # An edge into a later column bends up to its top without pulling that column down.
+        across = {"constraint": "false"} if column[edge.tail] != column[edge.head] else {}
+        dot.edge(prefix + edge.tail, prefix + edge.head, label=edge_label(edge.label), **EDGE_STYLES[edge.kind],
+                 **across)
+    _align_columns(dot, view, column, prefix)
     for pair in view.same_rank:
         with dot.subgraph() as same:
             same.attr(rank="same")
             for key in pair:
                 same.node(prefix + key)
+
+
+def _align_columns(dot: graphviz.Digraph, view: View, column: dict[str, int], prefix: str) -> None:
+    """Every column starts on the first rank, each after the one before it."""
+    heads: dict[int, str] = {}
+    for cell in view.cells:
+        heads.setdefault(column[cell.key], cell.key)
+    if len(heads) < 2:
+        return
+    with dot.subgraph() as same:
+        same.attr(rank="same")
+        for col in sorted(heads):
+            same.node(prefix + heads[col])
+    for left, right in zip(sorted(heads), sorted(heads)[1:]):  # keep the columns in order, left to right
+        dot.edge(prefix + heads[left], prefix + heads[right], style="invis")
 
 
 def _emit_cells(dot: graphviz.Digraph, cells: Sequence[Cell], prefix: str, titles: dict[str, str],

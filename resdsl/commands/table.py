@@ -10,6 +10,8 @@ EPILOG = """\
 examples:
   resdsl table specs/tables/resnet_cifar_table6.res
   resdsl table specs/tables/resnet_imagenet_table1.res
+  resdsl table densenet_table2 --width 80        # narrower: notes, then figures, under each row
+  resdsl table resnext_cifar_table7 --latex      # paste into a paper
 
 A published figure matches when our count, printed at the table's precision, equals it: rounded, or
 truncated as some tables do (the match column says which).  *_exact cells must be equal.  Exit status
@@ -24,6 +26,10 @@ def register(commands) -> None:
                     "published figures, the difference, and whether ours matches at the printed precision.",
         epilog=EPILOG, formatter_class=HelpFormatter)
     p.add_argument("file", metavar="FILE", help="a .res file with one or more `table` definitions")
+    p.add_argument("--width", type=_width, default=None, metavar="N",
+                   help="fit the text table in N columns (default: the terminal's width, or 100 when not a "
+                        "terminal); a table too wide for N puts its notes under each row, then each row's figures "
+                        "under its name")
     style = p.add_mutually_exclusive_group()
     style.add_argument("--json", action="store_true", help="print one JSON object (see docs/json.md)")
     style.add_argument("--markdown", action="store_true", help="print GitHub-flavoured Markdown tables")
@@ -47,8 +53,28 @@ def run(args: argparse.Namespace) -> int:
     elif args.latex:
         say("\n".join(latex(r) for r in results), end="")
     else:
-        say("\n".join(render(r) for r in results), end="")
+        width = args.width or _terminal_width()
+        say("\n".join(render(r, width) for r in results), end="")
     return EXIT_OK if ok else EXIT_SPEC
+
+
+def _width(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 40:
+        raise argparse.ArgumentTypeError(f"expected a number of columns, at least 40 (got {text!r})")
+    return value
+
+
+def _terminal_width() -> int:
+    import shutil
+    import sys
+
+    from resdsl.tables import TERMINAL_WIDTH
+
+    return shutil.get_terminal_size((TERMINAL_WIDTH, 24)).columns if sys.stdout.isatty() else TERMINAL_WIDTH
 
 
 def markdown(result) -> str:
