@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 def describe(entry, first: bool) -> dict:
     """One library spec as a JSON-ready record (documented in docs/json.md)."""
     from resdsl.catalog import header, library_dir
-    from resdsl.pipeline import check_program, load_program
+    from resdsl.pipeline import load, load_program
 
     text = entry.path.read_text("utf-8")
     meta = header(text)
@@ -89,7 +89,7 @@ def describe(entry, first: bool) -> dict:
             record["family"] = None
             record["rows"] = sum(len(program.tables[t].rows) for t in program.main_tables)
             return record
-        net = check_program(program)
+        net = load(entry.path)  # through the checked-network cache: a warm `list` checks nothing again
         definition = program.networks[net.name]
         target = getattr(definition, "target", None)
         record["family"] = dict(meta.tags).get("family") or (target.name if target is not None else None)
