@@ -32,8 +32,8 @@ _PACKAGE = Path(__file__).resolve().parent
 
 # Modules whose dataclasses may appear in a checked network.  Each is imported only when an entry
 # names one of its classes (elaborate.values only for networks with Dims or symbol parameters).
-_MODULES = ("resdsl.network", "resdsl.ir.ops", "resdsl.ir.graph", "resdsl.ir.types", "resdsl.ir.cost",
-            "resdsl.ir.activations", "resdsl.ir.init", "resdsl.analysis.cost",
+_MODULES = ("resdsl.network", "resdsl.ir.ops", "resdsl.ir.graph", "resdsl.ir.heads", "resdsl.ir.types",
+            "resdsl.ir.cost", "resdsl.ir.activations", "resdsl.ir.init", "resdsl.analysis.cost",
             "resdsl.analysis.memory", "resdsl.analysis.budgets", "resdsl.diagnostics", "resdsl.elaborate.values")
 _SIMPLE = (bool, int, float, str, type(None))
 

@@ -39,7 +39,19 @@ def network_record(net) -> dict[str, Any]:
             "output_shape": list(net.output_type.shape), "params": net.params, "buffers": net.totals.buffers,
             "macs": net.macs, "flops": net.flops,
             "peak_activation_bytes_fp32": net.memory.bytes(net.memory.peak_elements, 1, 4),
-            "parameters": {k: _plain(v, show) for k, v in net.parameters}, "budgets": budget_records(net)}
+            "parameters": {k: _plain(v, show) for k, v in net.parameters}, "budgets": budget_records(net),
+            **_heads(net)}
+
+
+def _heads(net) -> dict[str, Any]:
+    """For a network with aux heads: each head's output shape and parameters, and the training outputs."""
+    order = net.graph.training_outputs
+    if order is None:
+        return {}
+    return {"aux_heads": [{"name": h.name, "output_shape": list(net.graph.nodes[h.output].type.shape),
+                           "params": t.params, "macs": t.macs} for h, t in zip(net.graph.heads, net.totals.heads)],
+            "training_outputs": {"type": order.type_name,
+                                 "fields": [{"name": f.name, "output": f.head or "main"} for f in order.fields]}}
 
 
 def _plain(value: Any, show) -> Any:

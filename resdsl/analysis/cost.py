@@ -6,6 +6,10 @@ Conventions (the ones the ResNet paper's "FLOPs" column and torchvision's "GFLOP
   * Everything else (batch norm, activations, pooling, adds, concats, ...) is counted separately as
     element operations by kind: one per output element (a pool: one per element of each window).
   * Parameters are trainable tensors; BN running statistics are buffers, counted apart.
+  * Aux heads (training-time side outputs, `resdsl.ir.heads`): parameters and buffers count in the
+    totals (they are in the state_dict, as torchvision's `num_params` counts Inception-v3's AuxLogits);
+    MACs and element-wise work are those of an inference pass, which runs the main path alone.  Each
+    head's own figures are in `Totals.heads`; `training_macs` adds them.
 """
 from __future__ import annotations
 
@@ -35,25 +39,62 @@ def element_kind(node: Node) -> str:
 
 
 @dataclass(frozen=True)
-class Totals:
+class HeadTotals:
+    """One aux head's own figures (a training-time side output)."""
+
+    name: str
     params: int
     buffers: int
     macs: int
-    by_kind: tuple[tuple[str, int], ...]  # element-wise work, by kind, sorted by name
+    elementwise: int
 
     @property
     def flops(self) -> int:
         return 2 * self.macs
 
 
+@dataclass(frozen=True)
+class Totals:
+    params: int    # every parameter, aux heads included
+    buffers: int   # likewise
+    macs: int      # one inference pass: the main path
+    by_kind: tuple[tuple[str, int], ...]  # element-wise work of the main path, by kind, sorted by name
+    heads: tuple[HeadTotals, ...] = ()
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def training_macs(self) -> int:
+        """MACs of a training forward pass: the main path and every aux head."""
+        return self.macs + sum(h.macs for h in self.heads)
+
+    @property
+    def main_params(self) -> int:
+        return self.params - sum(h.params for h in self.heads)
+
+
 def totals(graph: Graph, costs: tuple[OpCost, ...]) -> Totals:
     by_kind: dict[str, int] = {}
+    owner = graph.head_of if graph.heads else None
+    heads = [[0, 0, 0, 0] for _ in graph.heads]
+    macs = 0
     for node, cost in zip(graph.nodes, costs):
+        if owner is not None and owner[node.id] >= 0:
+            row = heads[owner[node.id]]
+            row[0] += cost.params
+            row[1] += cost.buffers
+            row[2] += cost.macs
+            row[3] += cost.elementwise
+            continue
+        macs += cost.macs
         if cost.elementwise:
             kind = element_kind(node)
             by_kind[kind] = by_kind.get(kind, 0) + cost.elementwise
     return Totals(params=sum(c.params for c in costs), buffers=sum(c.buffers for c in costs),
-                  macs=sum(c.macs for c in costs), by_kind=tuple(sorted(by_kind.items())))
+                  macs=macs, by_kind=tuple(sorted(by_kind.items())),
+                  heads=tuple(HeadTotals(h.name, *row) for h, row in zip(graph.heads, heads)))
 
 
 def costs_of(graph: Graph) -> tuple[OpCost, ...]:

@@ -4,6 +4,7 @@ A node's output is live from the step that computes it to the last step that rea
 output stays live to the end).  Views (flatten, dropout at inference) and in-place tricks are not
 modelled: every op output is its own tensor, which is what an eager forward pass without in-place
 ReLU allocates.  Figures are in elements per sample; multiply by batch and bytes per element.
+Aux heads (training-time side outputs) do not run in an inference pass and are left out.
 """
 from __future__ import annotations
 
@@ -24,15 +25,19 @@ class ActivationMemory:
 
 def activation_memory(graph: Graph) -> ActivationMemory:
     nodes = graph.nodes
-    last_use = list(range(len(nodes)))
+    if graph.heads:
+        owner = graph.head_of
+        nodes = tuple(n for n in nodes if owner[n.id] == -1)
+    last_use = [n.id for n in graph.nodes]
     for node in nodes:
         for i in node.inputs:
             last_use[i] = max(last_use[i], node.id)
-    last_use[graph.output] = len(nodes)
+    last_use[graph.output] = len(graph.nodes)  # a step after the last: the output stays live
     # Sweep: add each output when produced, drop it after its last reader.
     frees: dict[int, int] = {}
-    for i, step in enumerate(last_use):
-        frees[step] = frees.get(step, 0) + nodes[i].type.numel
+    for node in nodes:
+        step = last_use[node.id]
+        frees[step] = frees.get(step, 0) + node.type.numel
     live = peak = peak_step = 0
     for node in nodes:
         live += node.type.numel

@@ -4,7 +4,10 @@
   * every name on a module path is legal for `torch.nn.Module` and generated Python
     (`resdsl.ir.names.label_problem`: keywords, `forward`, `training`, `_modules`, non-identifier
     Unicode, names Python would read differently after NFKC normalisation);
-  * nodes are in topological order (an internal invariant: a violation is a bug, not a spec error).
+  * nodes are in topological order (an internal invariant: a violation is a bug, not a spec error);
+  * aux heads are side branches: each a contiguous run of nodes that reads the main path before it and
+    that nothing outside it reads (internal invariants too), and the names of the outputs training
+    returns are legal named-tuple fields.
 
 Labels written in the spec are already refused where they are made, at the label; this pass also
 covers names made by resdsl itself or computed, so `compile` and `build` never meet a name `check`
@@ -14,7 +17,8 @@ from __future__ import annotations
 
 from resdsl.diagnostics import NameResolutionError, SourceSpan
 from resdsl.ir.graph import Graph
-from resdsl.ir.names import label_problem
+from resdsl.ir.heads import OutputOrder
+from resdsl.ir.names import field_name_problem, label_problem
 
 
 def verify(graph: Graph) -> list[NameResolutionError]:
@@ -38,4 +42,35 @@ def verify(graph: Graph) -> list[NameResolutionError]:
             raise AssertionError(f"node {node.path} reads a later node: the graph is not in topological order")
         if node.op.is_layer:
             claim(node.path, node.name, node.span, "layer")
+    errors.extend(_verify_heads(graph))
     return errors
+
+
+def _verify_heads(graph: Graph) -> list[NameResolutionError]:
+    owner = graph.head_of
+    if owner[graph.output] != -1:
+        raise AssertionError("the main output lies inside an aux head")
+    for head in graph.heads:
+        if not (head.source < head.first <= head.output <= head.last) or owner[head.source] != -1:
+            raise AssertionError(f"aux head {head.name} is not a side branch of the main path")
+    for node in graph.nodes:
+        for i in node.inputs:
+            if owner[i] != -1 and owner[i] != owner[node.id]:
+                raise AssertionError(f"node {node.path} reads {graph.nodes[i].path} of aux head "
+                                     f"{graph.heads[owner[i]].name}")
+    order = graph.training_outputs
+    if order is None:
+        return []
+    errors = []
+    span = order.span or graph.heads[0].span
+    for what, name in (("type", order.type_name), *(("field", f.name) for f in order.fields)):
+        problem = field_name_problem(name, what)
+        if problem is not None:
+            where = span if order.span is not None else _head_span(graph, order, name)
+            errors.append(NameResolutionError(problem[0], where, problem[1]))
+    return errors
+
+
+def _head_span(graph: Graph, order: OutputOrder, field: str) -> SourceSpan:
+    head = next((h for h in graph.heads if h.name == field), graph.heads[0])
+    return head.span

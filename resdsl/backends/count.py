@@ -22,6 +22,9 @@ CONVENTIONS = {
     "memory": "bytes; activations are every op output of one inference pass, peak = most bytes alive at "
               "once with each tensor freed after its last reader (no in-place ops)",
 }
+# Added to the conventions of a network with aux heads.
+AUX_CONVENTION = ("training-time side outputs: their parameters are in params, their MACs are not in macs "
+                  "(an inference pass runs the main path alone); training_macs adds them")
 LEVELS = ("stage", "block", "op", "layer")
 WIDTH = 100  # the text report fits a 100-column terminal (a very long layer path may still overflow)
 
@@ -38,7 +41,7 @@ def report(net: Network, batch: int = 1, by: str = "stage") -> dict[str, Any]:
         "input_shape": list(net.input_type.shape),
         "output_shape": list(net.output_type.shape),
         "batch": batch,
-        "conventions": CONVENTIONS,
+        "conventions": {**CONVENTIONS, "aux_heads": AUX_CONVENTION} if graph.heads else CONVENTIONS,
         "params": net.params,
         "trainable_params": net.params,
         "buffers": net.totals.buffers,
@@ -57,16 +60,51 @@ def report(net: Network, batch: int = 1, by: str = "stage") -> dict[str, Any]:
                      "ok": b.ok} for b in net.budgets],
         "by": by,
         "rows": rows(net, by, batch),
+        **_heads_report(net, by, batch),
     }
 
 
-def rows(net: Network, by: str, batch: int = 1) -> list[dict[str, Any]]:
-    """One row per stage, block or op, in network order."""
+def _heads_report(net: Network, by: str, batch: int) -> dict[str, Any]:
+    """`main_params`, `training_macs` and one entry per aux head (only for networks that have heads)."""
+    graph = net.graph
+    order = graph.training_outputs
+    if order is None:
+        return {}
+    heads = []
+    for i, (head, figures) in enumerate(zip(graph.heads, net.totals.heads)):
+        heads.append({
+            "name": head.name,
+            "after": graph.nodes[head.source].stage,  # the top-level item whose output it reads
+            "output_shape": list(graph.nodes[head.output].type.shape),
+            "params": figures.params,
+            "buffers": figures.buffers,
+            "macs": figures.macs * batch,
+            "flops": figures.flops * batch,
+            "rows": rows(net, by, batch, head=i),
+        })
+    return {"main_params": net.totals.main_params, "training_macs": net.totals.training_macs * batch,
+            "training_outputs": {"type": order.type_name,
+                                 "fields": [{"name": f.name, "output": f.head or "main"} for f in order.fields]},
+            "aux_heads": heads}
+
+
+def _on(net: Network, head: int):
+    """The (node, cost) pairs of the main path (head -1) or of aux head `head`, input left out."""
+    graph = net.graph
+    pairs = zip(graph.nodes[1:], net.costs[1:])
+    if not graph.heads:
+        return pairs
+    owner = graph.head_of
+    return ((node, cost) for node, cost in pairs if owner[node.id] == head)
+
+
+def rows(net: Network, by: str, batch: int = 1, head: int = -1) -> list[dict[str, Any]]:
+    """One row per stage, block or op, in network order: of the main path, or of aux head `head`."""
     graph = net.graph
     if by in ("op", "layer"):
-        return _node_rows(net, by, batch)
+        return _node_rows(net, by, batch, head)
     grouped: dict[str, dict[str, Any]] = {}
-    for node, cost in zip(graph.nodes[1:], net.costs[1:]):
+    for node, cost in _on(net, head):
         key, kind = _group(graph, node, by)
         row = grouped.get(key)
         if row is None:
@@ -79,12 +117,12 @@ def rows(net: Network, by: str, batch: int = 1) -> list[dict[str, Any]]:
     return list(grouped.values())
 
 
-def _node_rows(net: Network, by: str, batch: int) -> list[dict[str, Any]]:
+def _node_rows(net: Network, by: str, batch: int, head: int = -1) -> list[dict[str, Any]]:
     """One row per op: its module path, a display name that says what an unlabelled op is
     (`layer1.0.relu` rather than the position `layer1.0.2`) and, per layer, the op itself."""
     names = display_names(net.graph)
     out = []
-    for node, cost in zip(net.graph.nodes[1:], net.costs[1:]):
+    for node, cost in _on(net, head):
         row = {"path": node.path, "name": names[node.id], "kind": element_kind(node),
                "output_shape": list(node.type.shape), "params": cost.params, "macs": cost.macs * batch,
                "other_ops": cost.elementwise * batch}
@@ -155,6 +193,15 @@ def render_text(data: dict[str, Any]) -> str:
                  f"{binary_bytes(m['activation_bytes_fp32'])} in all; peak live "
                  f"{binary_bytes(m['peak_activation_bytes_fp32'])} fp32 / "
                  f"{binary_bytes(m['peak_activation_bytes_fp16'])} fp16 (at {m['peak_at']})"))
+    if "aux_heads" in data:
+        for i, h in enumerate(data["aux_heads"]):
+            lines.append(f"  {'aux heads' if i == 0 else '':9}  {h['name']} after {h['after']} -> "
+                         f"{'x'.join(map(str, h['output_shape']))}: {h['params']:,} params, {si(h['macs'])} MACs")
+        fields = ", ".join(f["name"] for f in data["training_outputs"]["fields"])
+        lines.append(f"             training only: params include them ({data['main_params']:,} without), MACs "
+                     f"do not (a training pass: {si(data['training_macs'])});")
+        lines.append(f"             training returns {data['training_outputs']['type']}({fields}), evaluation "
+                     "the main output")
     for b in data["budgets"]:
         lines.append(f"  budget     {b['metric']} {b['op']} {si(b['limit'])}: {si(b['actual'])} "
                      f"({'ok' if b['ok'] else 'EXCEEDED'})")
@@ -181,13 +228,28 @@ def _table(data: dict[str, Any]) -> list[str]:
         body.append([row.get("name", row["path"]), row[second], "x".join(map(str, row["output_shape"])),
                      f"{row['params']:,}",
                      f"{row['params'] / total_params:.1%}", si(row["macs"]), f"{row['macs'] / total_macs:.1%}"])
-    body.append(["total", "", "x".join(map(str, data["output_shape"])), f"{data['params']:,}", "100.0%",
-                 si(data["macs"]), "100.0%"])
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    heads = data.get("aux_heads", [])
+    main_params = data.get("main_params", data["params"])
+    total = ["total" if not heads else "total (inference)", "", "x".join(map(str, data["output_shape"])),
+             f"{main_params:,}", f"{main_params / total_params:.1%}", si(data["macs"]), "100.0%"]
+    head_rows = []  # the heads' MACs as a share of the inference pass they add to in training
+    for head in heads:
+        for row in head["rows"]:
+            kind = row[second] if second == "op" or row[second] != "layers" else "aux head"
+            head_rows.append([row.get("name", row["path"]), kind, "x".join(map(str, row["output_shape"])),
+                              f"{row['params']:,}", f"{row['params'] / total_params:.1%}", si(row["macs"]),
+                              f"+{row['macs'] / total_macs:.1%}"])
+    training = ["total with aux heads (training)", "", "", f"{data['params']:,}", "100.0%",
+                si(data.get("training_macs", data["macs"])), ""]
+    every = [header, *body, total, *head_rows, *([training] if heads else [])]
+    widths = [max(len(r[i]) for r in every) for i in range(len(header))]
     right = {3, 4, 5, 6}
 
     def fmt(r):
         return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
 
-    return [fmt(header), fmt(["-" * w for w in widths]), *[fmt(r) for r in body[:-1]],
-            fmt(["-" * w for w in widths]), fmt(body[-1])]
+    rule = fmt(["-" * w for w in widths])
+    out = [fmt(header), rule, *[fmt(r) for r in body], rule, fmt(total)]
+    if heads:
+        out += [*[fmt(r) for r in head_rows], rule, fmt(training)]
+    return out

@@ -31,6 +31,8 @@ EDGE_STYLES: dict[str, dict[str, str]] = {
     # U-Net bridges span the whole network: they must not pull the layout out of shape.
     "bridge":     {"color": "#56B4E9", "fontcolor": "#2D86BA", "penwidth": "2.4", "constraint": "false"},
     "scale":      {"color": "#7F7F00", "fontcolor": "#666600", "penwidth": "1.8", "style": "dotted"},
+    # A training-time aux head hangs off the main path: light, so the main path stays straight.
+    "aux":        {"color": "#999999", "fontcolor": "#777777", "penwidth": "1.4", "style": "dashed", "weight": "1"},
 }
 LEGEND_TEXT: dict[str, str] = {
     "flow": "data flow (tensor shape on the edge)",
@@ -41,6 +43,7 @@ LEGEND_TEXT: dict[str, str] = {
     "dense": "dense connection (input concatenated)",
     "bridge": "crop & concatenate bridge",
     "scale": "scaled by the attention branch",
+    "aux": "auxiliary head (a training-time side output)",
 }
 # Dashes drawn in the legend for each line style.
 _LEGEND_GLYPH = {"solid": "━━━━", "dashed": "╺━ ╺━ ", "dotted": "• • • •"}

@@ -8,6 +8,7 @@ pure data out: `graphviz.py` turns a view into DOT.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Sequence
 
 from resdsl.backends.graphviz_cells import Cell, Edge, Plan, View, cost, short
@@ -27,11 +28,13 @@ def build_view(net: Network, level: str, expand: bool = False) -> View:
     skips = find_skips(graph)
     plan = PLANNERS[level](net, skips, expand)
     edges = connect(graph, skips, plan)
+    if graph.heads:
+        edges = _mark_heads(graph, plan, edges)
     drawn = {e.kind for e in edges} | {c.kind for c in plan.cells if c.kind}
     title = (f"{net.name}: {net.input_type} → {net.output_type} · {compact(net.params)} params · "
              f"{compact(net.macs)} MACs")
     return View(net.name, title, level, tuple(plan.cells), edges, _stage_boxes(plan), tuple(plan.groups.items()),
-                tuple(k for k in SKIP_KINDS if k in drawn), tuple(plan.notes), tuple(plan.same_rank))
+                tuple(k for k in (*SKIP_KINDS, "aux") if k in drawn), tuple(plan.notes), tuple(plan.same_rank))
 
 
 def _stage_boxes(plan: Plan) -> tuple[tuple[str, str], ...]:
@@ -46,6 +49,30 @@ def _stage_boxes(plan: Plan) -> tuple[tuple[str, str], ...]:
             parts = [stage, plan.stage_blocks.get(stage, ""), stats(None, totals.params, totals.macs)]
             boxes.append((stage, "  ·  ".join(p for p in parts if p)))
     return tuple(boxes)
+
+
+# ---- aux heads -------------------------------------------------------------------------------
+
+def _mark_heads(graph: Graph, plan: Plan, edges: tuple[Edge, ...]) -> tuple[Edge, ...]:
+    """Aux heads are side branches: their cells take the aux colour (the output's says so) and the
+    edges into and inside them are drawn as aux edges, light, so the main path stays straight."""
+    in_head: set[str] = set()
+    outputs: dict[str, str] = {}
+    for head in graph.heads:
+        cells = {plan.cell_of[n] for n in range(head.first, head.last + 1)} - {None}
+        if plan.cell_of[head.source] in cells:  # folded into a main-path cell: leave it as drawn
+            continue
+        in_head |= cells
+        key = plan.cell_of[head.output]
+        if key is not None:
+            outputs[key] = head.name
+    if not in_head:
+        return edges
+    for i, cell in enumerate(plan.cells):
+        if cell.key in in_head:
+            lines = cell.lines + ((f"aux output {outputs[cell.key]} (training only)",) if cell.key in outputs else ())
+            plan.cells[i] = replace(cell, kind="aux", lines=lines)
+    return tuple(replace(e, kind="aux") if e.head in in_head and e.kind == "flow" else e for e in edges)
 
 
 # ---- edges -----------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def _check_network(args, program) -> int:
     shown = ", ".join(f"{k}={show(v)}" for k, v in net.parameters if k in given)
     name = f"{net.name} ({shown})" if shown else net.name
     say(f"{name}: {net.input_type} -> {net.output_type}   params {net.params:,}   "
-        f"MACs {macs}{budgets}   (ok)")
+        f"MACs {macs}{budgets}{_heads(net)}   (ok)")
     return EXIT_OK
 
 
@@ -101,3 +101,12 @@ def _check_blocks(args, program) -> int:
         say(f"{program.main_file}: {len(mine)} block{'s' if len(mine) != 1 else ''} parse and resolve: "
             f"{', '.join(mine)}   (ok)")
     return EXIT_OK
+
+
+def _heads(net) -> str:
+    """`   aux heads aux1 -> 1000, aux2 -> 1000 (training returns GoogLeNetOutputs(logits, ...))`."""
+    order = net.graph.training_outputs
+    if order is None:
+        return ""
+    heads = ", ".join(f"{h.name} -> {net.graph.nodes[h.output].type}" for h in net.graph.heads)
+    return f"   aux heads {heads} (training returns {order.type_name}({', '.join(order.names)}))"

@@ -63,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--format {fmt} is binary; it cannot go to stdout", _span("-o"),
                          f"give a file name, e.g. -o model.{fmt}")
     net = load_from_args(args)
+    from resdsl.elaborate.heads import refuse_heads
+
+    refuse_heads(net, "resdsl compile")
     target = None if args.output == "-" else Path(args.output or f"{net.name}.{fmt}")
     if target is not None:
         check_output(target, net.inputs, _span("-o"))

@@ -16,6 +16,7 @@ from resdsl.diagnostics import LimitError, NameResolutionError, SourceSpan
 from resdsl.elaborate.values import TensorRef
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph, Node, Scope
+from resdsl.ir.heads import AuxHead, OutputOrder
 from resdsl.ir.types import TensorType
 
 
@@ -156,8 +157,8 @@ class GraphBuilder:
         self.nodes[node_id] = Node(node.id, op, node.inputs, node.type, node.name, node.path, node.scope,
                                    node.stage, node.span)
 
-    def freeze(self, output: TensorRef) -> Graph:
-        return Graph(self.network, tuple(self.nodes), tuple(s.scope for s in self.scopes), output.node)
+    def freeze(self, output: TensorRef, heads: tuple[AuxHead, ...] = (), order: OutputOrder | None = None) -> Graph:
+        return Graph(self.network, tuple(self.nodes), tuple(s.scope for s in self.scopes), output.node, heads, order)
 
 
 @dataclass(frozen=True)

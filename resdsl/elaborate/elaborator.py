@@ -20,6 +20,7 @@ from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primit
 from resdsl.elaborate.resolve import unknown_name_error
 from resdsl.elaborate.state import BudgetLimit, DepthSchedule, ElaborationState
 from resdsl.elaborate.binding import bind
+from resdsl.elaborate.heads import aux_head, output_order, outputs_statement
 from resdsl.elaborate.init_rules import section_rules
 from resdsl.elaborate.values import Dims, Env, Evaluator, Function, Parts, Symbol, TensorRef, show, type_name
 from resdsl.elaborate.work import WorkBudget
@@ -143,7 +144,9 @@ class Elaborator:
         self.state.network_body = net.body
         out = self._body(net.body, frame, x)
         _no_parts(out, None)
-        return Elaborated(self.state.builder.freeze(out), tuple(self.state.budget_limits), tuple(params), net.span,
+        order = output_order(self.state.outputs, self.state.heads)
+        graph = self.state.builder.freeze(out, tuple(self.state.heads), order)
+        return Elaborated(graph, tuple(self.state.budget_limits), tuple(params), net.span,
                           tuple(self.state.init_rules))
 
     def _stochastic_depth(self, stmt: ast.StochasticDepth, env: Env) -> None:
@@ -290,6 +293,11 @@ class Elaborator:
             return self._chain(stmt.chain, section, flow, stage_fixed=True)
         if isinstance(stmt, ast.Stages):
             return self._stages(stmt, frame, flow)
+        if isinstance(stmt, ast.AuxHead):
+            return aux_head(self, stmt, frame, flow)
+        if isinstance(stmt, ast.Outputs):
+            outputs_statement(self, stmt, frame)
+            return flow
         if isinstance(stmt, ast.InitSection):  # a block's sections are read from its definition
             if frame.scope == 0 and frame.stage_level:
                 self.state.init_rules.extend(section_rules(stmt, lambda e: self._eval(e, frame),
@@ -892,7 +900,7 @@ def _item_word(item) -> str:
 
 def _statement_word(stmt) -> str:
     return {ast.InputStmt: "input", ast.Budget: "budget", ast.StochasticDepth: "stochastic_depth",
-            ast.Section: "stem/head", ast.Stages: "stages"}.get(type(stmt), type(stmt).__name__.lower())
+            ast.AuxHead: "aux", ast.Outputs: "outputs", ast.Section: "stem/head", ast.Stages: "stages"}.get(type(stmt), type(stmt).__name__.lower())
 
 
 def _header_span(net) -> SourceSpan:

@@ -119,3 +119,5 @@ def _calls(node) -> Iterator[ast.Call]:
             yield from _calls(node.otherwise)
     elif isinstance(node, ast.Section):
         yield from _calls(node.chain)
+    elif isinstance(node, ast.AuxHead):
+        yield from _calls(node.item)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from resdsl.analysis.budgets import BudgetLimit  # defined there: a cached network needs no elaborator
 from resdsl.diagnostics import SourceSpan
+from resdsl.ir.heads import AuxHead
 from resdsl.ir.types import TensorType
 from resdsl.syntax import ast
 
@@ -42,3 +43,5 @@ class ElaborationState:
     residuals_seen: int = 0
     budget_limits: list[BudgetLimit] = field(default_factory=list)
     init_rules: list[Any] = field(default_factory=list)  # the network's init rules (elaborate/init_rules)
+    heads: list[AuxHead] = field(default_factory=list)   # aux heads, in declaration order
+    outputs: ast.Outputs | None = None                    # the `outputs` statement, if any

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from resdsl.diagnostics import SourceSpan
+from resdsl.ir.heads import AuxHead, OutputOrder
 from resdsl.ir.ops import Op
 from resdsl.ir.types import TensorType
 
@@ -50,7 +51,27 @@ class Graph:
     name: str
     nodes: tuple[Node, ...]  # topological order; nodes[0] is the input
     scopes: tuple[Scope, ...]  # scopes[0] is the network
-    output: int
+    output: int  # the main output: what evaluation returns
+    heads: tuple[AuxHead, ...] = ()  # training-time auxiliary heads, side branches of the main path
+    order: OutputOrder | None = None  # what training returns when there are heads
+
+    @cached_property
+    def head_of(self) -> tuple[int, ...]:
+        """For each node, the index of the aux head it belongs to, or -1 on the main path."""
+        owner = [-1] * len(self.nodes)
+        for i, head in enumerate(self.heads):
+            owner[head.first:head.last + 1] = [i] * (head.last + 1 - head.first)
+        return tuple(owner)
+
+    def head_named(self, name: str) -> AuxHead:
+        return next(h for h in self.heads if h.name == name)
+
+    @property
+    def training_outputs(self) -> OutputOrder | None:
+        """The outputs training returns (None: the main output alone, as in evaluation)."""
+        if not self.heads:
+            return None
+        return self.order or OutputOrder.implied(self.heads)
 
     @property
     def input_type(self) -> TensorType:

@@ -92,3 +92,15 @@ def class_name_problem(name: str, what: str) -> tuple[str, str] | None:
         return (f"the {what} '{name}' would be the Python class '{cls}', a keyword of Python",
                 f"rename the {what} ('{name}_{what}', say)")
     return None
+
+
+def field_name_problem(name: str, what: str) -> tuple[str, str] | None:
+    """Why `name` cannot be a field (or, `what="type"`, the class name) of the named tuple a network
+    returns in training, with a hint; None if it can (Python's `collections.namedtuple` rules)."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        return (f"the {what} '{name}' of the outputs is not a Python identifier",
+                "name the outputs with an `outputs` statement: `outputs Outputs(logits=main, aux=aux1)`")
+    if what != "type" and name.startswith("_"):
+        return (f"the {what} '{name}' of the outputs starts with '_', which a named tuple refuses",
+                "drop the leading underscore")
+    return None

@@ -308,7 +308,35 @@ class InitSection:
     rules: tuple[InitRule, ...]
 
 
-Statement = Union[Require, Chain, Let, For, If, Section, Stages, InputStmt, Budget, StochasticDepth, InitSection]
+@dataclass(frozen=True)
+class AuxHead:
+    """`aux aux1: googlenet_aux(classes)`: a training-time auxiliary head branching off the main path
+    at this point; the main path continues from the same value."""
+
+    span: SourceSpan
+    label: Label
+    item: "Item"
+
+
+@dataclass(frozen=True)
+class OutputField:
+    span: SourceSpan
+    name: str      # the field of the outputs tuple (`aux_logits2`)
+    source: str    # `main` or the name of an aux head (`aux2`)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """`outputs GoogLeNetOutputs(logits=main, aux_logits2=aux2, aux_logits1=aux1)`: the order and names
+    of the outputs returned in training."""
+
+    span: SourceSpan
+    type_name: str
+    fields: tuple[OutputField, ...]
+
+
+Statement = Union[Require, Chain, Let, For, If, Section, Stages, InputStmt, Budget, StochasticDepth, InitSection,
+                  AuxHead, Outputs]
 
 
 @dataclass(frozen=True)

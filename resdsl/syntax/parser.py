@@ -473,6 +473,17 @@ class _ToAst(Transformer):
                 rules.append(ast.InitRule(element.span, element.label.template, element.label.span, element.item))
         return ast.InitSection(self._s(meta), tuple(rules))
 
+    def aux_stmt(self, meta, children):
+        return ast.AuxHead(self._s(meta), children[0], children[1])
+
+    def outputs_stmt(self, meta, children):
+        name, *fields = (c for c in children if c is not None)
+        return ast.Outputs(self._s(meta), str(name), tuple(fields))
+
+    def output_field(self, meta, children):
+        name, source = children
+        return ast.OutputField(self._s(meta), str(name), str(source))
+
     # tables
     def table_def(self, meta, children):
         name, title, rows = children
