@@ -55,9 +55,11 @@ def choose_network(program: Program, name: str | None) -> str:
 
 def check_program(program: Program, network: str | None = None, overrides: dict[str, Any] | None = None,
                   override_span: SourceSpan | None = None,
-                  input_shape: tuple[int, int, int] | None = None, enforce_budgets: bool = True) -> Network:
+                  input_shape: tuple[int, int, int] | None = None, enforce_budgets: bool = True,
+                  work: "WorkBudget | None" = None) -> Network:
     """Elaborate and analyse one network.  With `enforce_budgets=False` an exceeded budget is reported
-    in `Network.budgets` (ok=False) instead of raised, so `count` can still show the figures."""
+    in `Network.budgets` (ok=False) instead of raised, so `count` can still show the figures.  `work` is
+    an evaluation budget shared with other networks (a table's rows); by default the network has its own."""
     from resdsl.elaborate.elaborator import Elaborator
     from resdsl.elaborate.init_rules import plan_for
     from resdsl.elaborate.resolve import check_definition_names, check_names
@@ -68,7 +70,7 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
             raise MultipleErrors.combine(unknown)
         name = choose_network(program, network)
         elaborator = Elaborator(program)
-        elaborated = elaborator.network(name, overrides, override_span, input_shape)
+        elaborated = elaborator.network(name, overrides, override_span, input_shape, budget=work)
         graph = elaborated.graph
         illegal = verify(graph)
         if illegal:

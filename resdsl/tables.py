@@ -13,10 +13,11 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from resdsl.diagnostics import NameResolutionError, ResdslError, ShapeError, SourceSpan, did_you_mean
+from resdsl.diagnostics import LimitError, NameResolutionError, ResdslError, ShapeError, SourceSpan, did_you_mean
 from resdsl.elaborate.binding import bind
 from resdsl.elaborate.loader import Program
 from resdsl.elaborate.values import Env, Evaluator
+from resdsl.elaborate.work import TableWork
 from resdsl.pipeline import check_program, load_program
 from resdsl.syntax import ast
 from resdsl.units import si
@@ -102,19 +103,21 @@ def evaluate_file(path: str | Path) -> list[TableResult]:
         raise NameResolutionError(f"{program.main_file} defines no table", SourceSpan(program.main_file, 1, 1, 1, 1),
                                   "a table looks like `table NAME \"title\" { row = network(args) :: params=0.27M }`")
     try:
-        return [evaluate(program, program.tables[name]) for name in program.main_tables]
+        work = TableWork()  # one budget for the whole file: many cheap rows must not add up to hours
+        return [evaluate(program, program.tables[name], work) for name in program.main_tables]
     except ResdslError as err:
         raise err.with_sources(program.sources) from None
 
 
-def evaluate(program: Program, table: ast.TableDef) -> TableResult:
+def evaluate(program: Program, table: ast.TableDef, work: TableWork | None = None) -> TableResult:
     seen: dict[str, SourceSpan] = {}
     for row in table.rows:
         if row.name in seen:
             raise NameResolutionError(f"table {table.name} has two rows named {row.name}", row.span,
                                       "give each row its own name", notes=[(seen[row.name], "first row here")])
         seen[row.name] = row.span
-    return TableResult(table.name, table.title, tuple(_row(program, row) for row in table.rows))
+    work = work or TableWork()
+    return TableResult(table.name, table.title, tuple(_row(program, row, work) for row in table.rows))
 
 
 FIGURE_CELLS = METRICS + tuple(f"{m}_exact" for m in METRICS) + ("reproduces",)
@@ -134,7 +137,7 @@ def _check_cells(row: ast.TableRow) -> None:
                                           close + " (other names are shown as notes)")
 
 
-def _row(program: Program, row: ast.TableRow) -> RowResult:
+def _row(program: Program, row: ast.TableRow, work: TableWork) -> RowResult:
     target = row.target
     definition = program.networks.get(target.name)
     if definition is None:
@@ -142,7 +145,15 @@ def _row(program: Program, row: ast.TableRow) -> RowResult:
                                   did_you_mean(target.name, program.networks) or "import the file that defines it")
     _check_cells(row)
     overrides = _bind(definition, target)
-    net = check_program(program, target.name, overrides, target.span)
+    budget = work.row_budget()
+    try:
+        net = check_program(program, target.name, overrides, target.span, work=budget)
+    except LimitError as err:
+        if work.steps == 0:
+            raise
+        raise LimitError(err.message, err.span, err.hint, notes=[*err.diagnostics[0].notes, (
+            row.span, f"in row {row.name}, after the earlier rows used {work.steps:,} steps")]) from None
+    work.spent(budget, len(net.graph.nodes), row.span)
     ours = {"params": net.params, "macs": net.macs, "flops": net.flops}
     figures, info, claims = [], [], True
     evaluator = Evaluator(Env(), {})

@@ -76,11 +76,13 @@ class Elaborator:
 
     def network(self, name: str, overrides: dict[str, Any] | None = None,
                 override_span: SourceSpan | None = None,
-                input_shape: tuple[int, int, int] | None = None) -> Elaborated:
-        """Elaborate network `name`; `overrides` replace parameters, `input_shape` the input line."""
+                input_shape: tuple[int, int, int] | None = None,
+                budget: WorkBudget | None = None) -> Elaborated:
+        """Elaborate network `name`; `overrides` replace parameters, `input_shape` the input line.
+        `budget` is shared work (a table's rows draw on one); by default the network gets a fresh one."""
         overrides = dict(overrides or {})
         self.state = ElaborationState(input_override=input_shape)
-        self.work = WorkBudget()  # each network gets the whole budget
+        self.work = budget if budget is not None else WorkBudget()
         self.globals = Env({name: Function(d) for name, d in self.program.functions.items()}, budget=self.work)
         self.stage_counts = {}
         definition = self.program.networks[name]

@@ -33,18 +33,28 @@ def number_error(what: str, span: SourceSpan) -> LimitError:
 
 
 class WorkBudget:
-    """Counts the work of one elaboration; raises `LimitError` as soon as a limit is passed."""
+    """Counts the work of one elaboration; raises `LimitError` as soon as a limit is passed.
 
-    __slots__ = ("max_steps", "steps", "_shapes")
+    `TableWork` hands each row of a table a budget of what the table has left (at most one network's),
+    so a table of many rows is bounded as a whole, not row by row."""
 
-    def __init__(self, max_steps: int = limits.MAX_STEPS):
+    __slots__ = ("max_steps", "steps", "_shapes", "_table_limit")
+
+    def __init__(self, max_steps: int = limits.MAX_STEPS, table_limit: int | None = None):
         self.max_steps = max_steps
         self.steps = 0
         self._shapes: dict[int, tuple[Any, int, int]] = {}  # id -> (list or map, items, depth)
+        self._table_limit = table_limit  # set when the table's remainder, not a network's limit, binds
 
     def step(self, span: SourceSpan, n: int = 1) -> None:
         self.steps += n
         if self.steps > self.max_steps:
+            if self._table_limit is not None:
+                raise LimitError(f"this table's rows need more than {self._table_limit:,} evaluation steps "
+                                 "together (statements, loop iterations, block calls and expression terms); "
+                                 "that is resdsl's work limit for one table", span,
+                                 "split the table into several files, or fix the row whose network loops "
+                                 "this much")
             raise LimitError(f"this spec needs more than {self.max_steps:,} evaluation steps (statements, loop "
                              f"iterations, block calls and expression terms); that is resdsl's work limit",
                              span, _STEP_HINT)
@@ -90,3 +100,30 @@ class WorkBudget:
                              "resdsl's limit", span)
         self._shapes[id(v)] = (v, items, depth)
         return items, depth
+
+
+class TableWork:
+    """The work budget of one `resdsl table` run, shared by all its rows: `limits.MAX_TABLE_STEPS`
+    evaluation steps and `limits.MAX_TABLE_NODES` ops in all, and never more for one row than for one
+    network on its own."""
+
+    __slots__ = ("steps", "nodes")
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.nodes = 0
+
+    def row_budget(self) -> WorkBudget:
+        left = limits.MAX_TABLE_STEPS - self.steps
+        if left < limits.MAX_STEPS:
+            return WorkBudget(max(left, 0), table_limit=limits.MAX_TABLE_STEPS)
+        return WorkBudget()
+
+    def spent(self, budget: WorkBudget, nodes: int, span: SourceSpan) -> None:
+        """Book a finished row's work; past the table's op limit, refuse at the row."""
+        self.steps += budget.steps
+        self.nodes += nodes
+        if self.nodes > limits.MAX_TABLE_NODES:
+            raise LimitError(f"this table's networks have more than {limits.MAX_TABLE_NODES:,} ops together; "
+                             "that is resdsl's limit for one table", span,
+                             "split the table into several files")
