@@ -16,7 +16,7 @@ from pathlib import Path
 import graphviz
 
 from resdsl.backends import graphviz_size as size
-from resdsl.backends.graphviz_render import format_for, render, write_atomic
+from resdsl.backends.graphviz_render import DotTimeout, format_for, render, write_atomic
 from resdsl.backends.graphviz_style import (CELL_STYLES, CLUSTER_ATTRS, EDGE_ATTRS, EDGE_STYLES, GRAPH_ATTRS,
                                             GROUP_ATTRS, NETWORK_ATTRS, NODE_ATTRS, REPEAT_STYLE, edge_label,
                                             fill_for, html_label, legend_label, merged)
@@ -97,7 +97,12 @@ def draw(networks: Sequence[Network], output: Path, options: DrawOptions = DrawO
     if fmt != "dot" and options.max_nodes is None:
         size.check_layout(drawn, lambda level, expand: tuple(build_view(net, level, expand) for net in networks),
                           options.expand)
-    write_atomic(output, render(emit(drawn, options.rankdir, options.columns), fmt))
+    wait = size.dot_wait(drawn)
+    try:
+        image = render(emit(drawn, options.rankdir, options.columns), fmt, timeout=wait)
+    except DotTimeout:
+        raise size.timeout_error(drawn, wait, options.expand) from None
+    write_atomic(output, image)
     return fmt
 
 

@@ -21,6 +21,10 @@ class GraphvizMissing(UsageError):
     """The `dot` program is needed for this output format and is not on PATH."""
 
 
+class DotTimeout(UsageError):
+    """`dot` did not finish within the wait it was given (`resdsl.backends.graphviz_size.dot_wait`)."""
+
+
 def format_for(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -49,7 +53,7 @@ def render(source: str, fmt: str, timeout: float = 300.0) -> bytes:
         done = subprocess.run([dot, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
                               timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        raise UsageError(f"Graphviz's dot did not finish within {timeout:g} s laying out {_size(source)}",
+        raise DotTimeout(f"Graphviz's dot did not finish within {timeout:g} s laying out {_size(source)}",
                          _SPAN, _TOO_BIG_HINT) from None
     except OSError as err:
         raise UsageError(f"cannot run Graphviz's dot: {err.strerror or err}", _SPAN, INSTALL_HINT) from None

@@ -24,6 +24,9 @@ from resdsl.backends.graphviz_cells import View
 from resdsl.diagnostics import SourceSpan, UsageError
 
 LAYOUT_BUDGET = 5.0   # seconds of estimated layout a drawing may take without --max-nodes
+# How long `dot` is waited for: a base for start-up and a small graph, plus a multiple of the estimate
+# (a busy machine ran 4x slower than the estimate); 70 s for the largest drawing allowed by default.
+WAIT_BASE, WAIT_FACTOR = 30.0, 8.0
 _COEFF, _POWER = 1e-7, 2.2
 
 # From the most detailed drawing to the least: (level, expand).  A ladder starts at the one asked for.
@@ -105,6 +108,35 @@ def check_layout(views: Sequence[View], build: Callable[[str, bool], tuple[View,
         f"would need {_shown(seconds)} to lay it out (estimated from its size; the time grows with "
         f"the square of it), past the {LAYOUT_BUDGET:.0f} s a drawing is allowed",
         SourceSpan("--level", 1, 1, 1, 1), "draw less: " + "; or ".join(options))
+
+
+def dot_wait(views: Sequence[View]) -> float:
+    """Seconds to wait for `dot` on these views: scaled to the estimated layout time."""
+    return WAIT_BASE + WAIT_FACTOR * layout_seconds(views)
+
+
+def timeout_error(views: Sequence[View], waited: float, expand: bool) -> DrawingTooLarge:
+    """`dot` ran past its wait: say how large the drawing is, what was expected, and what to draw instead."""
+    level = views[0].level
+    count, links = nodes(views), edges(views)
+    # dot took longer than its estimate, so the estimate is no guide: offer half, or what it says fits
+    fits = max(1, min(count // 2, int(count * _max_size() / (count + links))))
+    options = []
+    if level == "op":
+        options.append("--level block")
+    elif expand:
+        options.append("--level block without --expand")
+    if level != "stage":
+        options.append("--level stage")
+    options += [f"--max-nodes {fits} (the deepest scopes collapsed first)",
+                "-o FILE.dot for the DOT source, which needs no layout (lay it out elsewhere, e.g. with sfdp)"]
+    shown = f"{waited:.0f}" if waited >= 10 else f"{waited:.1f}"
+    return DrawingTooLarge(
+        f"Graphviz's dot did not finish the {describe(level, expand)} drawing ({count:,} nodes, {links:,} "
+        f"edges) within {shown} s; its layout was estimated at {_shown(layout_seconds(views))} "
+        f"(the wait is {WAIT_BASE:g} s + {WAIT_FACTOR:g} x the estimate): the machine may be busy, or "
+        "dot slower on this graph than its size says", SourceSpan("--level", 1, 1, 1, 1),
+        "draw less: " + "; or ".join(options))
 
 
 def _max_size() -> float:

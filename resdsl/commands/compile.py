@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from resdsl.cli import say, EXIT_OK, EXIT_SPEC, HelpFormatter, add_spec_arguments, load_from_args
+from resdsl.cli import say, EXIT_OK, EXIT_SPEC, HelpFormatter, add_spec_arguments, load_from_args, parse_shape
 from resdsl.diagnostics import SourceSpan, UsageError
 from resdsl.outputs import check_output, write_atomic
 
@@ -30,6 +30,7 @@ examples:
   resdsl compile specs/cifar/resnet20.res --set depth=56 -o resnet56.py --check
   resdsl compile specs/torchvision/resnet18.res --format pt2 -o resnet18.pt2
   resdsl compile specs/torchvision/resnet50.res --check --device cuda
+  resdsl compile specs/torchvision/regnet_y_128gf.res --check --input 3x64x64 -o /tmp/r.py
 
 --check builds the module on the device, runs a random batch of 2 and compares the output shape, the
 parameter count and the FLOPs counted by torch.utils.flop_counter with the checked network's figures;
@@ -50,6 +51,8 @@ def register(commands) -> None:
                         "'-' prints the Python code to stdout)")
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="what to write (default: from the OUT suffix, else py)")
+    p.add_argument("--input", metavar="CxHxW",
+                   help="build for another input size, e.g. 3x64x64 (a quick --check of a large network)")
     p.add_argument("--check", action="store_true",
                    help="build the module and verify output shape, parameters and FLOPs before writing")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "-" and fmt != "py":
         raise UsageError(f"--format {fmt} is binary; it cannot go to stdout", _span("-o"),
                          f"give a file name, e.g. -o model.{fmt}")
-    net = load_from_args(args)
+    net = load_from_args(args, input_shape=parse_shape(args.input) if args.input else None)
     from resdsl.elaborate.heads import refuse_heads
 
     refuse_heads(net, "resdsl compile")
