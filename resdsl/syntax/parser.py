@@ -180,6 +180,9 @@ def _hint_for_char(char: str) -> str | None:
         return "write sizes as 3x3"
     if char == ":":
         return "a label goes before an item: `conv1: conv 3x3 64`"
+    if not char.isascii() and (char.isalnum() or char == "_"):
+        return (f"names are ASCII letters, digits and _; a label may be quoted to hold other letters, "
+                f"as in \"{char}1\": conv 3x3 64")
     return None
 
 
