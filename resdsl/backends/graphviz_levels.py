@@ -86,14 +86,18 @@ def _place_run(plan: Plan, r: int, run: Run, roles_at: dict[int, list[str]], abs
     parts = _split(graph, first, absorbed)
     key = f"b{first.first}"
     keys = (key, f"{key}m", f"{key}p")
+    # The cell of each position in a block, worked out on the first and applied to every block of the run.
+    key_at: list[str | None] = [None] * len(first.nodes)
+    for part, part_key in zip(parts, keys):
+        for i in part:
+            key_at[i] = part_key
+    cell_of, member = plan.cell_of, plan.member
     for k, unit in enumerate(run.units):
-        position = {n: i for i, n in enumerate(unit.nodes)}
-        for part, part_key in zip(parts, keys):
-            for n in unit.nodes:
-                if position[n] in part:
-                    plan.cell_of[n] = part_key
-        for n in unit.nodes:
-            plan.member[n] = (r, k)
+        at = (r, k)
+        for n, part_key in zip(unit.nodes, key_at):
+            if part_key is not None:
+                cell_of[n] = part_key
+            member[n] = at
     body, merge, post = ([first.nodes[i] for i in sorted(part)] for part in parts)
     scope = graph.scopes[first.scope]
     last = graph.scopes[run.units[-1].scope]
