@@ -28,10 +28,27 @@ class Network:
     source: str                        # the spec file (or "<string>")
     inputs: tuple[str, ...] = ()       # every file read to make it (resolved): never an output
     init: InitPlan = InitPlan()        # how its weights start (the spec's `init` rules, resolved)
+    overridden: tuple[str, ...] = ()   # the parameters the caller set (--set, keyword arguments)
 
     @property
     def name(self) -> str:
         return self.graph.name
+
+    @property
+    def title(self) -> str:
+        """The name, with the parameters the caller set: `resnet20 (depth=56)` is not `resnet20`."""
+        from resdsl.elaborate.values import show
+
+        shown = ", ".join(f"{k}={show(v)}" for k, v in self.parameters if k in self.overridden)
+        return f"{self.name} ({shown})" if shown else self.name
+
+    @property
+    def member_name(self) -> str:
+        """A name for the member of the family: `resnet20_depth56` for resnet20 with depth=56."""
+        from resdsl.elaborate.values import show
+
+        parts = [f"{k}{show(v)}" for k, v in self.parameters if k in self.overridden]
+        return "_".join([self.name, *parts])
 
     @property
     def input_type(self) -> TensorType:

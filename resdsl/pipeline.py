@@ -86,7 +86,7 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
             raise MultipleErrors.combine(errors)
         init = plan_for(program, graph, elaborated.init_rules, elaborator.globals)
         return Network(graph, costs, total, memory, results, elaborated.parameters, program.main_file,
-                       tuple(program.files), init)
+                       tuple(program.files), init, tuple(overrides or {}))
     except ResdslError as err:
         raise err.with_sources(program.sources) from None
     except RecursionError:  # the elaborator refuses at the block call that overflows; this is the backstop

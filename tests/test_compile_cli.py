@@ -48,7 +48,7 @@ def test_check_prints_three_comparisons_and_writes(tmp_path, capsys):
     out = tmp_path / "r56.py"
     assert main(["compile", RESNET20, "--set", "depth=56", "-o", str(out), "--check"]) == 0
     text = capsys.readouterr().out
-    assert "check resnet20 (generated code) on cpu, random batch of 2:" in text
+    assert "check resnet20 (depth=56) (generated code) on cpu, random batch of 2:" in text
     for row in ("output shape", "parameters", "FLOPs/image"):
         line = next(l for l in text.splitlines() if l.strip().startswith(row))
         assert line.rstrip().endswith("ok")

@@ -46,7 +46,7 @@ def _half_register(monkeypatch, name: str) -> None:
 
 def test_a_half_registered_activation_is_named_with_what_it_lacks(monkeypatch):
     _half_register(monkeypatch, "relu7")
-    assert missing_entries() == ["activation relu7: no torch spelling in backends/torch.py ACTIVATIONS",
+    assert missing_entries() == ["activation relu7: no torch spelling in backends/lowering.py ACTIVATIONS",
                                  "activation relu7: no Python spelling in backends/pycode.py ACTIVATION_CODE"]
 
 
@@ -67,7 +67,7 @@ def test_a_half_registered_op_class_is_named(monkeypatch):
             return ops.OpCost(elementwise=out.numel)
 
     monkeypatch.setattr(ops, "OPS", (*ops.OPS, Twice))
-    assert missing_entries() == ["Twice: no torch constructor in backends/torch.py LAYERS"]
+    assert missing_entries() == ["Twice: no torch constructor in backends/lowering.py LAYERS"]
 
 
 def test_probe_source_is_a_network():

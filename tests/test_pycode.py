@@ -165,3 +165,10 @@ def test_numeric_module_names_use_add_module_and_getattr():
     # unet_up splices double_conv into its own scope: `up` is layer 0, the convs are layers 1 and 3.
     assert 'self.add_module("1", nn.Conv2d(' in source
     assert 'x = getattr(self, "1")(x)' in source
+
+
+def test_generating_code_does_not_import_torch():
+    code = ("import sys, resdsl\nfrom resdsl.backends import pycode\n"
+            f"pycode.generate(resdsl.load({str(ROOT / 'specs/torchvision/densenet121.res')!r}))\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

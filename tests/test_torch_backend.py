@@ -87,20 +87,26 @@ def test_every_spec_builds_with_the_ir_shapes_params_and_flops(path):
         assert torch.isfinite(real).all()
 
 
-def test_plan_frees_every_intermediate_exactly_once_after_its_last_reader():
-    net = _spec("torchvision/googlenet.res")
-    model = build_module(net)
-    graph = net.graph
-    freed = {}
-    for step, (fn, args, out, dead) in enumerate(model._plan):
-        for i in dead:
-            assert i not in freed
-            freed[i] = out
-            assert i in args or i == out
-    last_reader = {i: max(n.id for n in graph.nodes if i in n.inputs) for i in range(len(graph.nodes))
-                   if any(i in n.inputs for n in graph.nodes)}
-    assert set(freed) == set(range(len(graph.nodes))) - {graph.output}
-    assert all(freed[i] == last_reader.get(i, i) for i in freed)
+def test_every_block_frees_each_of_its_values_exactly_once_after_its_last_reader():
+    from resdsl.backends.torch import Block
+
+    model = build_module(_spec("torchvision/googlenet.res"))
+    blocks = [m for m in model.modules() if isinstance(m, Block)]
+    assert len(blocks) == 10  # the network and its nine inception blocks
+    for block in blocks:
+        freed: dict[int, int] = {}
+        readers: dict[int, int] = {}
+        made = set(range(block._inputs))
+        for step, (path, fn, flatten, args, out, dead) in enumerate(block._steps):
+            assert (path is None) != (fn is None) and all(i in made for i in args)
+            made.add(out)
+            for i in args:
+                readers[i] = step
+            for i in dead:
+                assert i not in freed and (i in args or i == out)
+                freed[i] = step
+        assert set(freed) == set(range(block._slots)) - {block._output}
+        assert all(freed[i] == readers.get(i, freed[i]) for i in freed)
 
 
 def test_module_tree_is_readable_and_exposes_the_network():
@@ -109,7 +115,7 @@ def test_module_tree_is_readable_and_exposes_the_network():
     assert model.resdsl_network is net
     assert model.input_shape == (3, 224, 224) and model.output_shape == (1000,)
     text = repr(model)
-    for fragment in ("(layer2): Stage(", "(downsample): Group(", "(conv1): Conv2d(64, 128, kernel_size=(3, 3)",
+    for fragment in ("(layer2): Sequential(", "(downsample): Sequential(", "(conv1): Conv2d(64, 128, kernel_size=(3, 3)",
                      "(fc): Linear(in_features=512, out_features=1000"):
         assert fragment in text
     assert isinstance(model.get_submodule("layer3.1.bn2"), nn.BatchNorm2d)
@@ -249,30 +255,13 @@ def test_highway_gate_chooses_between_transform_and_carry():
     model = resdsl.build(_spec("other/highway.res", n=1)).eval()
     block = model.get_submodule("stage1.0")
     x = torch.randn(2, 32, 8, 8)
-    fn = _sub_forward(model, "stage1.0")
+    fn = block  # a block is a module of its own: callable alone
     with torch.no_grad():
         block.gate.weight.zero_()
         block.gate.bias.fill_(30.0)  # gate open: y = H(x) = relu(conv(x))
         assert torch.allclose(fn(x), torch.relu(block.conv(x)), atol=1e-6)
         block.gate.bias.fill_(-30.0)  # gate shut: y = x, carried unchanged
         assert torch.allclose(fn(x), x, atol=1e-6)
-
-
-def _sub_forward(model, prefix: str):
-    """Run only the nodes of one block (it is a plain container in the built module)."""
-    graph = model.resdsl_network.graph
-    nodes = [n for n in graph.nodes if n.path.startswith(prefix + ".")]
-    first, ids = nodes[0], {n.id for n in nodes}
-    entry = next(i for n in nodes for i in n.inputs if i not in ids)
-    steps = [s for s in model._plan if s[2] in ids]
-
-    def run(x):
-        values = {entry: x}
-        for fn, args, out, _ in steps:
-            values[out] = fn(*[values[i] for i in args])
-        return values[nodes[-1].id]
-    assert first.id > entry
-    return run
 
 
 def test_dropout_and_batchnorm_follow_train_and_eval():

@@ -37,6 +37,7 @@ def report(net: Network, batch: int = 1, by: str = "stage") -> dict[str, Any]:
         "command": "count",
         "ok": all(b.ok for b in net.budgets),
         "name": net.name,
+        "title": net.title,
         "source": net.source,
         "input_shape": list(net.input_type.shape),
         "output_shape": list(net.output_type.shape),
@@ -178,7 +179,7 @@ def render_text(data: dict[str, Any]) -> str:
     lines = []
     shape_in = "x".join(map(str, data["input_shape"]))
     shape_out = "x".join(map(str, data["output_shape"]))
-    lines.append(f"{data['name']}: {shape_in} -> {shape_out}   batch {data['batch']}")
+    lines.append(f"{data.get('title', data['name'])}: {shape_in} -> {shape_out}   batch {data['batch']}")
     lines.append("")
     lines.append(f"  params     {data['params']:>16,}   trainable; + {data['buffers']:,} buffer elements "
                  "(BN running stats)")

@@ -42,7 +42,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_network(args, program) -> int:
-    from resdsl.elaborate.values import show
     from resdsl.pipeline import check_program
     from resdsl.records import network_record
     from resdsl.units import si
@@ -54,10 +53,7 @@ def _check_network(args, program) -> int:
         return EXIT_OK
     budgets = "" if not net.budgets else f"   budgets {sum(b.ok for b in net.budgets)}/{len(net.budgets)} met"
     macs = si(net.macs, space=" ")
-    given = {name for name, _ in (o.split("=", 1) for o in args.overrides)}
-    shown = ", ".join(f"{k}={show(v)}" for k, v in net.parameters if k in given)
-    name = f"{net.name} ({shown})" if shown else net.name
-    say(f"{name}: {net.input_type} -> {net.output_type}   params {net.params:,}   "
+    say(f"{net.title}: {net.input_type} -> {net.output_type}   params {net.params:,}   "
         f"MACs {macs}{budgets}{_heads(net)}   (ok)")
     return EXIT_OK
 

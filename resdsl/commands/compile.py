@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from resdsl.cli import say, EXIT_OK, EXIT_SPEC, HelpFormatter, add_spec_arguments, load_from_args, parse_shape
+from resdsl.commands.progress import progress
 from resdsl.diagnostics import SourceSpan, UsageError
 from resdsl.outputs import check_output, write_atomic
 
@@ -69,33 +70,38 @@ def run(args: argparse.Namespace) -> int:
     from resdsl.elaborate.heads import refuse_heads
 
     refuse_heads(net, "resdsl compile")
-    target = None if args.output == "-" else Path(args.output or f"{net.name}.{fmt}")
+    target = None if args.output == "-" else Path(args.output or f"{net.member_name}.{fmt}")
     if target is not None:
         check_output(target, net.inputs, _span("-o"))
     if fmt == "onnx":
         _require_onnx()
-    import torch  # only now: every other command starts without it
+    with progress("loading torch"):
+        import torch  # only now: every other command starts without it
 
     device = _device(torch, args.device)
     source = None
     if fmt == "py":
         from resdsl.backends.pycode import generate
 
-        source = generate(net)
+        with progress(f"generating Python for {net.title}"):
+            source = generate(net)
     # With the code going to stdout, the check report goes to stderr.
     report = sys.stderr if target is None else sys.stdout
-    if args.check and not _check(net, device, source, report):
-        return EXIT_SPEC
+    if args.check:
+        with progress(f"checking {net.title}: building it and running a batch of 2"):
+            ok = _check(net, device, source, report)
+        if not ok:
+            return EXIT_SPEC
     if target is None:
         sys.stdout.write(source)
         return EXIT_OK
-    write = WRITERS[fmt](net, device, source)
     try:
-        write_atomic(target, write)
+        with progress(f"writing {net.title} as {fmt}" + (" (torch.export)" if fmt != "py" else "")):
+            write_atomic(target, WRITERS[fmt](net, device, source))
     except OSError as err:  # a full disk or a read-only directory is not a bug of ours
         raise UsageError(f"cannot write {target}: {err.strerror or err}", _span("-o"),
                          "check the path, its permissions and the free space") from None
-    say(f"wrote {target} ({net.name}: {net.input_type} -> {net.output_type}, {net.params:,} parameters)")
+    say(f"wrote {target} ({net.title}: {net.input_type} -> {net.output_type}, {net.params:,} parameters)")
     return EXIT_OK
 
 
@@ -151,7 +157,7 @@ def _check(net, device, source: str | None, report) -> bool:
             ("parameters", f"{sum(p.numel() for p in module.parameters()):,}", f"{net.params:,}"),
             ("FLOPs/image", f"{flops // batch:,}", f"{net.flops:,}")]
     what = "generated code" if source is not None else "built module"
-    say(f"check {net.name} ({what}) on {device}, random batch of {batch}:", file=report)
+    say(f"check {net.title} ({what}) on {device}, random batch of {batch}:", file=report)
     ok = True
     for name, got, want in rows:
         good = got == want

@@ -1,7 +1,7 @@
 """The activation functions: one entry each, with the facts every back end reads.
 
 An `Activation` op names its function here.  Adding an activation is one entry below plus its
-spellings in the torch back end (`backends/torch.py` ACTIVATIONS) and the Python code generator
+spellings in the torch back end (`backends/lowering.py` ACTIVATIONS) and the Python code generator
 (`backends/pycode.py` ACTIVATION_CODE); the completeness test (tests/test_op_set.py) names whatever
 is missing.  The primitive of the same name (`relu6`, `leaky_relu slope=0.2`) is made from the entry.
 """

@@ -39,8 +39,8 @@ NN_MODULE_ATTRIBUTES = frozenset({
     "type", "xpu", "zero_grad",
 })
 # ... and the attributes resdsl's built modules set before their children (ResdslModule, its containers).
-RESDSL_ATTRIBUTES = frozenset({"resdsl_network", "resdsl_block", "input_shape", "output_shape", "_plan", "_slots",
-                               "_output"})
+RESDSL_ATTRIBUTES = frozenset({"resdsl_network", "resdsl_block", "input_shape", "output_shape", "_steps", "_slots",
+                               "_inputs", "_output"})
 
 # A label that is not a Python identifier may still name a module (torchvision's RegNet has `block1-0`):
 # ASCII letters, digits, `_` and `-`.  Generated code reaches such a module with getattr.

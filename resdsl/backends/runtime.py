@@ -1,0 +1,148 @@
+"""The runtime pieces of the PyTorch back ends: modules and functions a built network calls that torch
+does not have.  The code generator copies their source verbatim into every generated file (reading this
+file's text with `ast`, not importing it: generating code needs no torch), so they may use only `torch`,
+`nn` and `F`, and each must be one top-level class or function."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["DropPath", "MeanJoin", "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear",
+           "Scale", "channel_shuffle", "channel_slice", "layer_scale", "RUNTIME"]
+
+
+class DropPath(nn.Module):
+    """Stochastic depth on a residual branch that survives training with probability `survival`.
+
+    mode="paper" (Huang et al. 2016): training keeps the whole branch or replaces it by zeros, one
+    draw per mini-batch; evaluation scales the branch by `survival`, its expected value in training.
+    mode="row" (torchvision's StochasticDepth(p, "row")): training keeps each sample's branch with
+    probability `survival` and divides the kept ones by it; evaluation is the identity.
+    mode="batch": as "row" with one draw for the whole mini-batch (torchvision's "batch").
+    """
+
+    def __init__(self, survival: float, mode: str = "paper"):
+        super().__init__()
+        self.survival = survival
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.survival >= 1.0:
+            return x
+        if self.mode == "paper":
+            if not self.training:
+                return x * self.survival
+            # A 0-d 0/1 tensor on the device, not a Python branch: no host sync, no graph break.
+            keep = torch.empty((), dtype=x.dtype, device=x.device).bernoulli_(self.survival)
+            return x * keep
+        if not self.training:
+            return x
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(self.survival)
+        if self.survival > 0.0:
+            noise.div_(self.survival)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        text = f"survival={self.survival:.4g}"
+        return text if self.mode == "paper" else f"{text}, mode={self.mode!r}"
+
+
+class MeanJoin(nn.Module):
+    """FractalNet's join (Larsson et al. 2017): the mean of the inputs.  Training with local drop-path
+    drops each input with probability `drop` (one draw per mini-batch and input), keeps at least one,
+    and averages the survivors; evaluation averages every input."""
+
+    def __init__(self, drop: float = 0.0):
+        super().__init__()
+        self.drop = drop
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        if self.training and self.drop > 0:
+            keep = (torch.rand(len(xs)) >= self.drop).tolist()
+            if not any(keep):
+                keep[int(torch.randint(len(xs), ()))] = True
+            xs = tuple(x for x, k in zip(xs, keep) if k)
+        return torch.stack(xs).mean(0)
+
+    def extra_repr(self) -> str:
+        return f"drop={self.drop:g}"
+
+
+def zero_pad_shortcut(x: torch.Tensor, out_channels: int, stride: int | tuple[int, int]) -> torch.Tensor:
+    """Shortcut option A (He et al. 2016): subsample by `stride`, then append zero channels up to
+    `out_channels`.  No parameters."""
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    if sh != 1 or sw != 1:
+        x = x[:, :, ::sh, ::sw]
+    return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))
+
+
+def center_crop(x: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
+    """Crop the centre `size` of a feature map (U-Net's skip connections across valid convs)."""
+    h, w = (size, size) if isinstance(size, int) else size
+    top, left = (x.shape[2] - h) // 2, (x.shape[3] - w) // 2
+    return x[:, :, top:top + h, left:left + w]
+
+
+def gated_sum(h: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Highway merge (Srivastava et al. 2015): the transform `h` where the gate `t` is open, else the
+    carried input `x`."""
+    return h * t + x * (1 - t)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Layer norm over the channels of an NxCxHxW map (torchvision's ConvNeXt LayerNorm2d)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ChannelLinear(nn.Linear):
+    """A fully connected layer applied to the channels at every position of an NxCxHxW map."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x.permute(0, 2, 3, 1), self.weight, self.bias).permute(0, 3, 1, 2)
+
+
+class Scale(nn.Module):
+    """Multiplies by a constant (Inception-ResNet scales each residual before adding it)."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
+
+
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """ShuffleNet's channel shuffle: channels as (groups, C/groups), transposed, flattened back."""
+    n, c, h, w = x.shape
+    x = x.reshape(n, groups, c // groups, h, w)
+    return torch.transpose(x, 1, 2).contiguous().view(n, c, h, w)
+
+
+def channel_slice(x: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    """Channels [start, stop) of a map: one part of a split."""
+    return x[:, start:stop]
+
+
+def layer_scale(scale: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """`x` scaled by a learned per-channel (C, 1, 1) parameter (ConvNeXt's layer scale)."""
+    return scale * x
+
+
+RUNTIME: dict[str, Any] = {"DropPath": DropPath, "zero_pad_shortcut": zero_pad_shortcut,
+                           "center_crop": center_crop, "gated_sum": gated_sum, "LayerNorm2d": LayerNorm2d,
+                           "ChannelLinear": ChannelLinear, "channel_shuffle": channel_shuffle,
+                           "channel_slice": channel_slice, "layer_scale": layer_scale, "Scale": Scale,
+                           "MeanJoin": MeanJoin}
