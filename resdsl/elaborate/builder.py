@@ -15,7 +15,7 @@ from resdsl.ir.shapes import ShapeProblem, infer
 from resdsl.diagnostics import LimitError, NameResolutionError, SourceSpan
 from resdsl.elaborate.values import TensorRef
 from resdsl.ir import ops
-from resdsl.ir.graph import Graph, Node, Scope
+from resdsl.ir.graph import BlockCall, Graph, Node, Scope
 from resdsl.ir.heads import AuxHead, OutputOrder
 from resdsl.ir.types import TensorType
 
@@ -42,11 +42,11 @@ class GraphBuilder:
     # ---- scopes --------------------------------------------------------------------------------
 
     def new_scope(self, parent: int | None, label: str | None, kind: str, block: str | None, stage: str,
-                  span: SourceSpan, claim: bool = True) -> int:
+                  span: SourceSpan, claim: bool = True, call: BlockCall | None = None) -> int:
         name = self.claim(parent, label, True, span) if claim and parent is not None else (label or "")
         parent_path = self.scopes[parent].scope.path if parent is not None else ""
         path = f"{parent_path}.{name}" if parent_path else name
-        scope = Scope(len(self.scopes), parent, name, path, kind, block, stage, span)
+        scope = Scope(len(self.scopes), parent, name, path, kind, block, stage, span, call)
         self.scopes.append(_ScopeState(scope))
         return scope.id
 
@@ -115,8 +115,8 @@ class GraphBuilder:
         first_node, first_scope = mark
         root_path = self.scopes[root].scope.path
         assert first_scope == root, "a template's root is the first scope made after the mark"
-        scopes = tuple((s.scope.parent - root - 1,
-                        s.scope.name, s.scope.path[len(root_path):], s.scope.kind, s.scope.block, s.scope.span)
+        scopes = tuple((s.scope.parent - root - 1, s.scope.name, s.scope.path[len(root_path):], s.scope.kind,
+                        s.scope.block, s.scope.span, s.scope.call)
                        for s in self.scopes[root + 1:])
         nodes = []
         for node in self.nodes[first_node:]:
@@ -129,18 +129,18 @@ class GraphBuilder:
                         self.scopes[root].scope.span, tuple(scopes), tuple(nodes), out)
 
     def replay(self, template: "Template", parent: int, label: str | None, flow: TensorRef,
-               stage: str, call_span: SourceSpan) -> tuple[TensorRef, list[int]]:
+               stage: str, call_span: SourceSpan, call: BlockCall | None = None) -> tuple[TensorRef, list[int]]:
         if len(self.nodes) + len(template.nodes) > limits.MAX_NODES:
             raise LimitError(f"the network grows past {limits.MAX_NODES:,} ops", template.span,
                              "reduce the repeats; resdsl refuses graphs this large")
-        root = self.new_scope(parent, label, template.kind, template.block, stage, call_span)
+        root = self.new_scope(parent, label, template.kind, template.block, stage, call_span, call=call)
         root_path = self.scopes[root].scope.path
         scope_ids = [root]
-        for parent_rel, name, suffix, kind, block, span in template.scopes:
+        for parent_rel, name, suffix, kind, block, span, inner_call in template.scopes:
             sid = len(self.scopes)
             parent_id = scope_ids[parent_rel + 1]
             self.scopes.append(_ScopeState(Scope(sid, parent_id, name, root_path + suffix, kind, block, stage,
-                                                 span)))
+                                                 span, inner_call)))
             scope_ids.append(sid)
         first = len(self.nodes)
         new_nodes = self.nodes
@@ -166,7 +166,7 @@ class Template:
     kind: str
     block: str | None
     span: SourceSpan
-    scopes: tuple  # (parent index relative to the root (-1 = root), name, path suffix, kind, block, span)
+    scopes: tuple  # (parent index relative to the root (-1 = root), name, path suffix, kind, block, span, call)
     nodes: tuple   # (op, inputs (-1 block input, >=0 relative, <=-2 absolute), type, name, suffix, scope, span)
     output: int
 

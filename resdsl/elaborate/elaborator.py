@@ -15,6 +15,7 @@ from resdsl.ir.shapes import ShapeProblem
 from resdsl.diagnostics import (LimitError, NameResolutionError, ResdslError, ShapeError, SourceSpan,
                                 SpecSyntaxError, UsageError, did_you_mean)
 from resdsl.elaborate.builder import GraphBuilder
+from resdsl.elaborate.calls import block_call
 from resdsl.elaborate.loader import Program
 from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primitive, drop_path_mode
 from resdsl.elaborate.resolve import unknown_name_error
@@ -441,13 +442,14 @@ class Elaborator:
         bound = self._bind_args(block.params, args, Evaluator(frame.env, frame.tensors), call,
                                 f"block {block.name}", definition_env=self.globals)
         env = self.globals.child(bound)
+        record = block_call(block, bound, args)
         key = None if block.inline or not self.reuse_expansions else _template_key(
             block.name, bound, flow.type, frame.stage, self.state.block_survival)
         if key is not None and key in self.state.templates:
             # An identical call was expanded before: replay it (the 10,000-block specs stay fast).
             try:
                 out, drop_paths = self.state.builder.replay(self.state.templates[key], frame.scope, label, flow, frame.stage,
-                                                     call.span)
+                                                     call.span, call=record)
             except LimitError as err:
                 raise LimitError(err.message, call.span, err.hint) from None
             return out
@@ -455,10 +457,12 @@ class Elaborator:
         if block.inline and label is None:
             inner = Frame(frame.scope, env, {"in": flow}, frame.stage)
         elif block.inline:  # a labelled group call is a scope of its own: `enc1: double_conv 64`
-            scope = self.state.builder.new_scope(frame.scope, label, "group", block.name, frame.stage, call.span)
+            scope = self.state.builder.new_scope(frame.scope, label, "group", block.name, frame.stage, call.span,
+                                                 call=record)
             inner = Frame(scope, env, {"in": flow}, frame.stage)
         else:
-            scope = self.state.builder.new_scope(frame.scope, label, stage_kind, block.name, frame.stage, call.span)
+            scope = self.state.builder.new_scope(frame.scope, label, stage_kind, block.name, frame.stage, call.span,
+                                                 call=record)
             inner = Frame(scope, env, {"in": flow}, frame.stage)
         self.state.call_sites.append(call.span)
         try:

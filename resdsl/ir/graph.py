@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from resdsl.diagnostics import SourceSpan
 from resdsl.ir.heads import AuxHead, OutputOrder
@@ -24,6 +25,22 @@ class Scope:
     block: str | None  # the block definition instantiated here ("bottleneck"), if any
     stage: str         # the stage this scope reports under
     span: SourceSpan
+    call: BlockCall | None = None  # a block instance: the call that made it
+
+
+@dataclass(frozen=True, slots=True)
+class BlockCall:
+    """The call a block instance was made by: the block's name and its bound arguments, every parameter
+    in the definition's order (`given` names those the call wrote; the others took their default).
+    Values are plain data: bool, int, float, str (a shortcut kind `B`, a size `3x3`), tuples of them, or
+    None for a tensor argument."""
+
+    block: str
+    args: tuple[tuple[str, Any], ...]
+    given: tuple[str, ...]
+
+    def value(self, name: str) -> Any:
+        return dict(self.args)[name]
 
 
 @dataclass(frozen=True, slots=True)
