@@ -72,8 +72,8 @@ def test_generated_resnet50_reads_like_torchvision():
     source = pycode.generate(resdsl.load(ROOT / "specs/torchvision/resnet50.res"))
     tree = ast.parse(source)
     classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
-    assert classes == ["Bottleneck", "Bottleneck2", "Resnet50"]  # one class per block structure
-    assert "def __init__(self, in_channels, conv1_out_channels, stride, out_channels):" in source
+    assert classes == ["Bottleneck", "Resnet50"]  # one class per block definition
+    assert "def __init__(self, in_channels, width, stride=1, expansion=4, downsample=None):" in source
     assert "self.conv1 = nn.Conv2d(in_channels // 4, " not in source
     assert "        out += x\n" in source  # torchvision's in-place shortcut addition
     assert "self.layer3 = nn.Sequential(\n" in source

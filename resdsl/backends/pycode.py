@@ -1,18 +1,23 @@
 """The Python back end: one standalone, readable .py file (importing only torch) defining the network.
 
-The file reads like torchvision's resnet.py: one `nn.Module` class per block structure (`Bottleneck`,
-`DenseLayer`, ...), stages as `nn.Sequential`, and a network class whose forward is written out op by
-op.  Its `state_dict()` equals `resdsl.build`'s key for key, and its outputs are the same bit for bit:
-the constructors come from the same `Call` table and every per-node decision (in-place ReLU, `+=`,
-flatten before fc) from the same `lower()` as the torch back end.
+The file reads like torchvision's resnet.py: one `nn.Module` class per block definition (`Bottleneck`,
+`DenseLayer`, ...), stages as `nn.Sequential`, repeats as loops, and a network class taking `num_classes`
+whose forward is written out op by op.  Its `state_dict()` equals `resdsl.build`'s key for key, and its
+outputs are the same bit for bit: the constructors come from the same `Call` table and every per-node
+decision (in-place ReLU, `+=`, flatten before fc) from the same `lower()` as the torch back end.
 
 How scopes become code (decided bottom-up, children first):
   * a scope that is a function of its inputs (its nodes are consecutive in the graph and only one of
     them is read outside) becomes a class if it is a block instance, an `nn.Sequential` if its items
     simply follow each other, else a plain `Group` whose layers the parent's forward calls;
-  * block instances with the same code share one class; numbers that differ between the instances
-    (widths, strides) become constructor parameters, named `in_channels` / `out_channels` / `stride`
-    where they are exactly that, else after the layer and argument (`conv1_out_channels`).
+  * the instances of one block definition share one class (`write_family`): its constructor takes
+    `in_channels` and the block's parameters as the spec names them (each instance's call is in the IR),
+    every literal is written as an expression of those that holds in every instance
+    (`pycode_family.fit`), and a member only some instances have is an optional argument
+    (`downsample=None`).  Instances that do not unify keep one class per shape of code, with the
+    numbers that differ as parameters named after their layer (`conv1_out_channels`);
+  * consecutive equal instances in a stage are a repeat (`*[Block(...) for _ in range(n)]`), numbered
+    instances whose arguments grow by a constant step a loop (`DenseLayer(in_channels + i * growth, ...)`).
 
 Only identifiers that pass `_attr_name` and literals (ints, floats, bools, tuples) rendered by `repr`
 reach the generated text; nothing is copied from the spec's source.
@@ -24,10 +29,12 @@ import json
 import keyword
 import math
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
 from resdsl.backends.lowering import Lowered, ParameterInit, lower
+from resdsl.backends.pycode_family import fit, optional_forward
 from resdsl.diagnostics import NameResolutionError
 from resdsl.ir.names import class_name, is_attribute, label_problem
 from resdsl.ir import ops
@@ -83,7 +90,8 @@ def _map_leaves(arg: Arg, fn: Callable[[str], str]) -> Arg:
         return fn(arg)
     if isinstance(arg, Pair):
         return Pair(arg.name, _map_leaves(arg.value, fn))
-    return Expr(arg.callee, [(k, _map_leaves(v, fn)) for k, v in arg.args], arg.brackets)
+    callee = fn(arg.callee) if "\x00" in arg.callee else arg.callee  # a repeat's `*[Block(...) for ...`
+    return Expr(callee, [(k, _map_leaves(v, fn)) for k, v in arg.args], arg.brackets)
 
 
 # Containers are written one entry per line, like torchvision's code.
@@ -99,6 +107,7 @@ class Slot:
     value: Any
     hint: str      # a readable parameter name if this literal becomes one
     forward: bool  # used in forward (stored on self) rather than in __init__
+    field: str = ""  # the constructor argument it is (`out_channels`), for naming it after the spec
 
 
 @dataclass
@@ -109,9 +118,9 @@ class Recorder:
 
     slots: list[Slot] = field(default_factory=list)
 
-    def lit(self, value: Any, hint: str, forward: bool = False) -> str:
+    def lit(self, value: Any, hint: str, forward: bool = False, field: str = "") -> str:
         _check_literal(value)
-        self.slots.append(Slot(value, hint, forward))
+        self.slots.append(Slot(value, hint, forward, field))
         return f"\x00{len(self.slots) - 1}\x00"
 
 
@@ -153,10 +162,22 @@ class Unit:
 
 @dataclass
 class Instance:
-    """A class instance: the finished class's name and the values of its parameters."""
+    """A class instance: the finished class's name, its arguments (name, value, written as a keyword) and
+    the optional members it has (`downsample`: attribute, member), constructed by the caller."""
 
     cls: str
-    args: list[tuple[str, Any]]
+    args: list[tuple[str, Any, bool]]
+    optional: list[tuple[str, tuple[str, int]]] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    """Block instances a loop makes: their scope ids, the common name prefix, the first number."""
+
+    units: list[int]
+    prefix: str
+    first: int
+    whole: bool  # they are everything the class holds and calls: `for layer in self.children()`
 
 
 @dataclass
@@ -166,6 +187,7 @@ class Draft:
     forward: list[str]
     params: list[str]   # forward arguments
     slots: list[Slot]
+    members: list[tuple[str, int]] = field(default_factory=list)  # aligned with init
 
 
 class Generator:
@@ -184,6 +206,8 @@ class Generator:
                          "LayerNorm2d", "ChannelLinear", "channel_shuffle", "Scale", "MeanJoin"}
         self.used: dict[str, bool] = {}  # runtime helpers the code calls
         self.class_names: set[str] = set()
+        self.fallback: list[str] = []
+        self.current_runs: dict[int, Run] = {}  # the runs of the draft being written  # blocks written as one class per shape (their instances did not unify)
 
     # -- structure decisions --
 
@@ -265,22 +289,63 @@ class Generator:
         unit = self.units[i]
         if unit.kind == CLASS:
             inst = self.instances[i]
-            return Expr(inst.cls, [(p, rec.lit(v, f"{prefix}{p}")) for p, v in inst.args])
+            args: list[tuple[str | None, Arg]] = [(p if keyword else None, rec.lit(v, f"{prefix}{p}", field=p))
+                                                  for p, v, keyword in inst.args]
+            args += [(attr, self.ctor(member, rec, f"{prefix}{attr}_")) for attr, member in inst.optional]
+            return Expr(inst.cls, args)
         if unit.kind == SEQUENTIAL:
-            entries = [(self.local_name(m), self.ctor(m, rec, f"{prefix}{self.local_name(m)}_"))
-                       for m in self.items(i)]
-            if [n for n, _ in entries] == [str(k) for k in range(len(entries))]:
-                return Expr("nn.Sequential", [(None, e) for _, e in entries])
+            items = self.items(i)
+            if [self.local_name(m) for m in items] == [str(k) for k in range(len(items))]:
+                return Expr("nn.Sequential", self.repeated(items, rec, prefix))
+            entries = [(self.local_name(m), self.ctor(m, rec, f"{prefix}{self.local_name(m)}_")) for m in items]
             self.used["OrderedDict"] = True
             return Expr(_NAMED_SEQUENTIAL, [(None, Pair(n, e)) for n, e in entries], brackets=("([", "]))"))
         self.used["Group"] = True
         return Expr("Group", [(None, Pair(self.local_name(m), self.ctor(m, rec, f"{prefix}{self.local_name(m)}_")))
                               for m in self.members(i)])
 
+    def classifier_hints(self) -> set[str]:
+        """The slot names of the classifier's width: the out features (or channels) of the last fc or
+        conv, when they are the network's output width."""
+        out = self.graph.nodes[self.graph.output].type
+        if len(out.shape) != 1:
+            return set()
+        last = next((n for n in reversed(self.graph.nodes) if isinstance(n.op, (ops.Linear, ops.Conv))), None)
+        if last is None or last.type.channels != out.channels:
+            return set()
+        first, *rest = last.path.split(".")  # as `draft` and `ctor` name the slots
+        stem = "_".join([_identifier(first), *rest])
+        return {f"{stem}_out_features", f"{stem}_out_channels"}
+
+    def repeated(self, items: list[tuple[str, int]], rec: Recorder, prefix: str) -> list[tuple[None, Arg]]:
+        """The entries of an unnamed `nn.Sequential`, equal consecutive block instances as one repeat:
+        `Bottleneck(256, 64, ...), *[Bottleneck(1024, 256) for _ in range(5)]`."""
+        out: list[tuple[None, Arg]] = []
+        k = 0
+        while k < len(items):
+            j = k
+            while j + 1 < len(items) and self._same_instance(items[k], items[j + 1]):
+                j += 1
+            ctor = self.ctor(items[k], rec, f"{prefix}{k}_")
+            if j > k:
+                count = rec.lit(j - k + 1, f"{prefix}blocks", field="count")
+                ctor = Expr(f"*[{fmt(ctor, 0, float('inf'))} for _ in range", [(None, count)], ("(", ")]"))
+            out.append((None, ctor))
+            k = j + 1
+        return out
+
+    def _same_instance(self, a: tuple[str, int], b: tuple[str, int]) -> bool:
+        if a[0] != "unit" or b[0] != "unit" or a[1] not in self.instances or b[1] not in self.instances:
+            return False
+        x, y = self.instances[a[1]], self.instances[b[1]]
+        typed = lambda inst: [(n, type(v), v, kw) for n, v, kw in inst.args]  # noqa: E731
+        return x.cls == y.cls and not x.optional and not y.optional and typed(x) == typed(y)
+
     def layer_ctor(self, nid: int, rec: Recorder, prefix: str) -> Expr:
         call = self.lowered[nid].layer
         if isinstance(call, ParameterInit):  # `nn.Parameter(torch.full((C, 1, 1), 1e-06))`
-            shape = Expr("", [(None, rec.lit(d, f"{prefix}channels" if k == 0 else f"{prefix}dim{k}"))
+            shape = Expr("", [(None, rec.lit(d, f"{prefix}channels" if k == 0 else f"{prefix}dim{k}",
+                                             field="channels" if k == 0 else ""))
                               for k, d in enumerate(call.shape)])
             return Expr("nn.Parameter", [(None, Expr("torch.full", [(None, shape),
                                                                      (None, rec.lit(call.fill, f"{prefix}init"))]))])
@@ -288,7 +353,7 @@ class Generator:
             self.used[call.callee] = True  # a runtime piece (DropPath) the file must define
         args: list[tuple[str | None, Arg]] = []
         for k, (name, value) in enumerate(call.args):
-            args.append((None if k < call.positional else name, rec.lit(value, f"{prefix}{name}")))
+            args.append((None if k < call.positional else name, rec.lit(value, f"{prefix}{name}", field=name)))
         return Expr(call.callee, args)
 
     def local_name(self, member: tuple[str, int]) -> str:
@@ -300,12 +365,26 @@ class Generator:
     def draft(self, sid: int) -> Draft:
         rec = Recorder()
         init = []
-        for member in self.members(sid):
+        members = self.members(sid)
+        runs = {run.units[0]: run for run in self.runs(sid, members)}
+        in_run = {c for run in runs.values() for c in run.units}
+        kept: list[tuple[str, int]] = []
+        for member in members:
+            if member[0] == "unit" and member[1] in runs:
+                run = runs[member[1]]
+                kept.append(member)
+                init.append((f"\x01{run.prefix}{{i + {run.first}}}", self.run_ctor(run, rec)))
+                continue
+            if member[0] == "unit" and member[1] in in_run:
+                continue
             local = self.local_name(member)
             attr = _attr_name(local, self._path_of(member))
             init.append((attr, self.ctor(member, rec, _identifier(local) + "_")))
+            kept.append(member)
+        members = kept
+        self.current_runs = runs
         forward, params = self.forward_body(sid, rec)
-        return Draft(self.units[sid], init, forward, params, rec.slots)
+        return Draft(self.units[sid], init, forward, params, rec.slots, members)
 
     def _path_of(self, member: tuple[str, int]) -> str:
         kind, i = member
@@ -338,7 +417,26 @@ class Generator:
         generic = set(names.values())  # names that say nothing: free to rebind to the next value
         live = set(names.values())
         lines = []
+        runs = self.current_runs
+        skip: set[int] = set()
         for k, (item, (inputs, out)) in enumerate(zip(items, ios)):
+            if k in skip:
+                continue
+            if item[0] == "unit" and item[1] in runs:
+                run = runs[item[1]]
+                value = names[inputs[0]]  # it dies here (`runs` checked): the loop rebinds it
+                last = self.units[run.units[-1]].outputs[0]
+                skip.update(range(k + 1, k + len(run.units)))
+                if run.whole:
+                    lines += ["for layer in self.children():", f"    {value} = layer({value})"]
+                else:
+                    count = rec.lit(len(run.units), "count", forward=True, field="count")
+                    lines += [f"for i in range({count}):",
+                              f'    {value} = getattr(self, f"{run.prefix}{{i + {run.first}}}")({value})']
+                names[last] = value
+                if last in uses:
+                    live.add(value)
+                continue
             args = [names[i] for i in inputs]
             dying = [i for i in dict.fromkeys(inputs) if uses[i][-1] == k]
             for i in dying:
@@ -360,6 +458,73 @@ class Generator:
                 live.add(target)
         lines.append(f"return {names[output]}")
         return lines, [names[i] for i in params]
+
+    def runs(self, sid: int, members: list[tuple[str, int]]) -> list["Run"]:
+        """Consecutive block instances of one class that a loop can make (DenseNet's denselayer1..N):
+        names `prefix1`, `prefix2`, ... (or `0`, `1`, ...), arguments each constant or growing by a
+        constant step, and a chain in the forward (each reads the previous one's output, nothing else
+        reads those)."""
+        found: list[Run] = []
+        k = 0
+        while k < len(members):
+            j = k
+            while j + 1 < len(members) and self._extends(members[k], members[j + 1], j + 1 - k):
+                j += 1
+            if j > k and self._chain(sid, [m[1] for m in members[k:j + 1]]):
+                first = self.units[members[k][1]]
+                match = re.fullmatch(r"(.*?)(\d+)", first.scope.name)
+                run_units = [m[1] for m in members[k:j + 1]]
+                found.append(Run(run_units, match.group(1), int(match.group(2)),
+                                 whole=len(run_units) == len(members) and len(self.items(sid)) == len(run_units)))
+            k = j + 1
+        return found
+
+    def _extends(self, start: tuple[str, int], member: tuple[str, int], offset: int) -> bool:
+        if start[0] != "unit" or member[0] != "unit":
+            return False
+        a, b = self.instances.get(start[1]), self.instances.get(member[1])
+        if a is None or b is None or a.cls != b.cls or a.optional or b.optional:
+            return False
+        if [(n, kw) for n, _, kw in a.args] != [(n, kw) for n, _, kw in b.args]:
+            return False
+        ma = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*?|)(\d+)", self.units[start[1]].scope.name)
+        mb = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*?|)(\d+)", self.units[member[1]].scope.name)
+        return bool(ma and mb and ma.group(1) == mb.group(1) and int(mb.group(2)) == int(ma.group(2)) + offset
+                    and str(int(mb.group(2))) == mb.group(2))
+
+    def _chain(self, sid: int, cids: list[int]) -> bool:
+        """The instances follow each other: one input each, the previous one's output, read by nothing
+        else; and the first one's input is read by nothing after it (the loop rebinds its name)."""
+        users = self.graph.users
+        units = [self.units[c] for c in cids]
+        if any(len(u.inputs) != 1 or len(u.outputs) != 1 for u in units):
+            return False
+        for prev, nxt in zip(units, units[1:]):
+            if nxt.inputs != (prev.outputs[0],):
+                return False
+            if any(user not in nxt.nodes for user in users[prev.outputs[0]]):
+                return False
+        start = units[0].inputs[0]
+        inside = set(units[0].nodes)
+        if any(user not in inside for user in users[start]) or start == self.graph.output:
+            return False
+        # every instance's arguments constant or an arithmetic progression
+        columns = list(zip(*[[v for _, v, _ in self.instances[c].args] for c in cids]))
+        return all(_progression(col) is not None for col in columns)
+
+    def run_ctor(self, run: "Run", rec: Recorder) -> Expr:
+        """`for i in range(COUNT): self.add_module(f"prefix{i + 1}", Block(START + i * STEP, ...))`."""
+        first = self.instances[run.units[0]]
+        args: list[tuple[str | None, Arg]] = []
+        for k, (name, value, kw) in enumerate(first.args):
+            column = [self.instances[c].args[k][1] for c in run.units]
+            step = _progression(column)
+            text = rec.lit(value, name, field=name)
+            if step:
+                text = f"{text} + i * {rec.lit(step, f'{name}_step', field=name)}"
+            args.append((name if kw else None, text))
+        count = rec.lit(len(run.units), "count", field="count")
+        return Expr("\x01for", [(None, count), (None, Expr(first.cls, args))])
 
     def fresh(self, live: set[str], hint: str) -> str:
         if hint and hint.isidentifier() and not keyword.iskeyword(hint) and hint not in live \
@@ -383,12 +548,26 @@ class Generator:
             arg = f"torch.flatten({args[0]}, 1)" if low.flatten else ", ".join(args)  # a join takes several
             return f"{self.ref(sid, node.path)}({arg})"
         render = FUNCTION_LAYER_CODE.get(type(node.op)) if node.op.is_layer else FUNCTIONAL_CODE[type(node.op)]
-        lit = lambda value, field: rec.lit(value, f"{node.name}_{field}", forward=True)  # noqa: E731
+        lit = lambda value, field: rec.lit(value, f"{node.name}_{field}", forward=True, field=field)  # noqa: E731
         return render(self, low, args, lit)
 
     # -- classes --
 
     def finish(self, drafts: list[Draft]) -> None:
+        """One class per block definition where its instances unify (`write_family`); else, for that
+        block only, one class per shape of code (`Bottleneck`, `Bottleneck2`)."""
+        families: dict[str, list[Draft]] = {}
+        for d in drafts:
+            families.setdefault(_definition(d), []).append(d)
+        for block, members in families.items():
+            source = self.write_family(block, members)
+            if source is not None:
+                self.classes.append(source)
+            else:
+                self.fallback.append(block)
+                self.finish_by_shape(members)
+
+    def finish_by_shape(self, drafts: list[Draft]) -> None:
         """Group drafts with the same code into classes and record each instance's arguments."""
         groups: dict[tuple, list[Draft]] = {}
         for d in drafts:
@@ -429,7 +608,7 @@ class Generator:
         stored = sorted({params[columns[k]][0] for k in range(len(columns))
                          if columns[k] in params and first.slots[k].forward})
         for d in drafts:
-            self.instances[d.unit.scope.id] = Instance(name, [(p, d.slots[k].value) for p, k in params.values()])
+            self.instances[d.unit.scope.id] = Instance(name, [(p, d.slots[k].value, True) for p, k in params.values()])
         where = first.unit.scope.path
         doc = (f"The `{block}` block at {where}." if len(drafts) == 1 else
                f"The `{block}` block, {len(drafts)} times: {where}, {drafts[1].unit.scope.path}"
@@ -437,22 +616,155 @@ class Generator:
         return self.class_source(name, doc, [p for p, _ in params.values()], stored, first, texts)
 
     def class_source(self, name: str, doc: str, signature: list[str], stored: list[str], draft: Draft,
-                     texts: dict[int, str]) -> str:
+                     texts: dict[int, str], optional: dict[str, int] | None = None) -> str:
+        """`optional`: members the caller passes (`downsample=None`), and the forward line each one's call is."""
+        optional = optional or {}
         sub = lambda line: _MARKER.sub(lambda m: texts[int(m.group(1))], line)  # noqa: E731
+        text = textwrap.fill(_doc(doc), LINE_WIDTH - 7, initial_indent="    ", subsequent_indent="    ")
         lines = [f"class {name}(nn.Module):",
-                 f'    """{_doc(doc)}"""',
+                 f'    """{text[4:]}"""',
                  "",
                  "    " + fmt(Expr("def __init__", [(None, "self")] + [(None, p) for p in signature]), 4) + ":",
                  "        super().__init__()"]
         lines += [f"        self.{p} = {p}" for p in stored]
         for attr, expr in draft.init:
+            if attr[0] == "\x01":  # a run of block instances: `for i in range(n): self.add_module(...)`
+                count, ctor = (_map_leaves(v, sub) for _, v in expr.args)
+                name = attr[1:]
+                lines += [f"        for i in range({count}):",
+                          f'            self.add_module(f"{name}", {fmt(ctor, 12, lead=len(name) + 35)})']
+                continue
+            if attr in optional:
+                lines.append(f"        self.{attr} = {attr}")
+                continue
             register = "register_parameter" if expr.callee == "nn.Parameter" else "add_module"
             start = f"self.{register}({attr}, " if attr[0] == '"' else f"self.{attr} = "
             end = ")" if attr[0] == '"' else ""
             lines.append(f"        {start}{fmt(_map_leaves(expr, sub), 8, lead=len(start) + len(end))}{end}")
         lines += ["", f"    def forward(self, {', '.join(draft.params)}):"]
-        lines += ["        " + sub(line) for line in draft.forward]
+        guarded = {k: attr for attr, k in optional.items()}
+        for k, line in enumerate(draft.forward):
+            if k in guarded:
+                lines += [f"        if self.{guarded[k]} is not None:", "            " + sub(line)]
+            else:
+                lines.append("        " + sub(line))
         return "\n".join(lines)
+
+    def write_family(self, block: str, drafts: list[Draft]) -> str | None:
+        """The instances of one block definition as one class whose constructor takes the block's
+        parameters as the spec names them (`Bottleneck(in_channels, width, stride=1, expansion=4,
+        downsample=None)`), or None when they do not unify (then each shape keeps a class of its own)."""
+        base = max(drafts, key=lambda d: len(d.init))
+        attrs = [a for a, _ in base.init]
+        pieces = {a: _marked(e) for a, e in base.init}
+        maps: list[dict[int, int]] = []
+        optional: dict[str, int] = {}
+        for d in drafts:
+            if d.params != base.params:
+                return None
+            mine = [a for a, _ in d.init]
+            if not _subsequence(mine, attrs):
+                return None
+            mapping: dict[int, int] = {}
+            for a, e in d.init:
+                text, ids = _marked(e)
+                if text != pieces[a][0]:
+                    return None
+                mapping.update(zip(pieces[a][1], ids))
+            missing = [a for a in attrs if a not in mine]
+            found = optional_forward(base.forward, missing)
+            if found is None:
+                return None
+            lines, where = found
+            full_text, full_ids = _marked_lines(lines)
+            text, ids = _marked_lines(d.forward)
+            if text != full_text:
+                return None
+            mapping.update(zip(full_ids, ids))
+            optional.update(where)
+            maps.append(mapping)
+        for a in optional:
+            expr = dict(base.init)[a]
+            if a[0] in '"\x01' or expr.callee == "nn.Parameter":
+                return None
+        skipped = {k for a in optional for k in pieces[a][1]}
+        bases = self.family_bases(drafts)
+        if bases is None:
+            return None
+        names = {n for n, _ in bases}
+        taken = set(self.reserved) | self.class_names | names | set(attrs)
+        texts: dict[int, str] = {}
+        referenced: set[str] = set()
+        extras: dict[tuple, str] = {}  # an unexplained varying column -> its parameter
+        extra_slot: dict[str, int] = {}
+        stored: set[str] = set()
+        for k, slot in enumerate(base.slots):
+            if k in skipped:
+                continue
+            values = tuple(d.slots[m[k]].value for d, m in zip(drafts, maps))
+            expr = fit(values, slot.field, bases)
+            typed = tuple((type(v), v) for v in values)
+            if expr is None and len(set(typed)) == 1:
+                texts[k] = _literal(values[0])
+                continue
+            if expr is None:
+                if typed not in extras:
+                    extras[typed] = _unique(_identifier(slot.hint), taken)
+                    extra_slot[extras[typed]] = k
+                expr = extras[typed]
+            used = set(re.findall(r"[A-Za-z_]\w*", expr)) & (names | set(extras.values()))
+            referenced |= used
+            if slot.forward:
+                stored |= used
+                expr = re.sub(r"\b(" + "|".join(sorted(used)) + r")\b", r"self.\1", expr) if used else expr
+            texts[k] = expr
+        calls = [d.unit.scope.call for d in drafts]
+        columns = dict(bases)
+        spec = [n for n, _ in bases if n != "in_channels" and n in referenced]
+        defaults: dict[str, Any] = {}
+        for n in spec:
+            defaulted = {(type(columns[n][j]), columns[n][j]) for j, c in enumerate(calls) if n not in c.given}
+            if len(defaulted) == 1:
+                value = next(iter(defaulted))[1]
+                try:
+                    _check_literal(value)
+                except TypeError:
+                    continue
+                defaults[n] = value
+        required = (["in_channels"] if "in_channels" in referenced else []) + [n for n in spec if n not in defaults]
+        signature = required + list(extras.values()) + [f"{n}={_literal(defaults[n])}" for n in spec if n in defaults]
+        signature += [f"{a}=None" for a in attrs if a in optional]
+        name = self.new_class_name(block)
+        for j, d in enumerate(drafts):
+            args: list[tuple[str, Any, bool]] = [(n, columns[n][j], False) for n in required]
+            args += [(e, d.slots[maps[j][extra_slot[e]]].value, True) for e in extras.values()]
+            for n in spec:
+                if n in defaults and (type(columns[n][j]), columns[n][j]) != (type(defaults[n]), defaults[n]):
+                    args.append((n, columns[n][j], True))
+            present = [a for a, _ in d.init]
+            extra_members = [(a, member) for (a, _), member in zip(d.init, d.members) if a in optional and a in present]
+            self.instances[d.unit.scope.id] = Instance(name, args, extra_members)
+        fixed = [f"{n}={_show(v)}" for n, v in (calls[0].args if calls[0] else ())
+                 if n not in referenced and len({(type(c.value(n)), c.value(n)) for c in calls}) == 1]
+        where = ", ".join(d.unit.scope.path for d in drafts[:3]) + (", ..." if len(drafts) > 3 else "")
+        doc = f"The `{block}` block ({len(drafts)} {'instance' if len(drafts) == 1 else 'instances'}: {where})."
+        if fixed:
+            doc += f" As built here: {', '.join(fixed)}."
+        return self.class_source(name, doc, signature, sorted(stored), base, texts, optional)
+
+    def family_bases(self, drafts: list[Draft]) -> list[tuple[str, tuple]] | None:
+        """The values a class's parameters can take their names from, per instance: the block's own
+        parameters (spec order), then `in_channels` (the width coming in)."""
+        calls = [d.unit.scope.call for d in drafts]
+        out: list[tuple[str, tuple]] = []
+        if all(c is not None for c in calls) and len({(c.block, tuple(n for n, _ in c.args)) for c in calls}) == 1:
+            for n, _ in calls[0].args:
+                if not n.isidentifier() or keyword.iskeyword(n) or n in self.reserved or n == "self":
+                    return None
+                out.append((n, tuple(_python_value(c.value(n)) for c in calls)))
+        if len(drafts[0].unit.inputs) == 1 and "in_channels" not in {n for n, _ in out}:
+            out.append(("in_channels", tuple(self.graph.nodes[d.unit.inputs[0]].type.channels for d in drafts)))
+        return out
 
     def semantic_vectors(self, drafts: list[Draft]) -> list[tuple[str, tuple]]:
         """Width in, width out and stride of each instance: the natural names of block parameters
@@ -499,8 +811,21 @@ class Generator:
             self.finish([self.draft(s) for s in classes if heights[s] == level])
         d = self.draft(0)
         texts = {k: _literal(slot.value) for k, slot in enumerate(d.slots)}
+        parameters = dict(self.net.parameters)
+        classes = next((n for n in ("num_classes", "classes") if type(parameters.get(n)) is int), None)
+        signature = []
+        head = self.classifier_hints()
+        for k, slot in enumerate(d.slots):  # the classifier's width, torchvision's `num_classes`
+            if not slot.forward and slot.hint in head:
+                texts[k] = "num_classes"
+        if "num_classes" in texts.values():
+            signature.append(f"num_classes={self.net.output_type.channels}")
         doc = f"{self.net.title}: input {self.net.input_type} -> output {self.net.output_type}."
-        self.net_class = self.class_source(self.network_class_name, doc, [], [], d, texts)
+        fixed = [f"{n}={_show(v)}" for n, v in self.net.parameters
+                 if not (n == classes and signature) and _plain(v)]
+        if fixed:
+            doc += f" Built for {', '.join(fixed)}. `resdsl compile --set NAME=VALUE` writes another member."
+        self.net_class = self.class_source(self.network_class_name, doc, signature, [], d, texts)
         return self.assemble()
 
     def assemble(self) -> str:
@@ -710,6 +1035,54 @@ def _analyse(graph: Graph) -> list[Unit]:
         first = next((n for n in nodes if graph.nodes[n].op.is_layer), None)
         units.append(Unit(scope, nodes, tuple(inputs), outputs, first))
     return units
+
+
+def _definition(d: Draft) -> str:
+    call = d.unit.scope.call
+    return call.block if call is not None else (d.unit.scope.block or "block")
+
+
+def _marked(expr: Arg) -> tuple[str, list[int]]:
+    """A constructor's text with its literal markers numbered away, and the slots they were."""
+    return _marked_lines([fmt(expr, 0, float("inf"))])
+
+
+def _marked_lines(lines: list[str]) -> tuple[str, list[int]]:
+    text = "\n".join(lines)
+    return _MARKER.sub("\x00#\x00", text), [int(m.group(1)) for m in _MARKER.finditer(text)]
+
+
+def _progression(column: list[Any]) -> int | None:
+    """The step of an arithmetic progression of whole numbers (0: constant), or None."""
+    if all(type(v) is type(column[0]) and v == column[0] for v in column):
+        return 0
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in column):
+        return None
+    step = column[1] - column[0]
+    return step if all(b - a == step for a, b in zip(column, column[1:])) else None
+
+
+def _subsequence(items: list[str], of: list[str]) -> bool:
+    it = iter(of)
+    return all(any(x == y for y in it) for x in items)
+
+
+def _python_value(value: Any) -> Any:
+    """A size of the spec (`3x3`, recorded as text) as torch writes it (3; (1, 7))."""
+    if isinstance(value, str) and re.fullmatch(r"\d+(?:x\d+)+", value):
+        sides = tuple(int(v) for v in value.split("x"))
+        return sides[0] if len(set(sides)) == 1 else sides
+    return value
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _is_function(unit: Unit) -> bool:

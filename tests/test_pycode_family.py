@@ -1,0 +1,119 @@
+"""Generated code as a family (issue 11 part 2): one class per block definition, constructor parameters
+named as in the spec, optional parts as torchvision writes them, repeats as loops, and a network class
+that takes `num_classes`.  Structure is pinned through `ast`/`inspect`, not through the text."""
+from __future__ import annotations
+
+import ast
+import inspect
+import types
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import resdsl  # noqa: E402
+from resdsl.backends import pycode  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TV = ROOT / "specs/torchvision"
+
+# spec -> (its classes in order, the signatures pinned, blocks written one class per shape, input side)
+EXPECTED = {
+    "resnet50": (["Bottleneck", "Resnet50"],
+                 {"Bottleneck": "(in_channels, width, stride=1, expansion=4, downsample=None)"}, [], 64),
+    "resnet18": (["Basic", "Resnet18"], {"Basic": "(in_channels, width, stride=1, downsample=None)"}, [], 64),
+    "densenet121": (["DenseLayer", "Transition", "DenseBlock", "Densenet121"],
+                    {"DenseLayer": "(in_channels, growth, bn_size)",
+                     "DenseBlock": "(in_channels, layers, growth, bn_size)", "Transition": "(in_channels)"}, [], 64),
+    "googlenet": (["ConvBn", "Inception", "Googlenet"],
+                  {"Inception": "(in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj)"}, [], 96),
+    "vgg16_bn": (["Vgg16Bn"], {}, [], 64),
+    "resnext50_32x4d": (["Bottleneck", "Resnext5032x4d"],
+                        {"Bottleneck": "(in_channels, width, groups, stride=1, expansion=4, downsample=None)"}, [],
+                        64),
+    # Their blocks differ in shape between instances (SE or not, expansion conv or not, the activation):
+    # those blocks keep one class per shape.
+    "mobilenet_v3_large": (None, {}, ["conv_norm_act", "bneck"], 64),
+    "efficientnet_b0": (None, {}, ["conv_norm_act", "mbconv"], 64),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(EXPECTED))
+def generated(request):
+    name = request.param
+    net = resdsl.load(TV / f"{name}.res")
+    generator = pycode.Generator(net)
+    source = generator.run()
+    module = types.ModuleType(f"generated_{name}")
+    exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+    return name, net, generator, source, module
+
+
+def _classes(source: str) -> list[str]:
+    helpers = {"Group", "DropPath", "LayerNorm2d", "ChannelLinear", "Scale", "MeanJoin"}
+    return [n.name for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name not in helpers]
+
+
+def test_one_class_per_block_definition_with_the_specs_parameter_names(generated):
+    name, net, generator, source, module = generated
+    classes, signatures, fallback, _ = EXPECTED[name]
+    if classes is not None:
+        assert _classes(source) == classes
+    for cls, signature in signatures.items():
+        assert str(inspect.signature(getattr(module, cls))) == signature
+    assert generator.fallback == fallback
+    # every block definition has exactly one class unless it is listed as written per shape
+    definitions = {s.call.block for s in net.graph.scopes if s.call is not None}
+    for block in definitions - set(fallback):
+        assert sum(c == pycode.class_name(block) for c in _classes(source)) <= 1
+
+
+def test_the_network_class_takes_num_classes(generated):
+    name, net, _, _, module = generated
+    cls = getattr(module, module.__all__[0])
+    assert inspect.signature(cls).parameters["num_classes"].default == 1000
+    torch.manual_seed(0)
+    model = cls(num_classes=10).eval()
+    side = EXPECTED[name][3]
+    with torch.no_grad():
+        assert model(torch.randn(2, 3, side, side)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("name", ["resnet50", "densenet121"])
+def test_num_classes_is_the_spec_member_with_classes_set(name):
+    """The generated class with num_classes=10 has the layout resdsl.build gives for classes=10."""
+    cls = pycode.load_source(pycode.generate(resdsl.load(TV / f"{name}.res")))
+    with torch.device("meta"):
+        mine = cls(num_classes=10)
+        built = resdsl.build(TV / f"{name}.res", classes=10)
+    assert [(k, v.shape) for k, v in mine.state_dict().items()] == \
+        [(k, v.shape) for k, v in built.state_dict().items()]
+
+
+def test_resnet_optional_downsample_is_written_as_torchvision_does():
+    source = pycode.generate(resdsl.load(TV / "resnet50.res"))
+    tree = ast.parse(source)
+    bottleneck = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Bottleneck")
+    forward = next(f for f in bottleneck.body if isinstance(f, ast.FunctionDef) and f.name == "forward")
+    guards = [ast.unparse(n.test) for n in ast.walk(forward) if isinstance(n, ast.If)]
+    assert guards == ["self.downsample is not None"]
+    assert "self.conv3 = nn.Conv2d(width, width * expansion," in source
+    # stages: the first block with its downsample, the rest as a repeat
+    assert "*[Bottleneck(1024, 256) for _ in range(5)]" in source
+
+
+def test_a_dense_block_is_built_in_a_loop_from_its_input_width_and_growth():
+    source = pycode.generate(resdsl.load(TV / "densenet121.res"))
+    tree = ast.parse(source)
+    block = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "DenseBlock")
+    init = next(f for f in block.body if isinstance(f, ast.FunctionDef) and f.name == "__init__")
+    loops = [n for n in ast.walk(init) if isinstance(n, ast.For)]
+    assert len(loops) == 1 and ast.unparse(loops[0].iter) == "range(layers)"
+    assert "DenseLayer(in_channels + i * growth, growth, bn_size)" in ast.unparse(loops[0])
+    # and the class makes other members of the family: 3 layers growing by 16
+    module = types.ModuleType("dense")
+    exec(compile(source, "<dense>", "exec"), module.__dict__)
+    small = module.DenseBlock(24, 3, 16, 4)
+    assert [m.conv1.in_channels for m in small.children()] == [24, 40, 56]
+    assert small(torch.randn(1, 24, 8, 8)).shape == (1, 24 + 3 * 16, 8, 8)
