@@ -15,7 +15,7 @@ from resdsl.ir.shapes import ShapeProblem
 from resdsl.diagnostics import (LimitError, NameResolutionError, ResdslError, ShapeError, SourceSpan,
                                 SpecSyntaxError, UsageError, did_you_mean)
 from resdsl.elaborate.builder import GraphBuilder
-from resdsl.elaborate.calls import block_call
+from resdsl.elaborate.block_calls import block_call
 from resdsl.elaborate.loader import Program
 from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primitive, drop_path_mode
 from resdsl.elaborate.resolve import unknown_name_error
