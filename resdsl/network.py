@@ -37,6 +37,8 @@ class Network:
     @property
     def title(self) -> str:
         """The name, with the parameters the caller set: `resnet20 (depth=56)` is not `resnet20`."""
+        if not self.overridden:  # a warm `count` of a plain spec imports nothing of the elaborator
+            return self.name
         from resdsl.elaborate.values import show
 
         shown = ", ".join(f"{k}={show(v)}" for k, v in self.parameters if k in self.overridden)
@@ -45,6 +47,8 @@ class Network:
     @property
     def member_name(self) -> str:
         """A name for the member of the family: `resnet20_depth56` for resnet20 with depth=56."""
+        if not self.overridden:
+            return self.name
         from resdsl.elaborate.values import show
 
         parts = [f"{k}{show(v)}" for k, v in self.parameters if k in self.overridden]
