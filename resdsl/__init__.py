@@ -126,10 +126,7 @@ def draw(path_or_text: Source, output: "str | os.PathLike[str] | None" = None, n
 def build(path_or_text: Source, network: str | None = None, *, text: str | None = None, **overrides: Any):
     """Build a `torch.nn.Module` from a spec (or an already checked network), its weights initialised
     as the spec's `init` rules say (PyTorch's defaults where it states none).  Imports torch."""
-    from resdsl.elaborate.heads import refuse_heads
-
     net = _network("build", path_or_text, network, text, overrides)
-    refuse_heads(net, "resdsl.build")
     from resdsl.backends.init import apply_plan
     from resdsl.backends.torch import build_module
 

@@ -45,7 +45,8 @@ CNNS = (
 ).split()
 
 # name -> (builder, keyword arguments).  Without weights, torchvision's googlenet() and inception_v3()
-# build the auxiliary heads; their pretrained models (and our plain specs) have none.
+# build the auxiliary heads; googlenet's pretrained model drops them (so does our googlenet spec by
+# default), inception_v3's keeps AuxLogits (so does our inception_v3 spec: compared with inception_v3_aux).
 VARIANTS: dict[str, tuple[str, dict]] = {
     "googlenet": ("googlenet", {"aux_logits": False, "init_weights": True}),
     "googlenet_aux": ("googlenet", {"aux_logits": True, "init_weights": True}),

@@ -21,3 +21,13 @@ TORCHVISION_MODELS = tuple(sorted(p.stem for p in TORCHVISION.glob("*.json")))
 @lru_cache(maxsize=None)
 def torchvision_reference(name: str) -> dict:
     return json.loads((TORCHVISION / f"{name}.json").read_text())
+
+
+# The reference a spec of specs/torchvision/ equals with its default arguments, where the names differ:
+# inception_v3 keeps torchvision's default AuxLogits head, so it is inception_v3(aux_logits=True).
+SPEC_REFERENCES = {"inception_v3": "inception_v3_aux"}
+
+
+def reference_of_spec(name: str) -> dict:
+    """The torchvision reference of the spec `specs/torchvision/<name>.res` as it is by default."""
+    return torchvision_reference(SPEC_REFERENCES.get(name, name))

@@ -263,18 +263,6 @@ def test_aux_and_outputs_may_be_labels():
     assert net.graph.heads == ()
 
 
-def test_build_and_compile_refuse_heads_until_the_back_ends_know_them(tmp_path, capsys):
-    spec = tmp_path / "tiny.res"
-    spec.write_text(SPEC)
-    from resdsl.diagnostics import UsageError
-
-    with pytest.raises(UsageError, match=r"cannot build aux heads yet \(aux1, aux2\)") as info:
-        resdsl.build(spec)
-    assert info.value.span.line == 11
-    assert main(["compile", str(spec), "-o", str(tmp_path / "tiny.py")]) != 0
-    assert "cannot build aux heads yet" in capsys.readouterr().err and not (tmp_path / "tiny.py").exists()
-
-
 def test_check_json_has_the_heads(capsys, tmp_path):
     spec = tmp_path / "tiny.res"
     spec.write_text(SPEC)

@@ -11,7 +11,7 @@ import pytest
 import resdsl
 from resdsl.ir import ops
 from resdsl.pipeline import load_program
-from references import torchvision_reference
+from references import reference_of_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -99,7 +99,7 @@ TORCHVISION_SPECS = sorted(p.stem for p in (SPECS / "torchvision").glob("*.res")
 @pytest.mark.parametrize("name", TORCHVISION_SPECS)
 def test_torchvision_counts_equal_the_reference(name):
     """Without torch: the figures scripts/make_reference.py measured on torchvision's own code."""
-    reference = torchvision_reference(name)
+    reference = reference_of_spec(name)
     net = load(f"torchvision/{name}.res")
     assert list(net.input_type.shape) == reference["input"]
     assert list(net.output_type.shape) == reference["output"]
@@ -137,7 +137,7 @@ def state_dict_layout(net) -> dict[str, list[int]]:
 # scales are compared by tests/test_torch_backend.py's layout test (built on the meta device).
 @pytest.mark.parametrize("name", [n for n in TORCHVISION_SPECS if not n.startswith("convnext")])
 def test_torchvision_state_dict_layout(name):
-    reference = dict((k, list(v)) for k, v in torchvision_reference(name)["state_dict"])
+    reference = dict((k, list(v)) for k, v in reference_of_spec(name)["state_dict"])
     ours = state_dict_layout(load(f"torchvision/{name}.res"))
     assert sorted(set(reference) - set(ours)) == []
     assert sorted(set(ours) - set(reference)) == []

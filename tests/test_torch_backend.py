@@ -19,7 +19,7 @@ from resdsl.diagnostics import ResdslError, UsageError  # noqa: E402
 from resdsl.ir import ops  # noqa: E402
 from resdsl.pipeline import check_program, choose_network, load_program  # noqa: E402
 from reference_resnet import HAND_WRITTEN, ResNet  # noqa: E402
-from references import torchvision_reference  # noqa: E402
+from references import reference_of_spec  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -134,7 +134,7 @@ TORCHVISION = sorted((ROOT / "specs/torchvision").glob("*.res"))
 
 @pytest.mark.parametrize("path", TORCHVISION, ids=lambda p: p.stem)
 def test_state_dict_layout_equals_torchvision_and_loads_strictly(path):
-    reference = torchvision_reference(path.stem)["state_dict"]
+    reference = reference_of_spec(path.stem)["state_dict"]
     net = resdsl.load(path)
     with torch.device("meta"):
         model = build_module(net)

@@ -252,11 +252,12 @@ def units(graph: Graph) -> tuple[Unit, ...]:
         for scope in graph.scope_chain(node.scope):
             members[scope.id].append(node.id)
     users = graph.users
+    ends = {graph.output} | {h.output for h in graph.heads}  # the network's outputs, aux heads' included
     raw = []
     for scope, nodes in zip(graph.scopes, members):
         inside = set(nodes)
         inputs = tuple(sorted({i for n in nodes for i in graph.nodes[n].inputs if i not in inside}))
-        outputs = tuple(n for n in nodes if n == graph.output or any(u not in inside for u in users[n]))
+        outputs = tuple(n for n in nodes if n in ends or any(u not in inside for u in users[n]))
         first = next((n for n in nodes if graph.nodes[n].op.is_layer), None)
         raw.append((scope, tuple(nodes), inputs, outputs, first))
     kinds: list[str] = [NO_MODULE] * len(raw)

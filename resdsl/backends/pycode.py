@@ -203,7 +203,10 @@ class Generator:
         self.classes: list[str] = []  # class sources, leaves first
         self.reserved = {"self", "torch", "nn", "F", "OrderedDict", "Group", "DropPath", "zero_pad_shortcut",
                          "center_crop", "gated_sum", "INPUT_SHAPE", "annotations", "getattr",
-                         "LayerNorm2d", "ChannelLinear", "channel_shuffle", "Scale", "MeanJoin"}
+                         "LayerNorm2d", "ChannelLinear", "channel_shuffle", "Scale", "MeanJoin",
+                         "channel_affine", "namedtuple"}
+        if self.graph.training_outputs is not None:  # the named tuple training returns
+            self.reserved.add(self.graph.training_outputs.type_name)
         self.used: dict[str, bool] = {}  # runtime helpers the code calls
         self.class_names: set[str] = set()
         self.fallback: list[str] = []
@@ -407,11 +410,16 @@ class Generator:
         items = self.items(sid)
         ios = [self.item_io(item) for item in items]
         output = self.graph.output if sid == 0 else unit.outputs[0]
+        order = self.graph.training_outputs if sid == 0 else None
+        ends = [output] if order is None else [output, *(self.graph.head_named(f.head).output
+                                                         for f in order.fields if f.head is not None)]
+        owner = self.graph.head_of
         uses: dict[int, list[int]] = {}
         for k, (inputs, _) in enumerate(ios):
             for i in dict.fromkeys(inputs):
                 uses.setdefault(i, []).append(k)
-        uses.setdefault(output, []).append(len(items))  # the returned value outlives the body
+        for end in ends:
+            uses.setdefault(end, []).append(len(items))  # the returned values outlive the body
         params = [0] if sid == 0 else list(unit.inputs)
         names = {nid: ("x" if k == 0 else f"x{k}") for k, nid in enumerate(params)}
         generic = set(names.values())  # names that say nothing: free to rebind to the next value
@@ -453,11 +461,27 @@ class Generator:
                 if target.startswith("out"):
                     generic.add(target)
                 lines.append(f"{target} = {expr}")
+            if order is not None and owner[self.item_io(item)[1]] >= 0:  # an aux head: training only
+                lines[-1] = _TRAINING + lines[-1]
             names[out] = target
             if out in uses:
                 live.add(target)
+        if order is not None:
+            self.used["namedtuple"] = True
+            values = {None: names[output], **{f.head: names[self.graph.head_named(f.head).output]
+                                              for f in order.fields if f.head is not None}}
+            lines.append(_TRAINING + f"return {order.type_name}({', '.join(values[f.head] for f in order.fields)})")
         lines.append(f"return {names[output]}")
-        return lines, [names[i] for i in params]
+        return _training_blocks(lines), [names[i] for i in params]
+
+    def outputs_type(self) -> str | None:
+        """`GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", ...])`: what training returns."""
+        order = self.graph.training_outputs
+        if order is None:
+            return None
+        fields = ", ".join(json.dumps(f) for f in order.names)
+        return (f"# What the network returns in training (its aux heads' outputs beside the main one).\n"
+                f"{order.type_name} = namedtuple({json.dumps(order.type_name)}, [{fields}])")
 
     def runs(self, sid: int, members: list[tuple[str, int]]) -> list["Run"]:
         """Consecutive block instances of one class that a loop can make (DenseNet's denselayer1..N):
@@ -843,8 +867,9 @@ class Generator:
                 '"""',
                 "from __future__ import annotations",
                 ""]
-        if self.used.get("OrderedDict"):
-            head += ["from collections import OrderedDict", ""]
+        imports = [n for n in ("OrderedDict", "namedtuple") if self.used.get(n)]
+        if imports:
+            head += [f"from collections import {', '.join(imports)}", ""]
         head += ["import torch", "import torch.nn.functional as F", "from torch import nn", "",
                  f"__all__ = [{json.dumps(name)}, \"INPUT_SHAPE\"]", "",
                  f"INPUT_SHAPE = {tuple(net.input_type.shape)!r}"]
@@ -852,6 +877,8 @@ class Generator:
         for helper, source in _helpers():
             if self.used.get(helper):
                 parts.append(source)
+        if self.outputs_type() is not None:
+            parts.append(self.outputs_type())
         parts.extend(self.classes)
         parts.append(self.net_class)
         parts.append(f'if __name__ == "__main__":\n'
@@ -861,6 +888,24 @@ class Generator:
                      f"    print(f\"{title}: {{sum(p.numel() for p in model.parameters()):,}} parameters, \"\n"
                      f"          f\"output {{tuple(y.shape)}}\")")
         return "\n\n\n".join(parts) + "\n"
+
+
+# ---- aux heads: their lines run in training only ------------------------------------------------
+
+_TRAINING = "\x01"  # marks a forward line of an aux head until `_training_blocks` writes the `if`
+
+
+def _training_blocks(lines: list[str]) -> list[str]:
+    """Runs of marked lines under one `if self.training:`."""
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        marked = line.startswith(_TRAINING)
+        if marked and not inside:
+            out.append("if self.training:")
+        out.append("    " + line[1:] if marked else line)
+        inside = marked
+    return out
 
 
 # ---- rendering of functional nodes (and of stateless layers written as functions) ----------------
@@ -906,6 +951,12 @@ def _code_channel_slice(g: Generator, low: Lowered, args: list[str], lit: Lit) -
     return f"{args[0]}[:, {lit(op.start, 'start')}:{lit(op.stop, 'stop')}]"
 
 
+def _code_channel_affine(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
+    g.used["channel_affine"] = True
+    op: ops.ChannelAffine = low.node.op
+    return f"channel_affine({args[0]}, {lit(op.scale, 'scale')}, {lit(op.shift, 'shift')})"
+
+
 FUNCTIONAL_CODE: dict[type, Callable[[Generator, Lowered, list[str], Lit], str]] = {
     ops.Add: _code_add,
     ops.Mul: _code_mul,
@@ -915,6 +966,7 @@ FUNCTIONAL_CODE: dict[type, Callable[[Generator, Lowered, list[str], Lit], str]]
     ops.GatedSum: _code_gated_sum,
     ops.ChannelShuffle: _code_channel_shuffle,
     ops.ChannelSlice: _code_channel_slice,
+    ops.ChannelAffine: _code_channel_affine,
 }
 
 # Parameter ops: how the forward applies the parameter `ref` to the inputs.
@@ -1007,7 +1059,7 @@ _GROUP_SOURCE = '''class Group(nn.Module):
 
 # The runtime pieces a generated file may define, in the order it defines them.
 RUNTIME_PIECES = ("DropPath", "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear",
-                  "channel_shuffle", "Scale", "MeanJoin")
+                  "channel_shuffle", "Scale", "MeanJoin", "channel_affine")
 
 
 def _helpers() -> list[tuple[str, str]]:
@@ -1027,11 +1079,12 @@ def _analyse(graph: Graph) -> list[Unit]:
         for scope in graph.scope_chain(node.scope):
             members[scope.id].append(node.id)
     users = graph.users
+    ends = {graph.output} | {h.output for h in graph.heads}  # aux heads' outputs are outputs too
     units = []
     for scope, nodes in zip(graph.scopes, members):
         inside = set(nodes)
         inputs = sorted({i for n in nodes for i in graph.nodes[n].inputs if i not in inside})
-        outputs = tuple(n for n in nodes if n == graph.output or any(u not in inside for u in users[n]))
+        outputs = tuple(n for n in nodes if n in ends or any(u not in inside for u in users[n]))
         first = next((n for n in nodes if graph.nodes[n].op.is_layer), None)
         units.append(Unit(scope, nodes, tuple(inputs), outputs, first))
     return units

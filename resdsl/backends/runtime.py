@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["DropPath", "MeanJoin", "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear",
-           "Scale", "channel_shuffle", "channel_slice", "layer_scale", "RUNTIME"]
+           "Scale", "channel_shuffle", "channel_slice", "layer_scale", "channel_affine",
+           "RUNTIME"]
 
 
 class DropPath(nn.Module):
@@ -141,8 +142,16 @@ def layer_scale(scale: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return scale * x
 
 
+def channel_affine(x: torch.Tensor, scale: tuple[float, ...], shift: tuple[float, ...]) -> torch.Tensor:
+    """x_c * scale_c + shift_c for every channel c, with constants (torchvision's GoogLeNet and
+    Inception-v3 `_transform_input`)."""
+    s = torch.tensor(scale, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    b = torch.tensor(shift, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    return x * s + b
+
+
 RUNTIME: dict[str, Any] = {"DropPath": DropPath, "zero_pad_shortcut": zero_pad_shortcut,
                            "center_crop": center_crop, "gated_sum": gated_sum, "LayerNorm2d": LayerNorm2d,
                            "ChannelLinear": ChannelLinear, "channel_shuffle": channel_shuffle,
-                           "channel_slice": channel_slice, "layer_scale": layer_scale, "Scale": Scale,
+                           "channel_slice": channel_slice, "layer_scale": layer_scale, "channel_affine": channel_affine, "Scale": Scale,
                            "MeanJoin": MeanJoin}

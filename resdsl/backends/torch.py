@@ -22,7 +22,8 @@ the functional ops (`FUNCTIONS`, `PARAMETER_FUNCTIONS`) and the module tree.
 from __future__ import annotations
 
 import operator
-from functools import partial, reduce
+from collections import namedtuple
+from functools import lru_cache, partial, reduce
 from typing import Any, Callable, Sequence
 
 import torch
@@ -31,7 +32,8 @@ from torch import nn
 from resdsl.backends.lowering import (ACTIVATIONS, CALLABLE, CONTAINER, LAYERS, PARAMETERS, SEQUENTIAL, Call,
                                       Lowered, ParameterInit, Unit, lower, short, units)
 from resdsl.backends.runtime import (RUNTIME, ChannelLinear, DropPath, LayerNorm2d, MeanJoin, Scale, center_crop,
-                                     channel_shuffle, channel_slice, gated_sum, layer_scale, zero_pad_shortcut)
+                                     channel_affine, channel_shuffle, channel_slice, gated_sum, layer_scale,
+                                     zero_pad_shortcut)
 from resdsl.diagnostics import NameResolutionError
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph, Node, Scope
@@ -107,6 +109,10 @@ def _fn_channel_slice(item: Lowered) -> Callable:
     return partial(channel_slice, start=item.node.op.start, stop=item.node.op.stop)
 
 
+def _fn_channel_affine(item: Lowered) -> Callable:
+    return partial(channel_affine, scale=item.node.op.scale, shift=item.node.op.shift)
+
+
 FUNCTIONS: dict[type, Callable[[Lowered], Callable]] = {
     ops.Add: _fn_add,
     ops.Mul: _fn_mul,
@@ -116,6 +122,7 @@ FUNCTIONS: dict[type, Callable[[Lowered], Callable]] = {
     ops.GatedSum: lambda item: gated_sum,
     ops.ChannelShuffle: _fn_channel_shuffle,
     ops.ChannelSlice: _fn_channel_slice,
+    ops.ChannelAffine: _fn_channel_affine,
 }
 
 
@@ -157,10 +164,13 @@ class Block(_Scoped, nn.Module):
     def forward(self, x: torch.Tensor, *more: torch.Tensor) -> torch.Tensor:
         if len(more) != self._inputs - 1:
             raise TypeError(f"{type(self).__name__}.forward takes {self._inputs} tensors, got {1 + len(more)}")
-        values: list[Any] = [None] * self._slots
-        values[0] = x
-        values[1:self._inputs] = more
-        for path, fn, flatten, args, out, dead in self._steps:
+        return self._run(self._steps, self._slots, (x, *more))[self._output]
+
+    def _run(self, steps: Sequence[Step], slots: int, inputs: Sequence[torch.Tensor]) -> list[Any]:
+        """Run `steps` on `inputs`; the value slots afterwards (those still alive)."""
+        values: list[Any] = [None] * slots
+        values[:len(inputs)] = inputs
+        for path, fn, flatten, args, out, dead in steps:
             if path is None:
                 values[out] = fn(*[values[i] for i in args])
             else:
@@ -175,7 +185,7 @@ class Block(_Scoped, nn.Module):
                     values[out] = owner._modules[path[-1]](*[values[i] for i in args])
             for i in dead:
                 values[i] = None
-        return values[self._output]
+        return values
 
     def extra_repr(self) -> str:
         return self._scope_repr()
@@ -229,8 +239,24 @@ class ResdslModule(Block):
         for unit in table:
             if unit.kind == CALLABLE:
                 _program(owners[unit.scope.id], unit, graph, table, lowered, callees[unit.scope.id])
+        # Aux heads run in training only: evaluation runs the main path's steps, training every step and
+        # returns the named tuple of `graph.training_outputs` (torchvision's GoogLeNetOutputs, ...).
+        self._training_plan: tuple[tuple[Step, ...], int, tuple[int, ...]] | None = None
+        self._outputs_type: tuple[str, tuple[str, ...]] | None = None
+        order = graph.training_outputs
+        if order is not None:
+            ends = tuple(graph.output if f.head is None else graph.head_named(f.head).output for f in order.fields)
+            self._training_plan = _plan(table[0], graph, table, lowered, callees[0], ends)
+            heads = frozenset(n for h in graph.heads for n in range(h.first, h.last + 1))
+            self._steps, self._slots, (self._output,) = _plan(table[0], graph, table, lowered, callees[0],
+                                                              (graph.output,), heads)
+            self._outputs_type = (order.type_name, order.names)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # one input: what torch.export and ONNX expect
+        if self.training and self._training_plan is not None:
+            steps, slots, ends = self._training_plan
+            values = self._run(steps, slots, (x,))
+            return outputs_type(*self._outputs_type)(*(values[i] for i in ends))
         return super().forward(x)
 
     def extra_repr(self) -> str:
@@ -244,10 +270,26 @@ def build_module(net: Network) -> ResdslModule:
     return ResdslModule(net)
 
 
+@lru_cache(maxsize=None)
+def outputs_type(name: str, fields: tuple[str, ...]) -> type:
+    """The named tuple a network with aux heads returns in training (made once per name and fields; a
+    module keeps only the strings, so it pickles)."""
+    return namedtuple(name, fields)
+
+
 def _program(block: Block, unit: Unit, graph: Graph, table: Sequence[Unit], lowered: Sequence[Lowered],
              callees: Sequence[int]) -> None:
     """The steps of one callable scope: its own nodes, and one step per callable scope `callees` directly
     inside it (each computes its nodes in one call)."""
+    output = graph.output if unit.scope.id == 0 else unit.outputs[0]
+    block._steps, block._slots, (block._output,) = _plan(unit, graph, table, lowered, callees, (output,))
+    block._inputs = 1 if unit.scope.id == 0 else len(unit.inputs)
+
+
+def _plan(unit: Unit, graph: Graph, table: Sequence[Unit], lowered: Sequence[Lowered], callees: Sequence[int],
+          ends: tuple[int, ...], skip: frozenset[int] = frozenset()) -> tuple[tuple[Step, ...], int, tuple[int, ...]]:
+    """(steps, number of value slots, the slots of `ends`) computing `ends` from the unit's inputs,
+    leaving out the nodes in `skip` (the aux heads, in evaluation)."""
     base = unit.scope.path
     inner = {n: c for c in callees for n in table[c].nodes}
     inputs = (0,) if unit.scope.id == 0 else unit.inputs
@@ -255,7 +297,7 @@ def _program(block: Block, unit: Unit, graph: Graph, table: Sequence[Unit], lowe
     raw: list[tuple[tuple[str, ...] | None, Callable | None, bool, tuple[int, ...], int]] = []
     done: set[int] = set()
     for nid in unit.nodes:
-        if nid == 0:
+        if nid == 0 or nid in skip:
             continue
         child = inner.get(nid)
         if child is not None:
@@ -276,7 +318,7 @@ def _program(block: Block, unit: Unit, graph: Graph, table: Sequence[Unit], lowe
             raw.append((_relative(base, item.node.path), None, item.flatten, args, slot[nid]))
         else:
             raw.append((None, FUNCTIONS[type(item.node.op)](item), False, args, slot[nid]))
-    output = slot[graph.output if unit.scope.id == 0 else unit.outputs[0]]
+    kept = tuple(slot[n] for n in ends)
     last_use: dict[int, int] = {}
     for k, (_, _, _, args, out) in enumerate(raw):
         last_use.setdefault(out, k)  # a value nobody reads is dropped right after it is made
@@ -284,12 +326,10 @@ def _program(block: Block, unit: Unit, graph: Graph, table: Sequence[Unit], lowe
             last_use[i] = k          # steps run in order: the last reader wins
     dead: list[list[int]] = [[] for _ in raw]
     for value, step in last_use.items():
-        if value != output:
+        if value not in kept:
             dead[step].append(value)
-    block._steps = tuple((p, f, fl, a, o, tuple(sorted(dead[k]))) for k, (p, f, fl, a, o) in enumerate(raw))
-    block._slots = len(slot)
-    block._inputs = len(inputs)
-    block._output = output
+    steps = tuple((p, f, fl, a, o, tuple(sorted(dead[k]))) for k, (p, f, fl, a, o) in enumerate(raw))
+    return steps, len(slot), kept
 
 
 def _callees(graph: Graph, table: Sequence[Unit]) -> dict[int, list[int]]:

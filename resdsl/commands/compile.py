@@ -67,9 +67,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--format {fmt} is binary; it cannot go to stdout", _span("-o"),
                          f"give a file name, e.g. -o model.{fmt}")
     net = load_from_args(args, input_shape=parse_shape(args.input) if args.input else None)
-    from resdsl.elaborate.heads import refuse_heads
-
-    refuse_heads(net, "resdsl compile")
     target = None if args.output == "-" else Path(args.output or f"{net.member_name}.{fmt}")
     if target is not None:
         check_output(target, net.inputs, _span("-o"))

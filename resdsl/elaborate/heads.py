@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from resdsl.diagnostics import NameResolutionError, ShapeError, SpecSyntaxError, UsageError
+from resdsl.diagnostics import NameResolutionError, ShapeError, SpecSyntaxError
 from resdsl.elaborate.values import Parts, TensorRef
 from resdsl.ir.heads import MAIN, AuxHead, OutputField, OutputOrder
 from resdsl.syntax import ast
@@ -91,12 +91,3 @@ def output_order(stmt: ast.Outputs | None, heads: list[AuxHead]) -> OutputOrder 
                                   "statement can follow the one around the heads")
     return OutputOrder(stmt.type_name, tuple(fields), stmt.span)
 
-
-def refuse_heads(network, what: str) -> None:
-    """The torch back end and the code generator do not build aux heads yet: refuse, at the first head,
-    rather than build a module whose training outputs differ from the spec's."""
-    heads = network.graph.heads
-    if heads:
-        raise UsageError(f"{what} cannot build aux heads yet ({', '.join(h.name for h in heads)})", heads[0].span,
-                         "count, check and draw know them; switch them off to build the main path "
-                         "(e.g. --set aux_logits=false)")

@@ -258,6 +258,22 @@ def _channel_shuffle(a: dict, t: TensorType) -> ops.Op:
     return ops.ChannelShuffle(whole(a, "groups"))
 
 
+def _channel_affine(a: dict, t: TensorType) -> ops.Op:
+    channels = _channels(t, "channel_affine")
+    return ops.ChannelAffine(_per_channel(a, "scale", channels), _per_channel(a, "shift", channels))
+
+
+def _per_channel(a: dict, name: str, channels: int) -> tuple[float, ...]:
+    """One number for every channel, or a list of one per channel."""
+    v = a[name]
+    if isinstance(v, list):
+        if len(v) != channels:
+            raise ArgProblem(f"{name} lists {len(v)} numbers for a map of {channels} channels",
+                             "one number per channel, or a single number for all", name)
+        return tuple(real({name: x}, name) for x in v)
+    return (real(a, name),) * channels
+
+
 def _split(a: dict, t: TensorType) -> tuple[ops.Op, ...]:
     channels = _channels(t, "split")
     sizes = a["sizes"]
@@ -353,6 +369,9 @@ _PRIMITIVES = [
               "upsample 2 mode=bilinear align_corners=true"),
     Primitive("channel_shuffle", (("groups", REQUIRED),), _channel_shuffle,
               "ShuffleNet's channel shuffle across `groups`", "channel_shuffle 2"),
+    Primitive("channel_affine", (("scale", 1.0), ("shift", 0.0)), _channel_affine,
+              "x · scale + shift per channel, constants (a list, one per channel, or one number): "
+              "torchvision's GoogLeNet `transform_input`", "channel_affine [2, 1, 1, 1, 1, 1, 1, 0.5] shift=0.25"),
     Primitive("split", (("sizes", REQUIRED),), _split,
               "split the channels into parts that feed the branches of the merge that follows",
               "split [3, 5]\n  concat {\n    identity\n    conv 1x1 5\n  }"),

@@ -40,7 +40,7 @@ NN_MODULE_ATTRIBUTES = frozenset({
 })
 # ... and the attributes resdsl's built modules set before their children (ResdslModule, its containers).
 RESDSL_ATTRIBUTES = frozenset({"resdsl_network", "resdsl_block", "input_shape", "output_shape", "_steps", "_slots",
-                               "_inputs", "_output"})
+                               "_inputs", "_output", "_training_plan", "_eval_plan", "_outputs_type"})
 
 # A label that is not a Python identifier may still name a module (torchvision's RegNet has `block1-0`):
 # ASCII letters, digits, `_` and `-`.  Generated code reaches such a module with getattr.

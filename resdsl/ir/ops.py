@@ -781,6 +781,31 @@ class ChannelSlice(Op):
         return f"channels {self.start}:{self.stop}"
 
 
+@dataclass(frozen=True)
+class ChannelAffine(Op):
+    """A constant affine map per channel, x_c · scale_c + shift_c: no parameters, nothing in the state
+    dict.  torchvision's GoogLeNet and Inception-v3 `transform_input` re-normalise an ImageNet-normalised
+    input this way to the [-1, 1] range their ported weights expect."""
+
+    scale: tuple[float, ...]
+    shift: tuple[float, ...]
+    kind = "channel_affine"
+    is_layer = False
+
+    def infer(self, inputs: Types) -> TensorType:
+        t = image(inputs[0], "channel_affine")
+        if len(self.scale) != t.channels or len(self.shift) != t.channels:
+            raise ShapeProblem(f"channel_affine has {len(self.scale)} scales and {len(self.shift)} shifts for a "
+                               f"map of {t.channels} channels", "give one number per channel, or one for all")
+        return t
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return _per_output(out)
+
+    def describe(self) -> str:
+        return "per-channel affine"
+
+
 def _pair(p: Pair) -> str:
     return f"{p[0]}x{p[1]}"
 
