@@ -127,3 +127,16 @@ def test_table_rows_bind_with_the_one_binder(tmp_path):
     path.write_text(base + "table t { a = f(1, 2, 3) :: params=432 }\n")
     with pytest.raises(ShapeError, match="takes 2 positional arguments"):
         evaluate_file(path)
+
+
+def test_an_elaborator_keeps_no_state_of_its_own_between_networks():
+    """Everything one network's elaboration changes lives in `state`, replaced for the next network."""
+    program = load_program(TWO)
+    shared = Elaborator(program)
+    before = shared.state
+    shared.network("first")
+    assert set(vars(shared)) == {"program", "reuse_expansions", "state"}
+    assert shared.state is not before and shared.work is shared.state.work
+    first_state = shared.state
+    shared.network("second")
+    assert shared.state is not first_state and shared.state.depth is None

@@ -15,18 +15,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from resdsl.diagnostics import NameResolutionError, ShapeError, SpecSyntaxError
+from resdsl.elaborate.state import Frame
 from resdsl.elaborate.values import Parts, TensorRef
 from resdsl.ir.heads import MAIN, AuxHead, OutputField, OutputOrder
 from resdsl.syntax import ast
 
 if TYPE_CHECKING:
-    from resdsl.elaborate.elaborator import Elaborator, Frame
+    from resdsl.elaborate.elaborator import Elaborator
 
 
-def aux_head(elab: "Elaborator", stmt: ast.AuxHead, frame: "Frame", flow: TensorRef) -> TensorRef:
+def aux_head(elab: "Elaborator", stmt: ast.AuxHead, frame: Frame, flow: TensorRef) -> TensorRef:
     """Elaborate the head off `flow`; returns `flow` (the main path is unchanged)."""
-    from resdsl.elaborate.elaborator import Frame  # the elaborator imports this module
-
     if frame.scope != 0 or not frame.stage_level:
         raise SpecSyntaxError("an aux head branches off the network's main path: `aux` belongs at the top level "
                               "of a network (an `if` or `for` there is fine)", stmt.span,
@@ -50,7 +49,7 @@ def aux_head(elab: "Elaborator", stmt: ast.AuxHead, frame: "Frame", flow: Tensor
     return flow
 
 
-def outputs_statement(elab: "Elaborator", stmt: ast.Outputs, frame: "Frame") -> None:
+def outputs_statement(elab: "Elaborator", stmt: ast.Outputs, frame: Frame) -> None:
     if frame.scope != 0 or not frame.stage_level:
         raise SpecSyntaxError("`outputs` belongs at the top of a network", stmt.span, "move it out of the block")
     if elab.state.outputs is not None:

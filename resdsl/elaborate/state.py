@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from resdsl.analysis.budgets import BudgetLimit  # defined there: a cached network needs no elaborator
 from resdsl.diagnostics import SourceSpan
+from resdsl.elaborate.values import Env, TensorRef
+from resdsl.elaborate.work import WorkBudget
 from resdsl.ir.heads import AuxHead
 from resdsl.ir.types import TensorType
 from resdsl.syntax import ast
@@ -29,7 +31,23 @@ class DepthSchedule:
 
 
 @dataclass
+class Frame:
+    """Where elaboration is: the scope items land in, variables, labelled tensors, the stage."""
+
+    scope: int
+    env: Env
+    tensors: dict[str, TensorRef]
+    stage: str
+    stage_level: bool = False
+
+    def with_env(self, env: Env) -> "Frame":
+        return Frame(self.scope, env, self.tensors, self.stage, self.stage_level)
+
+
+@dataclass
 class ElaborationState:
+    work: WorkBudget                        # the work budget of this network (values.Env shares it)
+    globals: Env                            # the spec's `def` functions, the root of every scope
     input_override: tuple[int, int, int] | None = None
     builder: "GraphBuilder | None" = None
     network_body: ast.Body | None = None
@@ -45,3 +63,4 @@ class ElaborationState:
     init_rules: list[Any] = field(default_factory=list)  # the network's init rules (elaborate/init_rules)
     heads: list[AuxHead] = field(default_factory=list)   # aux heads, in declaration order
     outputs: ast.Outputs | None = None                    # the `outputs` statement, if any
+    stage_counts: dict[str, int] = field(default_factory=dict)  # unlabelled top-level items per word

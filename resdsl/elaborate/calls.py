@@ -1,0 +1,110 @@
+"""Calls: `identity`, primitive ops and block calls (each block expansion replayed when an identical
+call was expanded before)."""
+from __future__ import annotations
+
+from typing import Any
+
+from resdsl import limits
+from resdsl.diagnostics import LimitError, ShapeError, SpecSyntaxError
+from resdsl.elaborate.block_calls import block_call
+from resdsl.elaborate.core import ElaboratorCore, arg_span
+from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primitive
+from resdsl.elaborate.resolve import unknown_name_error
+from resdsl.elaborate.state import Frame
+from resdsl.elaborate.values import Evaluator, Parts, TensorRef
+from resdsl.ir.types import TensorType
+from resdsl.syntax import ast
+
+
+class Calls(ElaboratorCore):
+    def _call(self, call: ast.Call, frame: Frame, flow: TensorRef, label: str | None) -> TensorRef:
+        if call.name == "identity":
+            if call.args:
+                raise SpecSyntaxError("identity takes no arguments", call.span)
+            return flow
+        primitive = PRIMITIVES.get(call.name)
+        if primitive is not None:
+            return self._primitive(primitive, call, frame, flow, label)
+        block = self.program.blocks.get(call.name)
+        if block is not None:
+            return self._block(block, call, call.args, frame, flow, label)
+        raise unknown_name_error(call.name, call.name_span, self.program)
+
+    def _primitive(self, primitive: Primitive, call: ast.Call, frame: Frame, flow: TensorRef,
+                   label: str | None) -> TensorRef:
+        params = tuple(ast.Param(call.span, name, None) for name, _ in primitive.params)
+        args = self._bind_args(params, call.args, Evaluator(frame.env, frame.tensors), call, call.name,
+                               defaults={n: d for n, d in primitive.params if d is not REQUIRED})
+        try:
+            op = primitive.build(args, flow.type)
+        except ArgProblem as problem:
+            span = arg_span(call, problem.arg)
+            raise self._located(ShapeError, problem.message, span, problem.hint, frame, label) from None
+        if isinstance(op, tuple):  # split / chunk: one node per part, for the branches of the next merge
+            if label is not None:
+                raise SpecSyntaxError(f"{call.name} makes parts, not one value: it takes no label", call.span,
+                                      "label the branches of the merge that follows instead")
+            return Parts(tuple(self._add(part, [flow], frame.scope, None, frame.stage, call.span, frame)
+                               for part in op), flow, call.span)
+        return self._add(op, [flow], frame.scope, label, frame.stage, call.span, frame)
+
+    def _block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...], frame: Frame,
+               flow: TensorRef, label: str | None, stage_kind: str = "block") -> TensorRef:
+        self.work.step(call.span)
+        if len(self.state.call_sites) >= limits.MAX_CALL_DEPTH:
+            raise LimitError(f"blocks nest deeper than {limits.MAX_CALL_DEPTH} calls (does '{block.name}' "
+                             "call itself?)", call.span, "blocks cannot be recursive")
+        bound = self._bind_args(block.params, args, Evaluator(frame.env, frame.tensors), call,
+                                f"block {block.name}", definition_env=self.globals)
+        env = self.globals.child(bound)
+        record = block_call(block, bound, args)
+        key = None if block.inline or not self.reuse_expansions else _template_key(
+            block.name, bound, flow.type, frame.stage, self.state.block_survival)
+        if key is not None and key in self.state.templates:
+            # An identical call was expanded before: replay it (the 10,000-block specs stay fast).
+            try:
+                out, drop_paths = self.state.builder.replay(self.state.templates[key], frame.scope, label, flow, frame.stage,
+                                                     call.span, call=record)
+            except LimitError as err:
+                raise LimitError(err.message, call.span, err.hint) from None
+            return out
+        mark = self.state.builder.mark()
+        if block.inline and label is None:
+            inner = Frame(frame.scope, env, {"in": flow}, frame.stage)
+        elif block.inline:  # a labelled group call is a scope of its own: `enc1: double_conv 64`
+            scope = self.state.builder.new_scope(frame.scope, label, "group", block.name, frame.stage, call.span,
+                                                 call=record)
+            inner = Frame(scope, env, {"in": flow}, frame.stage)
+        else:
+            scope = self.state.builder.new_scope(frame.scope, label, stage_kind, block.name, frame.stage, call.span,
+                                                 call=record)
+            inner = Frame(scope, env, {"in": flow}, frame.stage)
+        self.state.call_sites.append(call.span)
+        try:
+            out = self._body(block.body, inner, flow)
+        except LimitError as err:  # a limit passed inside a prelude block: point at the user's call
+            if err.span.file not in self.program.prelude_files or call.span.file in self.program.prelude_files:
+                raise
+            raise LimitError(err.message, call.span, err.hint,
+                             notes=[(err.span, f"inside block {block.name}")]) from None
+        except RecursionError:  # calls within calls, each deeply nested: refused at the call that overflowed
+            raise LimitError(f"blocks and their nested bodies go too deep to elaborate here "
+                             f"({len(self.state.call_sites)} block calls deep)", call.span,
+                             "nest fewer braces, merges and residuals inside each other, or make the "
+                             "recursion shallower") from None
+        finally:
+            self.state.call_sites.pop()
+        if key is not None:
+            self.state.templates[key] = self.state.builder.template(mark, inner.scope, flow, out)
+        return out
+
+
+def _template_key(block: str, bound: dict[str, Any], input_type: TensorType, stage: str,
+                  survival: float | None) -> tuple | None:
+    """What a block expansion depends on; None when an argument cannot be compared (a list, say)."""
+    key = (block, tuple(bound.items()), input_type, stage, survival)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
