@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent / "resdsl"
 
 
 def _module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    parts = ("resdsl", *path.relative_to(ROOT).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
