@@ -22,8 +22,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from resdsl.diagnostics import (BudgetError, LimitError, NameResolutionError, ResdslError, ShapeError,
-                                    SpecSyntaxError, UsageError)
+    from resdsl.diagnostics import (ArgumentError, BudgetError, EvaluationError, LimitError, NameResolutionError,
+                                    RequirementError, ResdslError, ShapeError, SpecSyntaxError, StructureError,
+                                    UsageError)
     from resdsl.network import Network
 
 __version__ = "0.1.0"
@@ -31,8 +32,8 @@ __version__ = "0.1.0"
 # `import resdsl` imports nothing else: the names below are imported on first use (PEP 562), so a
 # command or a script pays only for what it touches (`python -X importtime -c "import resdsl"`).
 _LAZY = {"Network": "resdsl.network", **{name: "resdsl.diagnostics" for name in (
-    "ResdslError", "SpecSyntaxError", "NameResolutionError", "ShapeError", "BudgetError", "LimitError",
-    "UsageError")}}
+    "ResdslError", "SpecSyntaxError", "NameResolutionError", "ShapeError", "ArgumentError", "EvaluationError",
+    "RequirementError", "StructureError", "BudgetError", "LimitError", "UsageError")}}
 
 
 def __getattr__(name: str) -> Any:
@@ -51,7 +52,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = ["load", "loads", "check", "count", "draw", "build", "Network", "ResdslError", "SpecSyntaxError",
-           "NameResolutionError", "ShapeError", "BudgetError", "LimitError", "UsageError", "__version__"]
+           "NameResolutionError", "ShapeError", "ArgumentError", "EvaluationError",
+           "RequirementError", "StructureError", "BudgetError", "LimitError", "UsageError", "__version__"]
 
 Source = "str | os.PathLike[str] | Network"
 

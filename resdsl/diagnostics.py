@@ -89,7 +89,23 @@ class NameResolutionError(ResdslError):
 
 
 class ShapeError(ResdslError):
-    """Tensor shapes do not fit together."""
+    """Tensor shapes do not fit together (channels, map sizes, a flat vector where a map is needed)."""
+
+
+class ArgumentError(ResdslError):
+    """A call's arguments are wrong: too many, one missing, or a value its parameter cannot take."""
+
+
+class EvaluationError(ResdslError):
+    """An expression cannot be evaluated: a wrong type, an index out of range, a division by zero."""
+
+
+class RequirementError(ResdslError):
+    """A `require` of the spec is not met by the parameters it was given."""
+
+
+class StructureError(ResdslError):
+    """The network is not well formed: no input, a merge without branches, a split not followed by one."""
 
 
 class BudgetError(ResdslError):
@@ -107,12 +123,16 @@ class UsageError(ResdslError):
 class MultipleErrors(ResdslError):
     """Several independent errors found in one run."""
 
+    classes: tuple[str, ...] = ()  # the class of each combined error, in order
+
     @classmethod
     def combine(cls, errors: Sequence[ResdslError]) -> ResdslError:
         if len(errors) == 1:
             return errors[0]
         diags = tuple(d for e in errors for d in e.diagnostics)
         combined = cls("", diagnostics=diags)
+        combined.classes = tuple(n for e in errors for n in (e.classes if isinstance(e, MultipleErrors)
+                                                             else (type(e).__name__,)))
         combined.sources = errors[0].sources
         return combined
 

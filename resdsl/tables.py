@@ -13,7 +13,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from resdsl.diagnostics import LimitError, NameResolutionError, ResdslError, ShapeError, SourceSpan, did_you_mean
+from resdsl.diagnostics import ArgumentError, LimitError, NameResolutionError, ResdslError, SourceSpan, did_you_mean
 from resdsl.elaborate.binding import bind
 from resdsl.elaborate.loader import Program
 from resdsl.elaborate.values import Env, Evaluator
@@ -162,14 +162,14 @@ def _row(program: Program, row: ast.TableRow, work: TableWork) -> RowResult:
         base = metric[: -len("_exact")] if exact else metric
         if base in METRICS:
             if not isinstance(cell.value, ast.Number) or not _PUBLISHED.fullmatch(cell.value.text):
-                raise ShapeError(f"{metric} must be a number as the table prints it, like 0.27M", cell.value.span,
+                raise ArgumentError(f"{metric} must be a number as the table prints it, like 0.27M", cell.value.span,
                                  "figures are digits with an optional K/M/G/T or exponent (1.8e9); binary "
                                  "suffixes and units (MiB, B) are not how papers print them")
             figures.append(Figure(base, cell.value.text, ours[base], exact, compare(ours[base], cell.value.text, exact)))
         elif metric == "reproduces":
             value = evaluator.eval(cell.value)
             if not isinstance(value, bool):
-                raise ShapeError("reproduces takes true or false", cell.value.span)
+                raise ArgumentError("reproduces takes true or false", cell.value.span)
             claims = value
         else:
             text = cell.value.text if isinstance(cell.value, ast.Number) else str(evaluator.eval(cell.value))
@@ -181,7 +181,7 @@ def _bind(definition, call: ast.Call) -> dict[str, Any]:
     """A row's arguments are the family's parameters, by position or by name."""
     if isinstance(definition, ast.NetworkAlias):
         if call.args:
-            raise ShapeError(f"{definition.name} is a fixed network; its row takes no arguments", call.span,
+            raise ArgumentError(f"{definition.name} is a fixed network; its row takes no arguments", call.span,
                              f"call the family it names, {definition.target.name}(...), instead")
         return {}
     return bind(definition.params, call.args, Evaluator(Env(), {}).eval, f"network {definition.name}", call.span,

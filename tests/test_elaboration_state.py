@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from resdsl.diagnostics import NameResolutionError, ShapeError
+from resdsl.diagnostics import ArgumentError, NameResolutionError, ShapeError
 from resdsl.elaborate.elaborator import Elaborator
 from resdsl.pipeline import load, load_program
 
@@ -125,7 +125,7 @@ def test_table_rows_bind_with_the_one_binder(tmp_path):
     with pytest.raises(NameResolutionError, match="given twice"):
         evaluate_file(path)
     path.write_text(base + "table t { a = f(1, 2, 3) :: params=432 }\n")
-    with pytest.raises(ShapeError, match="takes 2 positional arguments"):
+    with pytest.raises(ArgumentError, match="takes 2 positional arguments"):
         evaluate_file(path)
 
 

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resdsl.diagnostics import LimitError, NameResolutionError, ResdslError, ShapeError, SpecSyntaxError
+from resdsl.diagnostics import (ArgumentError, EvaluationError, LimitError, NameResolutionError, RequirementError,
+                                ResdslError, SpecSyntaxError)
 from resdsl.elaborate.elaborator import Elaborator
 from resdsl.elaborate.values import Env, Evaluator
 from resdsl.pipeline import load, load_program
@@ -88,7 +89,7 @@ def test_round_to_is_the_nearest_multiple(x, m):
     ('"a" ** 2', "needs numbers"), ("range(1.5)", "whole numbers"),
 ])
 def test_undefined_arithmetic_is_a_located_error(text, words):
-    with pytest.raises(ShapeError) as err:
+    with pytest.raises(EvaluationError) as err:
         value(text)
     assert words in err.value.message
     assert err.value.span.line == 1
@@ -99,7 +100,7 @@ def test_comprehensions_map_and_filter():
     assert value("[x + 1 for x in [1, 2, 3]]") == [2, 3, 4]
     assert value("sum([i for i in range(1, 5)])") == 10
     assert value("[a if a > 1 else 0 for a in range(3)]") == [0, 0, 2]
-    with pytest.raises(ShapeError, match="runs over a list"):
+    with pytest.raises(EvaluationError, match="runs over a list"):
         value("[x for x in 3]")
 
 
@@ -126,15 +127,15 @@ network n { input 3x8x8 }
     assert value("half(7)", env) == 3.5
     assert value("clamp(25)", env) == 10 and value("clamp(-3, lo=-1)", env) == -1
     assert value("both(3)", env) == [2.5, 4]
-    with pytest.raises(ShapeError) as err:
+    with pytest.raises(RequirementError) as err:
         value("both(-5)", env)
     assert err.value.message == "a + b must be positive"
     assert err.value.diagnostics[0].notes[-1][1] == "in this call of both"
     with pytest.raises(NameResolutionError, match="no parameter 'c'"):
         value("both(1, c=2)", env)
-    with pytest.raises(ShapeError, match="needs a value for 'a'"):
+    with pytest.raises(ArgumentError, match="needs a value for 'a'"):
         value("both()", env)
-    with pytest.raises(ShapeError, match="takes 1 positional argument"):
+    with pytest.raises(ArgumentError, match="takes 1 positional argument"):
         value("half(1, 2)", env)
 
 
@@ -149,7 +150,7 @@ network n(width=3) { input 3x8x8 }
 
 def test_a_variable_does_not_hide_a_builtin_function():
     assert value("max(2, 5)", Env({"max": 1})) == 5
-    with pytest.raises(ShapeError, match="not a function"):
+    with pytest.raises(EvaluationError, match="not a function"):
         value("width(3)", Env({"width": 3}))
 
 

@@ -1,6 +1,7 @@
 """Golden tests: every spec under tests/golden/{ok,errors} against the exact text `resdsl check` prints.
 
-Regenerate after an intended change with `RESDSL_UPDATE_GOLDEN=1 pytest tests/test_golden.py` and
+An error's expected file records the class of each error (`class: ShapeError`), so a message cannot
+change its meaning unnoticed.  Regenerate after an intended change with `RESDSL_UPDATE_GOLDEN=1 pytest tests/test_golden.py` and
 review the diff: the expected files are the contract for our messages.
 """
 from __future__ import annotations
@@ -17,8 +18,9 @@ OKS = sorted((GOLDEN / "ok").glob("*.res"))
 
 
 def _check(spec, stream_index: int) -> None:
-    code, out, err = run_cli(spec.parent, golden_argv(spec))
-    actual = render(code, (out, err)[stream_index])
+    classes: list[str] = []
+    code, out, err = run_cli(spec.parent, golden_argv(spec), classes)
+    actual = render(code, (out, err)[stream_index], classes)
     expected_file = spec.with_suffix(".expected")
     if UPDATE:
         expected_file.write_text(actual)
@@ -39,3 +41,19 @@ def test_error_golden(spec):
 @pytest.mark.parametrize("spec", OKS, ids=lambda p: p.stem)
 def test_ok_golden(spec):
     _check(spec, 0)
+
+
+@pytest.mark.skipif(UPDATE, reason="RESDSL_UPDATE_GOLDEN=1 writes expected files on purpose")
+def test_a_golden_spec_without_its_expected_file_fails_and_writes_nothing(tmp_path):
+    spec = tmp_path / "new_error.res"
+    spec.write_text("network n {\n  conv 3x3 8\n}\n")
+    with pytest.raises(pytest.fail.Exception, match="has no new_error.expected"):
+        _check(spec, 1)
+    assert not spec.with_suffix(".expected").exists()
+
+
+def test_an_expected_file_records_the_class_of_each_error():
+    expected = (GOLDEN / "errors" / "no_input.expected").read_text()
+    assert expected.splitlines()[1] == "class: StructureError"
+    several = (GOLDEN / "errors" / "several_unknown.expected").read_text()
+    assert several.splitlines()[1] == "class: NameResolutionError, NameResolutionError"

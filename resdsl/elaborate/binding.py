@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Protocol, Sequence
 
-from resdsl.diagnostics import NameResolutionError, ShapeError, SourceSpan, did_you_mean
+from resdsl.diagnostics import ArgumentError, NameResolutionError, SourceSpan, did_you_mean
 from resdsl.syntax import ast
 
 
@@ -39,7 +39,7 @@ def bind(params: Sequence[ast.Param], args: Sequence[ast.Arg], evaluate: Callabl
     for arg in args:
         if arg.name is None:
             if positional >= len(names):
-                raise ShapeError(f"{what} takes {len(names)} positional argument"
+                raise ArgumentError(f"{what} takes {len(names)} positional argument"
                                  f"{'s' if len(names) != 1 else ''}, got more", arg.span,
                                  f"its parameters are: {', '.join(names) or 'none'}")
             name = names[positional]
@@ -66,7 +66,7 @@ def bind(params: Sequence[ast.Param], args: Sequence[ast.Arg], evaluate: Callabl
         elif p.default is not None:
             value = evaluate_in(env, p.default)
         else:
-            raise ShapeError(f"{what} needs a value for '{p.name}'", call_span or p.span,
+            raise ArgumentError(f"{what} needs a value for '{p.name}'", call_span or p.span,
                              f"pass it, e.g. {p.name}=...")
         env.define(p.name, value)
         result[p.name] = value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from resdsl import limits
-from resdsl.diagnostics import LimitError, ShapeError, SpecSyntaxError
+from resdsl.diagnostics import LimitError, SpecSyntaxError
 from resdsl.elaborate.block_calls import block_call
 from resdsl.elaborate.core import ElaboratorCore, arg_span
 from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primitive
@@ -39,7 +39,7 @@ class Calls(ElaboratorCore):
             op = primitive.build(args, flow.type)
         except ArgProblem as problem:
             span = arg_span(call, problem.arg)
-            raise self._located(ShapeError, problem.message, span, problem.hint, frame, label) from None
+            raise self._located(problem.error, problem.message, span, problem.hint, frame, label) from None
         if isinstance(op, tuple):  # split / chunk: one node per part, for the branches of the next merge
             if label is not None:
                 raise SpecSyntaxError(f"{call.name} makes parts, not one value: it takes no label", call.span,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from resdsl.diagnostics import LimitError, ResdslError, ShapeError, SourceSpan
+from resdsl.diagnostics import LimitError, ResdslError, ShapeError, SourceSpan, StructureError
 from resdsl.elaborate.binding import bind
 from resdsl.elaborate.loader import Program
 from resdsl.elaborate.state import ElaborationState, Frame
@@ -93,7 +93,7 @@ class ElaboratorCore:
 def no_parts(flow, item) -> None:
     """The parts of a split go only into the merge right after it."""
     if isinstance(flow, Parts) and not isinstance(item, ast.Merge):
-        raise ShapeError("the parts of a split feed the branches of a merge, which must come next",
+        raise StructureError("the parts of a split feed the branches of a merge, which must come next",
                          getattr(item, "span", flow.span), "follow the split with `concat { ... }` (or add/mul), "
                          "one branch per part", notes=[(flow.span, "the split is here")] if item is not None else ())
 

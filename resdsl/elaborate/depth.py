@@ -1,7 +1,7 @@
 """Stochastic depth: the survival of every stage block, computed up front from the stage rows."""
 from __future__ import annotations
 
-from resdsl.diagnostics import ResdslError, ShapeError, SpecSyntaxError
+from resdsl.diagnostics import ArgumentError, ResdslError, SpecSyntaxError
 from resdsl.elaborate.core import ElaboratorCore, arg_span
 from resdsl.elaborate.primitives import ArgProblem, drop_path_mode
 from resdsl.elaborate.state import DepthSchedule, Frame
@@ -28,7 +28,7 @@ class StochasticDepth(ElaboratorCore):
         try:
             mode = drop_path_mode(args, "mode")
         except ArgProblem as problem:
-            raise ShapeError(problem.message, arg_span(stmt, "mode"), problem.hint) from None
+            raise ArgumentError(problem.message, arg_span(stmt, "mode"), problem.hint) from None
         blocks = self._count_stage_blocks(stmt, env)
         value = args["p_L"]
         if (value is None) == (drop is None):
@@ -38,7 +38,7 @@ class StochasticDepth(ElaboratorCore):
                                   "mode=row)` as torchvision's EfficientNet")
         if drop is None:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-                raise ShapeError(f"stochastic_depth takes the survival probability of the last block, "
+                raise ArgumentError(f"stochastic_depth takes the survival probability of the last block, "
                                  f"between 0 and 1; got {show(value)}", stmt.span,
                                  "the paper uses `stochastic_depth 0.5`")
             survivals = tuple(1.0 - l / blocks * (1.0 - float(value)) for l in range(1, blocks + 1))
@@ -46,7 +46,7 @@ class StochasticDepth(ElaboratorCore):
             rates = [Evaluator(env.child({"block": i, "blocks": blocks}), {}).eval(drop.value) for i in range(blocks)]
             for i, rate in enumerate(rates):
                 if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-                    raise ShapeError(f"drop gives block {i} of {blocks} the drop probability {show(rate)}; it must "
+                    raise ArgumentError(f"drop gives block {i} of {blocks} the drop probability {show(rate)}; it must "
                                      f"be between 0 and 1", drop.span)
             survivals = tuple(1.0 - float(rate) for rate in rates)
         self.state.depth = DepthSchedule(survivals, mode, stmt.span)

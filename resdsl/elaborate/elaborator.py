@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from resdsl.diagnostics import NameResolutionError, ShapeError, SourceSpan, UsageError, did_you_mean
+from resdsl.diagnostics import (ArgumentError, NameResolutionError, SourceSpan, StructureError, UsageError,
+                                did_you_mean)
 from resdsl.elaborate.builder import GraphBuilder
 from resdsl.elaborate.calls import Calls
 from resdsl.elaborate.core import no_parts
@@ -94,17 +95,17 @@ class Elaborator(Statements, Calls, Stages, StochasticDepth, Merges, Residuals):
 
         inputs = [s for s in net.body.statements if isinstance(s, ast.InputStmt)]
         if len(inputs) > 1:
-            raise ShapeError("the input is given twice", inputs[1].span, "keep one `input` line",
+            raise StructureError("the input is given twice", inputs[1].span, "keep one `input` line",
                              notes=[(inputs[0].span, "first given here")])
         input_stmt = inputs[0] if inputs else None
         if input_stmt is None:
-            raise ShapeError(f"network {net.name} has no input shape", _header_span(net),
+            raise StructureError(f"network {net.name} has no input shape", _header_span(net),
                              "add a line like `input 3x224x224`")
         shape = Evaluator(env, {}).eval(input_stmt.shape)
         if self.state.input_override is not None:
             shape = Dims(tuple(self.state.input_override))
         if not isinstance(shape, Dims) or len(shape.values) != 3 or min(shape.values) < 1:
-            raise ShapeError(f"the input must be a size CxHxW like 3x224x224, got {show(shape)}",
+            raise ArgumentError(f"the input must be a size CxHxW like 3x224x224, got {show(shape)}",
                              input_stmt.shape.span)
 
         self.state.builder = GraphBuilder(net.name, net.span)
@@ -128,7 +129,7 @@ class Elaborator(Statements, Calls, Stages, StochasticDepth, Merges, Residuals):
                                           or "budgets: " + ", ".join(BUDGET_METRICS))
             limit = Evaluator(env, {}).eval(item.limit)
             if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0:
-                raise ShapeError(f"a budget limit must be a positive number, got {show(limit)}",
+                raise ArgumentError(f"a budget limit must be a positive number, got {show(limit)}",
                                  item.limit.span, "write it like `params <= 25M`")
             self.state.budget_limits.append(BudgetLimit(item.metric, item.op, float(limit), item.span))
 

@@ -1,7 +1,7 @@
 """Merges: `add`, `concat`, `mul` and `mean` over branches, one branch per line (or per part of a split)."""
 from __future__ import annotations
 
-from resdsl.diagnostics import ShapeError, SpecSyntaxError
+from resdsl.diagnostics import ArgumentError, SpecSyntaxError, StructureError
 from resdsl.elaborate.core import ElaboratorCore, arg_span
 from resdsl.elaborate.state import Frame
 from resdsl.elaborate.statements import statement_word
@@ -21,7 +21,7 @@ class Merges(ElaboratorCore):
                 start = flow
                 if isinstance(flow, Parts):
                     if len(outs) == len(flow.refs):
-                        raise ShapeError(f"this merge has more branches than the {len(flow.refs)} parts of the "
+                        raise StructureError(f"this merge has more branches than the {len(flow.refs)} parts of the "
                                          f"split before it", stmt.span, "one branch per part")
                     start = flow.refs[len(outs)]
                 outs.append(self._chain(stmt, frame, start))
@@ -43,12 +43,12 @@ class Merges(ElaboratorCore):
     def _merge(self, merge: ast.Merge, frame: Frame, flow: TensorRef | Parts, label: str | None) -> TensorRef:
         branches = self._branches(merge.body, frame, flow)
         if isinstance(flow, Parts) and len(branches) != len(flow.refs):
-            raise ShapeError(f"the split before this {merge.kind} makes {len(flow.refs)} parts, but it has "
+            raise StructureError(f"the split before this {merge.kind} makes {len(flow.refs)} parts, but it has "
                              f"{len(branches)} branch{'es' if len(branches) != 1 else ''}", merge.span,
                              "one branch per part, in order; `identity` passes a part on unchanged",
                              notes=[(flow.span, "the split is here")])
         if len(branches) < 2:
-            raise ShapeError(f"{merge.kind} needs at least two branches, got {len(branches)}", merge.span,
+            raise StructureError(f"{merge.kind} needs at least two branches, got {len(branches)}", merge.span,
                              "one branch per line; write `identity` for the value coming in")
         op = self._mean(merge, frame) if merge.kind == "mean" else \
             {"add": ops.Add, "concat": ops.Concat, "mul": ops.Mul}[merge.kind]()
@@ -61,6 +61,6 @@ class Merges(ElaboratorCore):
                                defaults={"drop": 0})
         drop = args["drop"]
         if isinstance(drop, bool) or not isinstance(drop, (int, float)) or not 0 <= drop < 1:
-            raise ShapeError(f"mean's drop is the probability of dropping an input, in [0, 1); got {show(drop)}",
+            raise ArgumentError(f"mean's drop is the probability of dropping an input, in [0, 1); got {show(drop)}",
                              arg_span(merge, "drop"), "the FractalNet paper drops with p = 0.15")
         return ops.Mean(float(drop))

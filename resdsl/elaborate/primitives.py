@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from resdsl.diagnostics import ArgumentError, ResdslError, ShapeError
 from resdsl.elaborate.values import Dims, Symbol, TensorRef, show, type_name
 from resdsl.ir import ops
 from resdsl.ir.activations import ACTIVATIONS, ActivationFacts
@@ -21,9 +22,13 @@ MAX_WINDOW = 1 << 16  # kernels, strides and padding: no map is larger than this
 
 
 class ArgProblem(Exception):
-    def __init__(self, message: str, hint: str | None = None, arg: str | None = None):
+    """A call the op cannot take; `error` is the class it is reported as (an argument's value, or the
+    shape of the input)."""
+
+    def __init__(self, message: str, hint: str | None = None, arg: str | None = None,
+                 error: type[ResdslError] = ArgumentError):
         super().__init__(message)
-        self.message, self.hint, self.arg = message, hint, arg
+        self.message, self.hint, self.arg, self.error = message, hint, arg, error
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,7 @@ AUTO = Symbol("auto")
 def _channels(t: TensorType, what: str) -> int:
     if not t.is_image:
         raise ArgProblem(f"{what} needs a CxHxW feature map, but its input is the flat vector {t}",
-                         "put it before the flatten / fc layers")
+                         "put it before the flatten / fc layers", error=ShapeError)
     return t.channels
 
 
@@ -197,7 +202,7 @@ def _crop(a: dict, t: TensorType) -> ops.Op:
     target = a["to"]
     if isinstance(target, TensorRef):
         if not target.type.is_image:
-            raise ArgProblem("crop needs a feature map to take its size from", None, "to")
+            raise ArgProblem("crop needs a feature map to take its size from", None, "to", error=ShapeError)
         return ops.Crop(target.type.spatial)
     return ops.Crop(pair(a, "to"))
 
@@ -283,7 +288,7 @@ def _split(a: dict, t: TensorType) -> tuple[ops.Op, ...]:
     counts = [whole({"part": s}, "part") for s in sizes]
     if sum(counts) != channels:
         raise ArgProblem(f"the parts {show(sizes)} add up to {sum(counts)} channels, but the input has {channels}",
-                         None, "sizes")
+                         None, "sizes", error=ShapeError)
     return _slices(counts)
 
 
@@ -292,7 +297,7 @@ def _chunk(a: dict, t: TensorType) -> tuple[ops.Op, ...]:
     parts = whole(a, "parts", minimum=2)
     if channels % parts:
         raise ArgProblem(f"chunk {parts} does not divide the {channels} channels evenly",
-                         "use split [a, b, ...] for unequal parts", "parts")
+                         "use split [a, b, ...] for unequal parts", "parts", error=ShapeError)
     return _slices([channels // parts] * parts)
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from resdsl.diagnostics import NameResolutionError, ShapeError, SourceSpan, SpecSyntaxError, did_you_mean
+from resdsl.diagnostics import (ArgumentError, NameResolutionError, ShapeError, SourceSpan, SpecSyntaxError,
+                                did_you_mean)
 from resdsl.elaborate.core import ElaboratorCore, arg_span
 from resdsl.elaborate.state import Frame
 from resdsl.elaborate.values import Dims, Evaluator, Symbol, TensorRef, show, type_name
@@ -38,7 +39,7 @@ class Residuals(ElaboratorCore):
         kind = args["shortcut"]
         kind = kind.name if isinstance(kind, Symbol) else kind
         if kind not in SHORTCUT_KINDS:
-            raise ShapeError(f"unknown shortcut kind {show(kind)}", arg_span(res, "shortcut"),
+            raise ArgumentError(f"unknown shortcut kind {show(kind)}", arg_span(res, "shortcut"),
                              "shortcut is one of A (zero-pad), B (projection where needed), "
                              "C (projection always), none, gated")
         form = policy["proj"]
@@ -62,7 +63,7 @@ class Residuals(ElaboratorCore):
         # The projection may tap a tensor of the body (pre-activation nets project the activated input).
         project_from = Evaluator(frame.env, frame.tensors).eval(late[0].value) if late else flow
         if not isinstance(project_from, TensorRef):
-            raise ShapeError(f"proj_from takes a tensor like @relu1, got {type_name(project_from)}", late[0].span)
+            raise ArgumentError(f"proj_from takes a tensor like @relu1, got {type_name(project_from)}", late[0].span)
         x, y = flow.type, main.type
         same = x.shape == y.shape
         if kind == "gated":
@@ -96,7 +97,7 @@ class Residuals(ElaboratorCore):
         if isinstance(value, Symbol):
             return value.name
         if not isinstance(value, str) or not value:
-            raise ShapeError(f"{arg.name} takes a name, got {type_name(value)}", arg.span)
+            raise ArgumentError(f"{arg.name} takes a name, got {type_name(value)}", arg.span)
         return value
 
     def _projection(self, x: TensorRef, target: TensorType, with_bn: bool, frame: Frame,
@@ -160,4 +161,4 @@ def _as_pair(value: Any, span: SourceSpan) -> tuple[int, int]:
         return value.values  # type: ignore[return-value]
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return (value, value)
-    raise ShapeError(f"expected a size like 3x3, got {show(value)}", span)
+    raise ArgumentError(f"expected a size like 3x3, got {show(value)}", span)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from resdsl import limits
-from resdsl.diagnostics import LimitError, NameResolutionError, ShapeError, SourceSpan, SpecSyntaxError, did_you_mean
+from resdsl.diagnostics import (ArgumentError, LimitError, NameResolutionError, SourceSpan, SpecSyntaxError,
+                                StructureError, did_you_mean)
 from resdsl.elaborate.core import ElaboratorCore
 from resdsl.elaborate.state import Frame
 from resdsl.elaborate.values import TensorRef, show
@@ -19,12 +20,12 @@ class Stages(ElaboratorCore):
                                       "stages repeat a block: `stages basic shortcut=B { ... }`")
         param_names = {p.name for p in block.params}
         if not stmt.rows:
-            raise ShapeError("these stages have no rows", stmt.span, "add rows like `layer1: 64 x3`")
+            raise StructureError("these stages have no rows", stmt.span, "add rows like `layer1: 64 x3`")
         for row in stmt.rows:
             name = self._label(row.label, frame)
             repeats = 1 if row.repeats is None else self._eval(row.repeats, frame)
             if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-                raise ShapeError(f"a stage repeats its block a whole number of times (1 or more), "
+                raise ArgumentError(f"a stage repeats its block a whole number of times (1 or more), "
                                  f"got {show(repeats)}", (row.repeats or row).span)
             if repeats > limits.MAX_REPEATS:
                 raise LimitError(f"stage {name} repeats its block {repeats:,} times; the limit is "

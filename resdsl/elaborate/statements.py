@@ -5,7 +5,8 @@ import re
 from typing import Any, Iterator
 
 from resdsl import limits
-from resdsl.diagnostics import LimitError, NameResolutionError, ShapeError, SourceSpan, SpecSyntaxError, did_you_mean
+from resdsl.diagnostics import (EvaluationError, LimitError, NameResolutionError, RequirementError, SourceSpan,
+                                SpecSyntaxError, did_you_mean)
 from resdsl.elaborate.core import ElaboratorCore, no_parts
 from resdsl.elaborate.heads import aux_head, outputs_statement
 from resdsl.elaborate.init_rules import section_rules
@@ -38,7 +39,7 @@ class Statements(ElaboratorCore):
         if isinstance(stmt, ast.Require):
             if not Evaluator(frame.env, frame.tensors).truth(stmt.cond):
                 values = ", ".join(f"{n}={show(v)}" for n, v in _mentioned(stmt.cond, frame.env))
-                raise ShapeError((stmt.message or "a requirement is not met") + (f" (here {values})" if values else ""),
+                raise RequirementError((stmt.message or "a requirement is not met") + (f" (here {values})" if values else ""),
                                  stmt.span, "change the parameters (--set ...) to satisfy it")
             return flow
         if isinstance(stmt, ast.For):
@@ -89,7 +90,7 @@ class Statements(ElaboratorCore):
         start, end = self._eval(stmt.start, frame), self._eval(stmt.end, frame)
         for bound, expr in ((start, stmt.start), (end, stmt.end)):
             if isinstance(bound, bool) or not isinstance(bound, int):
-                raise ShapeError(f"a range bound must be a whole number, got {type_name(bound)}", expr.span)
+                raise EvaluationError(f"a range bound must be a whole number, got {type_name(bound)}", expr.span)
         if end - start + 1 > limits.MAX_REPEATS:
             raise LimitError(f"this loop runs {end - start + 1:,} times; the limit is {limits.MAX_REPEATS:,}",
                              stmt.span)
@@ -188,7 +189,7 @@ def _interpolate(template: str, env: Env, span: SourceSpan) -> str:
             raise NameResolutionError(f"unknown name '{name}' in the label {template}", span,
                                       did_you_mean(name, env.names()))
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ShapeError(f"a label can only interpolate whole numbers; '{name}' is {type_name(value)}", span)
+            raise EvaluationError(f"a label can only interpolate whole numbers; '{name}' is {type_name(value)}", span)
         return str(value + int(offset.replace(" ", "")) if offset else value)
 
     return re.sub(r"\{([A-Za-z_]\w*)([+-]\d+)?\}", sub, template)

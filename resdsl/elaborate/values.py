@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from resdsl import limits
-from resdsl.diagnostics import (LimitError, NameResolutionError, ResdslError, ShapeError, SourceSpan,
-                                SpecSyntaxError, did_you_mean)
+from resdsl.diagnostics import (EvaluationError, LimitError, NameResolutionError, RequirementError, ResdslError,
+                                SourceSpan, SpecSyntaxError, did_you_mean)
 from resdsl.elaborate.binding import bind
 from resdsl.elaborate.work import WorkBudget, number_error
 from resdsl.ir.types import TensorType
@@ -350,9 +350,9 @@ class Evaluator:
         target, index = self.eval(e.target), self.eval(e.index)
         if isinstance(target, list):
             if not isinstance(index, int) or isinstance(index, bool):
-                raise ShapeError(f"a list index must be a whole number, got {type_name(index)}", e.index.span)
+                raise EvaluationError(f"a list index must be a whole number, got {type_name(index)}", e.index.span)
             if not -len(target) <= index < len(target):
-                raise ShapeError(f"index {index} is out of range for a list of {len(target)}", e.index.span)
+                raise EvaluationError(f"index {index} is out of range for a list of {len(target)}", e.index.span)
             return target[index]
         if isinstance(target, dict):
             if isinstance(index, (list, dict, TensorRef)):  # unhashable, and never a key (see _MapLit)
@@ -363,7 +363,7 @@ class Evaluator:
                 raise NameResolutionError(f"{show(index)} is not a key of this map", e.index.span,
                                           f"the keys are: {keys}")
             return target[index]
-        raise ShapeError(f"cannot index {type_name(target)}", e.span)
+        raise EvaluationError(f"cannot index {type_name(target)}", e.span)
 
     def _Attr(self, e: ast.Attr):
         target = self.eval(e.target)
@@ -376,7 +376,7 @@ class Evaluator:
     def _ListComp(self, e: ast.ListComp):
         items = self.eval(e.iterable)
         if not isinstance(items, list):
-            raise ShapeError(f"a comprehension runs over a list, got {type_name(items)}", e.iterable.span,
+            raise EvaluationError(f"a comprehension runs over a list, got {type_name(items)}", e.iterable.span,
                              "use range(n) for the numbers 0 .. n-1")
         self.work.spend(len(items), e.span)
         out = []
@@ -393,7 +393,7 @@ class Evaluator:
         fn = _FUNCTIONS.get(e.name)
         if fn is None:
             if found:
-                raise ShapeError(f"'{e.name}' is {type_name(value)}, not a function", e.span)
+                raise EvaluationError(f"'{e.name}' is {type_name(value)}, not a function", e.span)
             known = set(_FUNCTIONS) | {n for n in self.env.names()
                                        if isinstance(self.env.lookup(n)[1], Function)}
             raise NameResolutionError(f"unknown function '{e.name}'", e.span,
@@ -407,7 +407,7 @@ class Evaluator:
         try:
             return fn(*args)
         except (TypeError, ValueError, OverflowError, ZeroDivisionError) as err:
-            raise ShapeError(f"{e.name}() cannot take these arguments: {err}", e.span) from None
+            raise EvaluationError(f"{e.name}() cannot take these arguments: {err}", e.span) from None
 
     def call(self, function: Function, e: ast.FuncCall):
         """Call a `def`: bind its arguments, run its `let`s and `require`s, evaluate its result in a
@@ -429,7 +429,7 @@ class Evaluator:
                                                   "pick another name; values cannot be reassigned")
                     env.define(step.name, inner.eval(step.value))
                 elif not inner.truth(step.cond):
-                    raise ShapeError(step.message or f"a requirement of {d.name} is not met", step.span)
+                    raise RequirementError(step.message or f"a requirement of {d.name} is not met", step.span)
             return inner.eval(d.result)
         except ResdslError as err:
             raise _called_from(err, e.span, d.name) from None
@@ -437,7 +437,7 @@ class Evaluator:
     def truth(self, e: ast.Expr) -> bool:
         v = self.eval(e)
         if not isinstance(v, bool):
-            raise ShapeError(f"expected true or false, got {type_name(v)} ({show(v)})", e.span,
+            raise EvaluationError(f"expected true or false, got {type_name(v)} ({show(v)})", e.span,
                              "compare with ==, !=, <, ...")
         return v
 
@@ -481,7 +481,7 @@ def dims_attr(d: Dims, attr: str, span: SourceSpan) -> int:
 
 def _need_number(v: Any, span: SourceSpan, what: str) -> None:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ShapeError(f"{what} needs numbers, got {type_name(v)} ({show(v)})", span)
+        raise EvaluationError(f"{what} needs numbers, got {type_name(v)} ({show(v)})", span)
 
 
 def binary(op: str, a: Any, b: Any, span: SourceSpan) -> Any:
@@ -497,12 +497,12 @@ def binary(op: str, a: Any, b: Any, span: SourceSpan) -> Any:
     if op in ("<", "<=", ">", ">="):
         return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
     if op in ("/", "//", "%") and b == 0:
-        raise ShapeError("division by zero", span)
+        raise EvaluationError("division by zero", span)
     if op == "**":
         try:
             return power(a, b)
         except (ValueError, OverflowError, ZeroDivisionError) as err:
-            raise ShapeError(f"cannot compute {show(a)} ** {show(b)}: {err}", span) from None
+            raise EvaluationError(f"cannot compute {show(a)} ** {show(b)}: {err}", span) from None
     try:
         return _arithmetic(op, a, b)
     except OverflowError:
