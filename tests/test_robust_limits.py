@@ -165,7 +165,7 @@ def test_parentheses_nested_3000_deep_are_refused_before_parsing():
 
 def test_a_list_used_as_a_map_key_is_a_located_error():
     """Found by the 10,000-mutant battery: `{18: 2}[[1]]` raised TypeError (exit 3 from the CLI)."""
-    with pytest.raises(resdsl.ShapeError) as info:
+    with pytest.raises(resdsl.EvaluationError) as info:
         resdsl.load(NET.format(body="let a = {18: 2}[[1]]"))
     assert "a map key is a number, word, string or size, not a list" in info.value.message
     assert (info.value.span.line, info.value.span.column) == (2, 17)

@@ -356,7 +356,7 @@ class Evaluator:
             return target[index]
         if isinstance(target, dict):
             if isinstance(index, (list, dict, TensorRef)):  # unhashable, and never a key (see _MapLit)
-                raise ShapeError(f"a map key is a number, word, string or size, not {type_name(index)}",
+                raise EvaluationError(f"a map key is a number, word, string or size, not {type_name(index)}",
                                  e.index.span)
             if index not in target:
                 keys = ", ".join(show(k) for k in target)
