@@ -98,7 +98,18 @@ def totals(graph: Graph, costs: tuple[OpCost, ...]) -> Totals:
 
 
 def costs_of(graph: Graph) -> tuple[OpCost, ...]:
-    return tuple(op_cost(graph, node) for node in graph.nodes)
+    # Replayed blocks share their op objects and the builder shares equal types, so most nodes are
+    # found by identity, without hashing an op's fields.  (Every key object lives as long as `graph`.)
+    nodes = graph.nodes
+    seen: dict[tuple[int, ...], OpCost] = {}
+    out = []
+    for node in nodes:
+        key = (id(node.op), id(node.type), *[id(nodes[i].type) for i in node.inputs])
+        cost = seen.get(key)
+        if cost is None:
+            cost = seen[key] = op_cost(graph, node)
+        out.append(cost)
+    return tuple(out)
 
 
 def tensor_elements(t: TensorType) -> int:

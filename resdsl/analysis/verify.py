@@ -38,7 +38,8 @@ def verify(graph: Graph) -> list[NameResolutionError]:
     for scope in graph.scopes[1:]:
         claim(scope.path, scope.name, scope.span, scope.kind)
     for node in graph.nodes:
-        if any(i >= node.id for i in node.inputs):
+        inputs = node.inputs
+        if inputs and max(inputs) >= node.id:
             raise AssertionError(f"node {node.path} reads a later node: the graph is not in topological order")
         if node.op.is_layer:
             claim(node.path, node.name, node.span, "layer")

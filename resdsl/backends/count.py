@@ -105,16 +105,25 @@ def rows(net: Network, by: str, batch: int = 1, head: int = -1) -> list[dict[str
     if by in ("op", "layer"):
         return _node_rows(net, by, batch, head)
     grouped: dict[str, dict[str, Any]] = {}
+    by_scope: dict[tuple[int, str], dict[str, Any]] = {}  # every node of a scope groups alike
+    last: tuple[int, str] | None = None
+    row: dict[str, Any] = {}
     for node, cost in _on(net, head):
-        key, kind = _group(graph, node, by)
-        row = grouped.get(key)
-        if row is None:
-            row = grouped[key] = {"path": key, "kind": kind, "output_shape": None, "params": 0, "macs": 0,
-                                  "other_ops": 0}
-        row["output_shape"] = list(node.type.shape)  # the last op of the group gives its output
+        if (node.scope, node.stage) != last:  # else the row of the node before
+            last = (node.scope, node.stage)
+            row = by_scope.get(last)
+            if row is None:
+                key, kind = _group(graph, node, by)
+                row = grouped.get(key)
+                if row is None:
+                    row = grouped[key] = _row(key, kind)
+                by_scope[last] = row
+        row["output_shape"] = node.type  # the last op of the group gives its output (a list below)
         row["params"] += cost.params
         row["macs"] += cost.macs * batch
         row["other_ops"] += cost.elementwise * batch
+    for row in grouped.values():
+        row["output_shape"] = list(row["output_shape"].shape)
     return list(grouped.values())
 
 
@@ -155,6 +164,10 @@ def display_names(graph: Graph) -> dict[int, str]:
         taken.add(name)
         names[node.id] = name
     return names
+
+
+def _row(path: str, kind: str) -> dict[str, Any]:
+    return {"path": path, "kind": kind, "output_shape": None, "params": 0, "macs": 0, "other_ops": 0}
 
 
 def _group(graph: Graph, node: Node, by: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import keyword
 import re
 import unicodedata
+from functools import lru_cache
 
 # dir(torch.nn.Module) | vars(torch.nn.Module()) of torch 2.13.  A label equal to one would shadow it:
 # `forward`, `training`, `state_dict`, `to`, ...
@@ -47,6 +48,7 @@ RESDSL_ATTRIBUTES = frozenset({"resdsl_network", "resdsl_block", "input_shape", 
 _WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 
 
+@lru_cache(maxsize=8192)  # a pure function of the name; a network repeats few names (`conv1`, `0`, ...)
 def label_problem(name: str) -> tuple[str, str] | None:
     """Why `name` cannot name a module or parameter of the built network, with a hint; None if it can."""
     if not name:
