@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from resdsl import limits
-from resdsl.ir.shapes import ShapeProblem, infer
+from resdsl.ir.shapes import ShapeProblem
 from resdsl.diagnostics import LimitError, NameResolutionError, SourceSpan
 from resdsl.elaborate.values import TensorRef
 from resdsl.ir import ops
-from resdsl.ir.graph import BlockCall, Graph, Node, Scope
+from resdsl.ir.graph import BlockCall, Graph, Node, Scope, new_node
 from resdsl.ir.heads import AuxHead, OutputOrder
 from resdsl.ir.types import TensorType
 
@@ -34,9 +34,12 @@ class GraphBuilder:
         self.nodes: list[Node] = []
         self.scopes: list[_ScopeState] = []
         self.network = network
-        # Equal tensor types are shared, not one per node: a network has few distinct shapes.  (Ops are
-        # not: dataclass equality says Dropout(1) == Dropout(1.0), and the code generators print both.)
-        self._types: dict[TensorType, TensorType] = {}
+        # Equal tensor types and ops are shared, not one per node: a network has few distinct shapes and
+        # ops, and an op with its fields' __dict__ was most of a node's memory.  Ops are keyed with the
+        # types of their fields' values, since dataclass equality says Dropout(1) == Dropout(1.0) and the
+        # code generators print both.
+        self._types: dict[tuple[int, ...], TensorType] = {}  # by shape: a tuple hashes faster
+        self._ops: dict[tuple, ops.Op] = {}
         self.new_scope(None, "", "network", None, "", span, claim=False)
 
     # ---- scopes --------------------------------------------------------------------------------
@@ -92,16 +95,19 @@ class GraphBuilder:
         if len(self.nodes) >= limits.MAX_NODES:
             raise LimitError(f"the network grows past {limits.MAX_NODES:,} ops", span,
                              "reduce the repeats; resdsl refuses graphs this large")
-        out_type = infer(op, [t.type for t in inputs])  # may raise ShapeProblem
-        out_type = self._types.setdefault(out_type, out_type)
-        _check_size(out_type, span)
+        out_type = op.infer([t.type for t in inputs])  # the shape rule; may raise ShapeProblem
+        op = self._ops.setdefault(_op_key(op), op)
+        shared = self._types.get(out_type.shape)
+        if shared is None:  # a type not seen before: within the size limits?
+            _check_size(out_type, span)
+            shared = self._types[out_type.shape] = out_type
         name = self.claim(scope_id, label, op.is_layer, span, op.kind)
-        parent = self.scope_path(scope_id)
-        path = f"{parent}.{name}" if parent else name
-        node = Node(len(self.nodes), op, tuple(t.node for t in inputs), out_type, name, path, scope_id,
-                    stage, span)
-        self.nodes.append(node)
-        return TensorRef(node.id, out_type)
+        parent = self.scopes[scope_id].scope.path
+        nodes = self.nodes
+        node_id = len(nodes)
+        nodes.append(new_node(node_id, op, tuple([t.node for t in inputs]), shared, name,
+                              f"{parent}.{name}" if parent else name, scope_id, stage, span))
+        return TensorRef(node_id, shared)
 
     # ---- templates: replaying a block expansion instead of elaborating it again ------------------
 
@@ -109,17 +115,24 @@ class GraphBuilder:
         return (len(self.nodes), len(self.scopes))
 
     def template(self, mark: tuple[int, int], root: int, block_input: TensorRef,
+                 output: TensorRef) -> "LazyTemplate":
+        """The nodes and scopes made since `mark` under scope `root`, relative to the block's input, so an
+        identical call (same block, arguments, input type and stage) can be replayed.  Captured when
+        first replayed: in a spec of distinct blocks most never are, and capturing costs about what
+        expanding does.  (Nodes and scopes are only ever appended, so the range stays as it was.)"""
+        return LazyTemplate((mark, self.mark(), root, block_input, output))
+
+    def _capture(self, mark: tuple[int, int], end: tuple[int, int], root: int, block_input: TensorRef,
                  output: TensorRef) -> "Template":
-        """Capture the nodes and scopes made since `mark` under scope `root`, relative to the block's
-        input, so an identical call (same block, arguments, input type and stage) can be replayed."""
         first_node, first_scope = mark
+        end_node, end_scope = end
         root_path = self.scopes[root].scope.path
         assert first_scope == root, "a template's root is the first scope made after the mark"
         scopes = tuple((s.scope.parent - root - 1, s.scope.name, s.scope.path[len(root_path):], s.scope.kind,
                         s.scope.block, s.scope.span, s.scope.call)
-                       for s in self.scopes[root + 1:])
+                       for s in self.scopes[root + 1:end_scope])
         nodes = []
-        for node in self.nodes[first_node:]:
+        for node in self.nodes[first_node:end_node]:
             inputs = tuple(-1 if i == block_input.node else (i - first_node if i >= first_node else -2 - i)
                            for i in node.inputs)
             nodes.append((node.op, inputs, node.type, node.name, node.path[len(root_path):],
@@ -128,8 +141,9 @@ class GraphBuilder:
         return Template(self.scopes[root].scope.kind, self.scopes[root].scope.block,
                         self.scopes[root].scope.span, tuple(scopes), tuple(nodes), out)
 
-    def replay(self, template: "Template", parent: int, label: str | None, flow: TensorRef,
+    def replay(self, lazy: "LazyTemplate", parent: int, label: str | None, flow: TensorRef,
                stage: str, call_span: SourceSpan, call: BlockCall | None = None) -> tuple[TensorRef, list[int]]:
+        template = lazy.captured(self)
         if len(self.nodes) + len(template.nodes) > limits.MAX_NODES:
             raise LimitError(f"the network grows past {limits.MAX_NODES:,} ops", template.span,
                              "reduce the repeats; resdsl refuses graphs this large")
@@ -144,10 +158,11 @@ class GraphBuilder:
             scope_ids.append(sid)
         first = len(self.nodes)
         new_nodes = self.nodes
+        source = flow.node
         for op, inputs, out_type, name, suffix, scope_rel, span in template.nodes:
-            ids = tuple(flow.node if i == -1 else (first + i if i >= 0 else -2 - i) for i in inputs)
-            new_nodes.append(Node(len(new_nodes), op, ids, out_type, name, root_path + suffix,
-                                  scope_ids[scope_rel], stage, span))
+            ids = tuple([source if i == -1 else (first + i if i >= 0 else -2 - i) for i in inputs])
+            new_nodes.append(new_node(len(new_nodes), op, ids, out_type, name, root_path + suffix,
+                                      scope_ids[scope_rel], stage, span))
         out = flow if template.output == -1 else TensorRef(first + template.output,
                                                            new_nodes[first + template.output].type)
         return out, [first + i for i in template.drop_paths]
@@ -159,6 +174,22 @@ class GraphBuilder:
 
     def freeze(self, output: TensorRef, heads: tuple[AuxHead, ...] = (), order: OutputOrder | None = None) -> Graph:
         return Graph(self.network, tuple(self.nodes), tuple(s.scope for s in self.scopes), output.node, heads, order)
+
+
+class LazyTemplate:
+    """A block expansion that may be replayed: its range of the builder, captured on first use."""
+
+    __slots__ = ("_range", "_template")
+
+    def __init__(self, captured_range: tuple) -> None:
+        self._range = captured_range
+        self._template: Template | None = None
+
+    def captured(self, builder: GraphBuilder) -> "Template":
+        if self._template is None:
+            self._template = builder._capture(*self._range)
+            self._range = None
+        return self._template
 
 
 @dataclass(frozen=True)
@@ -173,6 +204,17 @@ class Template:
     @cached_property
     def drop_paths(self) -> tuple[int, ...]:
         return tuple(i for i, n in enumerate(self.nodes) if isinstance(n[0], ops.DropPath))
+
+
+def _op_key(op: ops.Op) -> tuple:
+    """Equal only for ops the back ends cannot tell apart: equal fields of the same types (a tuple's items
+    too, nested: `(2, 2)` is not `(2.0, 2.0)`, nor `(("slope", 1),)` `(("slope", 1.0),)`)."""
+    values = [getattr(op, name) for name in op.__dataclass_fields__]
+    return (type(op), *values, *map(_types_of, values))
+
+
+def _types_of(value) -> object:
+    return tuple(map(_types_of, value)) if type(value) is tuple else type(value)
 
 
 def _check_size(t, span: SourceSpan) -> None:

@@ -63,6 +63,35 @@ class Node:
         return self.op.is_layer
 
 
+def _slot_setters(cls) -> tuple:
+    return tuple(cls.__dict__[f].__set__ for f in cls.__dataclass_fields__)
+
+
+_SET_NODE = _slot_setters(Node)
+
+
+def new_node(id: int, op: Op, inputs: tuple[int, ...], type: TensorType, name: str, path: str, scope: int,
+             stage: str, span: SourceSpan) -> Node:
+    """`Node(...)`, for the builder's hot path: the frozen dataclass's `__init__` sets each field through
+    `object.__setattr__`, a third of the cost of elaborating a replayed block; this writes the slots
+    directly.  The result is an ordinary `Node` (equal, hashable, picklable)."""
+    node = _new(Node)
+    s_id, s_op, s_inputs, s_type, s_name, s_path, s_scope, s_stage, s_span = _SET_NODE
+    s_id(node, id)
+    s_op(node, op)
+    s_inputs(node, inputs)
+    s_type(node, type)
+    s_name(node, name)
+    s_path(node, path)
+    s_scope(node, scope)
+    s_stage(node, stage)
+    s_span(node, span)
+    return node
+
+
+_new = object.__new__
+
+
 @dataclass(frozen=True)
 class Graph:
     name: str
