@@ -57,19 +57,23 @@ def bind(params: Sequence[ast.Param], args: Sequence[ast.Arg], evaluate: Callabl
     if not fill:
         return bound
     result: dict[str, Any] = {}
-    env = scope.child()
+    env = None  # made for the first default expression (most calls have none): the parameters so far
     for p in params:
-        if p.name in bound:
-            value = bound[p.name]
-        elif defaults is not None and p.name in defaults:
-            value = defaults[p.name]
+        name = p.name
+        if name in bound:
+            value = bound[name]
+        elif defaults is not None and name in defaults:
+            value = defaults[name]
         elif p.default is not None:
+            if env is None:
+                env = scope.child(result)
             value = evaluate_in(env, p.default)
         else:
-            raise ArgumentError(f"{what} needs a value for '{p.name}'", call_span or p.span,
-                             f"pass it, e.g. {p.name}=...")
-        env.define(p.name, value)
-        result[p.name] = value
+            raise ArgumentError(f"{what} needs a value for '{name}'", call_span or p.span,
+                                f"pass it, e.g. {name}=...")
+        if env is not None:
+            env.define(name, value)
+        result[name] = value
     return result
 
 

@@ -8,7 +8,7 @@ from resdsl import limits
 from resdsl.diagnostics import LimitError, SpecSyntaxError
 from resdsl.elaborate.block_calls import block_call
 from resdsl.elaborate.core import ElaboratorCore, arg_span
-from resdsl.elaborate.primitives import PRIMITIVES, REQUIRED, ArgProblem, Primitive
+from resdsl.elaborate.primitives import PRIMITIVES, ArgProblem, Primitive
 from resdsl.elaborate.resolve import unknown_name_error
 from resdsl.elaborate.state import Frame
 from resdsl.elaborate.values import Evaluator, Parts, TensorRef
@@ -32,9 +32,9 @@ class Calls(ElaboratorCore):
 
     def _primitive(self, primitive: Primitive, call: ast.Call, frame: Frame, flow: TensorRef,
                    label: str | None) -> TensorRef:
-        params = tuple(ast.Param(call.span, name, None) for name, _ in primitive.params)
+        params, defaults = primitive.signature
         args = self._bind_args(params, call.args, Evaluator(frame.env, frame.tensors), call, call.name,
-                               defaults={n: d for n, d in primitive.params if d is not REQUIRED})
+                               defaults=defaults)
         try:
             op = primitive.build(args, flow.type)
         except ArgProblem as problem:

@@ -85,9 +85,14 @@ class ElaboratorCore:
                    call, what: str, defaults: dict[str, Any] | None = None,
                    definition_env: Env | None = None) -> dict[str, Any]:
         """Bind positional then keyword arguments to parameters; defaults fill the rest."""
+        # Without a definition (a primitive, `residual`, ...) a default is evaluated over the spec's
+        # functions, within this network's work budget.
         return bind(params, args, evaluator.eval, what, getattr(call, "span", None),
-                    scope=definition_env or Env(), evaluate_in=lambda env, e: Evaluator(env, {}).eval(e),
-                    defaults=defaults)
+                    scope=definition_env or self.globals, evaluate_in=_evaluate_in, defaults=defaults)
+
+
+def _evaluate_in(env: Env, expr: ast.Expr) -> Any:
+    return Evaluator(env, {}).eval(expr)
 
 
 def no_parts(flow, item) -> None:

@@ -8,14 +8,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable
 
-from resdsl.diagnostics import ArgumentError, ResdslError, ShapeError
+from resdsl.diagnostics import ArgumentError, ResdslError, ShapeError, SourceSpan
 from resdsl.elaborate.values import Dims, Symbol, TensorRef, show, type_name
 from resdsl.ir import ops
 from resdsl.ir.activations import ACTIVATIONS, ActivationFacts
 from resdsl.ir.activations import Param as ActParam
 from resdsl.ir.types import TensorType
+from resdsl.syntax import ast
 
 REQUIRED = object()
 MAX_WINDOW = 1 << 16  # kernels, strides and padding: no map is larger than this per side
@@ -38,6 +40,14 @@ class Primitive:
     build: Callable[[dict[str, Any], TensorType], "ops.Op | tuple[ops.Op, ...]"]  # a tuple: split's parts
     summary: str
     example: str  # a use that fits an 8x12x12 feature map (the docs show it; tests run it)
+
+    @cached_property
+    def signature(self) -> tuple[tuple[ast.Param, ...], dict[str, Any]]:
+        """The parameters as the binder takes them, and the defaults: made once, not at every call.
+        (The binder reports a missing argument at the call, so the parameters need no span of theirs.)"""
+        span = SourceSpan(f"<primitive {self.name}>", 1, 1, 1, 1)
+        return (tuple(ast.Param(span, name, None) for name, _ in self.params),
+                {name: default for name, default in self.params if default is not REQUIRED})
 
 
 # ---- argument coercion ----------------------------------------------------------------------

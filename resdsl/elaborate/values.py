@@ -270,7 +270,10 @@ class Evaluator:
     def eval(self, e: ast.Expr) -> Any:
         budget = self.env.budget
         budget.step(e.span)
-        return budget.value(getattr(self, "_" + type(e).__name__)(e), e.span)
+        method = _EVALUATE.get(type(e))  # a table, not getattr by name: eval runs for every term
+        if method is None:
+            return budget.value(getattr(self, "_" + type(e).__name__)(e), e.span)
+        return budget.value(method(self, e), e.span)
 
     def _Number(self, e: ast.Number):
         return e.value
@@ -440,6 +443,11 @@ class Evaluator:
             raise EvaluationError(f"expected true or false, got {type_name(v)} ({show(v)})", e.span,
                              "compare with ==, !=, <, ...")
         return v
+
+
+# Evaluator._Number for ast.Number, ...: each expression node's method, looked up by type.
+_EVALUATE = {getattr(ast, name[1:]): method for name, method in vars(Evaluator).items()
+             if name.startswith("_") and name[1:2].isupper() and isinstance(getattr(ast, name[1:], None), type)}
 
 
 def _called_from(err: ResdslError, span: SourceSpan, name: str) -> ResdslError:
