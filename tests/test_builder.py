@@ -1,0 +1,48 @@
+"""The graph builder's shortcuts keep the graph what plain construction would make."""
+from __future__ import annotations
+
+from resdsl.ir import ops
+from resdsl.elaborate.builder import _op_key
+from resdsl.ir.graph import Node, new_node
+from resdsl.ir.types import TensorType
+from resdsl.diagnostics import SourceSpan
+from resdsl.pipeline import load
+
+
+def test_new_node_equals_the_dataclass_constructor_field_by_field():
+    span = SourceSpan("f.res", 1, 2, 3, 4)
+    fields = (7, ops.Conv(3, 8, (3, 3)), (1, 2), TensorType((8, 4, 4)), "conv1", "layer1.0.conv1", 5, "layer1", span)
+    fast, plain = new_node(*fields), Node(*fields)
+    assert fast == plain and hash(fast) == hash(plain)
+    assert [getattr(fast, f) for f in Node.__dataclass_fields__] == list(fields)
+
+
+def test_equal_ops_are_shared():
+    net = load("network n {\n  input 8x8x8\n  a: leaky_relu 0.2, b: leaky_relu 0.2, c: leaky_relu 0.1\n"
+               "  d: conv 3x3 8 pad=1, e: conv 3x3 8 pad=1, f: conv 3x3 8 pad=0\n}\n")
+    by_name = {node.name: node.op for node in net.graph.nodes}
+    assert by_name["a"] is by_name["b"] and by_name["a"] is not by_name["c"]
+    assert by_name["d"] is by_name["e"] and by_name["d"] is not by_name["f"]
+
+
+def test_ops_that_print_differently_are_never_shared():
+    """Dataclass equality says 1 == 1.0; the code generators print them apart, so sharing may not."""
+    assert ops.Dropout(1) == ops.Dropout(1.0) and _op_key(ops.Dropout(1)) != _op_key(ops.Dropout(1.0))
+    slope = [ops.Activation("leaky_relu", (("slope", v),)) for v in (1, 1.0)]
+    assert slope[0] == slope[1] and _op_key(slope[0]) != _op_key(slope[1])
+    assert _op_key(ops.Pool("max", (2, 2), (2, 2), (0, 0))) == _op_key(ops.Pool("max", (2, 2), (2, 2), (0, 0)))
+
+
+def test_a_block_called_once_is_never_captured_and_twice_is_replayed():
+    spec = ("block b(w) { conv 3x3 w pad=1, bn, relu }\n"
+            "network n {\n  input 3x8x8\n  g: {\n    x: b 8\n    y: b 8\n    z: b 8\n    w: b 16\n  }\n}\n")
+    from resdsl.elaborate.elaborator import Elaborator
+    from resdsl.pipeline import load_program
+
+    elaborator = Elaborator(load_program(spec))
+    graph = elaborator.network("n").graph
+    templates = list(elaborator.state.templates.values())
+    assert len(templates) == 3  # x (from 3 channels), y (from 8), w (to 16)
+    assert sorted(t._template is not None for t in templates) == [False, False, True]  # only y is replayed
+    assert [n.path for n in graph.nodes[1:]] == [f"g.{s}.{i}" for s in "xyzw" for i in range(3)]
+    assert [n.op for n in graph.nodes[7:10]] == [n.op for n in graph.nodes[4:7]]  # z replays y
