@@ -90,7 +90,7 @@ def totals(graph: Graph, costs: tuple[OpCost, ...]) -> Totals:
             continue
         macs += cost.macs
         if cost.elementwise:
-            kind = element_kind(node)
+            kind = node.op.element_kind  # element_kind(node), inlined: this runs for every node
             by_kind[kind] = by_kind.get(kind, 0) + cost.elementwise
     return Totals(params=sum(c.params for c in costs), buffers=sum(c.buffers for c in costs),
                   macs=macs, by_kind=tuple(sorted(by_kind.items())),
@@ -104,7 +104,11 @@ def costs_of(graph: Graph) -> tuple[OpCost, ...]:
     seen: dict[tuple[int, ...], OpCost] = {}
     out = []
     for node in nodes:
-        key = (id(node.op), id(node.type), *[id(nodes[i].type) for i in node.inputs])
+        inputs = node.inputs
+        if len(inputs) == 1:  # most ops
+            key = (id(node.op), id(node.type), id(nodes[inputs[0]].type))
+        else:
+            key = (id(node.op), id(node.type), *[id(nodes[i].type) for i in inputs])
         cost = seen.get(key)
         if cost is None:
             cost = seen[key] = op_cost(graph, node)

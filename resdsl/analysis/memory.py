@@ -28,10 +28,11 @@ def activation_memory(graph: Graph) -> ActivationMemory:
     if graph.heads:
         owner = graph.head_of
         nodes = tuple(n for n in nodes if owner[n.id] == -1)
-    last_use = [n.id for n in graph.nodes]
-    for node in nodes:
+    last_use = list(range(len(graph.nodes)))
+    for node in nodes:  # in topological order, so the last reader of a tensor is the last one seen
+        reader = node.id
         for i in node.inputs:
-            last_use[i] = max(last_use[i], node.id)
+            last_use[i] = reader
     last_use[graph.output] = len(graph.nodes)  # a step after the last: the output stays live
     # Sweep: add each output when produced, drop it after its last reader.
     frees: dict[int, int] = {}
