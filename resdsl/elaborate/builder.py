@@ -13,7 +13,7 @@ from functools import cached_property
 from resdsl import limits
 from resdsl.ir.shapes import ShapeProblem
 from resdsl.diagnostics import LimitError, NameResolutionError, SourceSpan
-from resdsl.elaborate.values import TensorRef
+from resdsl.elaborate.values import TensorRef, value_types
 from resdsl.ir import ops
 from resdsl.ir.graph import BlockCall, Graph, Node, Scope, new_node
 from resdsl.ir.heads import AuxHead, OutputOrder
@@ -40,6 +40,8 @@ class GraphBuilder:
         # code generators print both.
         self._types: dict[tuple[int, ...], TensorType] = {}  # by shape: a tuple hashes faster
         self._ops: dict[tuple, ops.Op] = {}
+        self._shared_ops: set[int] = set()  # ids of the ops in _ops
+        self._inferred: dict[tuple[int, ...], TensorType] = {}  # (op, input types) -> output type, by id
         self.new_scope(None, "", "network", None, "", span, claim=False)
 
     # ---- scopes --------------------------------------------------------------------------------
@@ -95,12 +97,19 @@ class GraphBuilder:
         if len(self.nodes) >= limits.MAX_NODES:
             raise LimitError(f"the network grows past {limits.MAX_NODES:,} ops", span,
                              "reduce the repeats; resdsl refuses graphs this large")
-        out_type = op.infer([t.type for t in inputs])  # the shape rule; may raise ShapeProblem
-        op = self._ops.setdefault(_op_key(op), op)
-        shared = self._types.get(out_type.shape)
-        if shared is None:  # a type not seen before: within the size limits?
-            _check_size(out_type, span)
-            shared = self._types[out_type.shape] = out_type
+        if id(op) not in self._shared_ops:  # (a live object's id is never reused)
+            op = self._ops.setdefault(_op_key(op), op)
+            self._shared_ops.add(id(op))
+        # The shape rule, once per op and input types (both shared, so compared by identity).
+        key = (id(op), *[id(t.type) for t in inputs])
+        shared = self._inferred.get(key)
+        if shared is None:
+            out_type = op.infer([t.type for t in inputs])  # may raise ShapeProblem
+            shared = self._types.get(out_type.shape)
+            if shared is None:  # a type not seen before: within the size limits?
+                _check_size(out_type, span)
+                shared = self._types[out_type.shape] = out_type
+            self._inferred[key] = shared
         name = self.claim(scope_id, label, op.is_layer, span, op.kind)
         parent = self.scopes[scope_id].scope.path
         nodes = self.nodes
@@ -210,11 +219,7 @@ def _op_key(op: ops.Op) -> tuple:
     """Equal only for ops the back ends cannot tell apart: equal fields of the same types (a tuple's items
     too, nested: `(2, 2)` is not `(2.0, 2.0)`, nor `(("slope", 1),)` `(("slope", 1.0),)`)."""
     values = [getattr(op, name) for name in op.__dataclass_fields__]
-    return (type(op), *values, *map(_types_of, values))
-
-
-def _types_of(value) -> object:
-    return tuple(map(_types_of, value)) if type(value) is tuple else type(value)
+    return (type(op), *values, *map(value_types, values))
 
 
 def _check_size(t, span: SourceSpan) -> None:

@@ -11,7 +11,7 @@ from resdsl.elaborate.core import ElaboratorCore, arg_span
 from resdsl.elaborate.primitives import PRIMITIVES, ArgProblem, Primitive
 from resdsl.elaborate.resolve import unknown_name_error
 from resdsl.elaborate.state import Frame
-from resdsl.elaborate.values import Evaluator, Parts, TensorRef
+from resdsl.elaborate.values import Evaluator, Parts, TensorRef, value_types
 from resdsl.ir.types import TensorType
 from resdsl.syntax import ast
 
@@ -35,18 +35,28 @@ class Calls(ElaboratorCore):
         params, defaults = primitive.signature
         args = self._bind_args(params, call.args, Evaluator(frame.env, frame.tensors), call, call.name,
                                defaults=defaults)
-        try:
-            op = primitive.build(args, flow.type)
-        except ArgProblem as problem:
-            span = arg_span(call, problem.arg)
-            raise self._located(problem.error, problem.message, span, problem.hint, frame, label) from None
+        # A primitive's op is a pure function of its arguments and input type: built once for each.
+        built = self.state.built_ops
+        key = _build_key(call.name, args, flow.type)
+        op = built.get(key) if key is not None else None
+        if op is None:
+            try:
+                op = primitive.build(args, flow.type)
+            except ArgProblem as problem:
+                span = arg_span(call, problem.arg)
+                raise self._located(problem.error, problem.message, span, problem.hint, frame, label) from None
         if isinstance(op, tuple):  # split / chunk: one node per part, for the branches of the next merge
             if label is not None:
                 raise SpecSyntaxError(f"{call.name} makes parts, not one value: it takes no label", call.span,
                                       "label the branches of the merge that follows instead")
+            if key is not None:
+                built[key] = op
             return Parts(tuple(self._add(part, [flow], frame.scope, None, frame.stage, call.span, frame)
                                for part in op), flow, call.span)
-        return self._add(op, [flow], frame.scope, label, frame.stage, call.span, frame)
+        out = self._add(op, [flow], frame.scope, label, frame.stage, call.span, frame)
+        if key is not None:
+            built[key] = self.state.builder.nodes[out.node].op  # the builder's shared copy
+        return out
 
     def _block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...], frame: Frame,
                flow: TensorRef, label: str | None, stage_kind: str = "block") -> TensorRef:
@@ -97,6 +107,18 @@ class Calls(ElaboratorCore):
         if key is not None:
             self.state.templates[key] = self.state.builder.template(mark, inner.scope, flow, out)
         return out
+
+
+def _build_key(name: str, args: dict[str, Any], input_type: TensorType) -> tuple | None:
+    """What a primitive's op depends on, with the types of the values (1 and 1.0 may build apart); None
+    when an argument cannot be compared (a list, say)."""
+    values = tuple(args.values())
+    key = (name, input_type.shape, values, tuple(map(value_types, values)))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _template_key(block: str, bound: dict[str, Any], input_type: TensorType, stage: str,

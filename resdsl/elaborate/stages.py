@@ -41,10 +41,11 @@ class Stages(ElaboratorCore):
             if has_stride and "stride" in param_names:
                 rest_args += (ast.Arg(site, "stride", ast.Number(site, 1, "1")),)
             header = tuple(stmt.call.args)
+            # The first block of a row takes its arguments, the others the same ones without the stride.
+            calls = [(merged, ast.Call(site, block.name, merged, stmt.call.name_span))
+                     for merged in (_merge_args(row_args, header), _merge_args(rest_args, header))]
             for i in range(repeats):
-                args = (row_args if i == 0 else rest_args)
-                merged = _merge_args(args, header)
-                call = ast.Call(site, block.name, merged, stmt.call.name_span)
+                merged, call = calls[0 if i == 0 else 1]
                 before = len(self.state.builder.nodes)
                 flow = self._stage_block(block, call, merged, inner, flow, stmt)
                 if i == 1:

@@ -55,6 +55,7 @@ class ElaborationState:
     stage_inputs: dict[str, tuple[TensorType, str | None]] = field(default_factory=dict)
     last_stage: str | None = None
     templates: dict[tuple, Any] = field(default_factory=dict)        # block expansions to replay
+    built_ops: dict[tuple, Any] = field(default_factory=dict)        # primitive calls -> their op
     depth: DepthSchedule | None = None      # stochastic depth: one survival per stage block
     block_index: int = 0                    # the next stage block's position in the schedule
     block_survival: float | None = None     # of the stage block being expanded

@@ -164,6 +164,16 @@ def _whole(value: Any) -> int:
     return int(value)
 
 
+def value_types(value: Any) -> object:
+    """The types inside a value, for keys that must tell 1 from 1.0 (which == and hash do not)."""
+    t = type(value)
+    if t is tuple:
+        return tuple(map(value_types, value))
+    if t is Dims:
+        return (Dims, tuple(map(value_types, value.values)))
+    return t
+
+
 def type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
