@@ -46,3 +46,15 @@ def test_a_block_called_once_is_never_captured_and_twice_is_replayed():
     assert sorted(t._template is not None for t in templates) == [False, False, True]  # only y is replayed
     assert [n.path for n in graph.nodes[1:]] == [f"g.{s}.{i}" for s in "xyzw" for i in range(3)]
     assert [n.op for n in graph.nodes[7:10]] == [n.op for n in graph.nodes[4:7]]  # z replays y
+
+
+def test_a_shared_op_on_other_inputs_gets_their_shape():
+    """Ops and output types are memoised per (op, input types): the same relu on two map sizes, and
+    the same written call `conv 3x3 8` on inputs of 3 and 8 channels, stay what each input makes."""
+    net = load("network n {\n  input 3x8x8\n  a: conv 3x3 8, r1: relu, p: maxpool 2, r2: relu\n"
+               "  b: conv 3x3 8, r3: relu\n}\n")
+    nodes = {node.name: node for node in net.graph.nodes}
+    assert nodes["r1"].op is nodes["r2"].op
+    assert (nodes["r1"].type.shape, nodes["r2"].type.shape) == ((8, 8, 8), (8, 4, 4))
+    assert (nodes["a"].op.in_channels, nodes["b"].op.in_channels) == (3, 8)
+    assert nodes["r3"].op is nodes["r1"].op and nodes["r3"].type.shape == (8, 4, 4)
