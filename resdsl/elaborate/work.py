@@ -40,8 +40,8 @@ class WorkBudget:
 
     __slots__ = ("max_steps", "steps", "_shapes", "_table_limit")
 
-    def __init__(self, max_steps: int = limits.MAX_STEPS, table_limit: int | None = None):
-        self.max_steps = max_steps
+    def __init__(self, max_steps: int | None = None, table_limit: int | None = None):
+        self.max_steps = limits.MAX_STEPS if max_steps is None else max_steps  # read now, not at import
         self.steps = 0
         self._shapes: dict[int, tuple[Any, int, int]] = {}  # id -> (list or map, items, depth)
         self._table_limit = table_limit  # set when the table's remainder, not a network's limit, binds
