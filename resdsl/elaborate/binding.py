@@ -34,7 +34,6 @@ def bind(params: Sequence[ast.Param], args: Sequence[ast.Arg], evaluate: Callabl
     arguments are returned, by parameter name (a table row's overrides of a family's parameters)."""
     names = [p.name for p in params]
     bound: dict[str, Any] = {}
-    spans: dict[str, SourceSpan] = {}
     positional = 0
     for arg in args:
         if arg.name is None:
@@ -51,9 +50,9 @@ def bind(params: Sequence[ast.Param], args: Sequence[ast.Arg], evaluate: Callabl
                                           did_you_mean(name, names) or
                                           f"its parameters are: {', '.join(names) or 'none'}")
         if name in bound:
-            raise NameResolutionError(f"{what}: '{name}' is given twice", arg.span, spans_hint(name, spans))
+            raise NameResolutionError(f"{what}: '{name}' is given twice", arg.span,
+                                      spans_hint(name, _given_spans(params, args)))
         bound[name] = evaluate(arg.value)
-        spans[name] = arg.span
     if not fill:
         return bound
     result: dict[str, Any] = {}
@@ -75,6 +74,20 @@ def bind(params: Sequence[ast.Param], args: Sequence[ast.Arg], evaluate: Callabl
             env.define(name, value)
         result[name] = value
     return result
+
+
+def _given_spans(params: Sequence[ast.Param], args: Sequence[ast.Arg]) -> dict[str, SourceSpan]:
+    """Where each parameter was first given (for the message of one given twice)."""
+    spans: dict[str, SourceSpan] = {}
+    positional = 0
+    for arg in args:
+        name = arg.name
+        if name is None:
+            name = params[positional].name if positional < len(params) else None
+            positional += 1
+        if name is not None:
+            spans.setdefault(name, arg.span)
+    return spans
 
 
 def spans_hint(name: str, spans: dict[str, SourceSpan]) -> str:

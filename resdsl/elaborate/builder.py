@@ -86,6 +86,14 @@ class GraphBuilder:
         state.display_only.add(name)
         return name
 
+    def share(self, op: ops.Op) -> ops.Op:
+        """The builder's one copy of `op` (see `_ops`)."""
+        if id(op) in self._shared_ops:
+            return op
+        op = self._ops.setdefault(_op_key(op), op)
+        self._shared_ops.add(id(op))
+        return op
+
     def scope_path(self, scope_id: int) -> str:
         return self.scopes[scope_id].scope.path
 
@@ -98,8 +106,7 @@ class GraphBuilder:
             raise LimitError(f"the network grows past {limits.MAX_NODES:,} ops", span,
                              "reduce the repeats; resdsl refuses graphs this large")
         if id(op) not in self._shared_ops:  # (a live object's id is never reused)
-            op = self._ops.setdefault(_op_key(op), op)
-            self._shared_ops.add(id(op))
+            op = self.share(op)
         # The shape rule, once per op and input types (both shared, so compared by identity).
         key = (id(op), *[id(t.type) for t in inputs])
         shared = self._inferred.get(key)

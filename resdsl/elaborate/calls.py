@@ -11,7 +11,7 @@ from resdsl.elaborate.core import ElaboratorCore, arg_span
 from resdsl.elaborate.primitives import PRIMITIVES, ArgProblem, Primitive
 from resdsl.elaborate.resolve import unknown_name_error
 from resdsl.elaborate.state import Frame
-from resdsl.elaborate.values import Evaluator, Parts, TensorRef, value_types
+from resdsl.elaborate.values import Evaluator, Parts, TensorRef
 from resdsl.ir.types import TensorType
 from resdsl.syntax import ast
 
@@ -45,18 +45,16 @@ class Calls(ElaboratorCore):
             except ArgProblem as problem:
                 span = arg_span(call, problem.arg)
                 raise self._located(problem.error, problem.message, span, problem.hint, frame, label) from None
+            if key is not None:
+                built[key] = op = (tuple(map(self.state.builder.share, op)) if isinstance(op, tuple)
+                                   else self.state.builder.share(op))
         if isinstance(op, tuple):  # split / chunk: one node per part, for the branches of the next merge
             if label is not None:
                 raise SpecSyntaxError(f"{call.name} makes parts, not one value: it takes no label", call.span,
                                       "label the branches of the merge that follows instead")
-            if key is not None:
-                built[key] = op
             return Parts(tuple(self._add(part, [flow], frame.scope, None, frame.stage, call.span, frame)
                                for part in op), flow, call.span)
-        out = self._add(op, [flow], frame.scope, label, frame.stage, call.span, frame)
-        if key is not None:
-            built[key] = self.state.builder.nodes[out.node].op  # the builder's shared copy
-        return out
+        return self._add(op, [flow], frame.scope, label, frame.stage, call.span, frame)
 
     def _block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...], frame: Frame,
                flow: TensorRef, label: str | None, stage_kind: str = "block") -> TensorRef:
@@ -110,10 +108,11 @@ class Calls(ElaboratorCore):
 
 
 def _build_key(name: str, args: dict[str, Any], input_type: TensorType) -> tuple | None:
-    """What a primitive's op depends on, with the types of the values (1 and 1.0 may build apart); None
-    when an argument cannot be compared (a list, say)."""
+    """What a primitive's op depends on, with the types of the values (1 and 1.0 may build apart; a spec
+    value holds no tuple, and a size only whole numbers); None when an argument cannot be compared (a
+    list, say)."""
     values = tuple(args.values())
-    key = (name, input_type.shape, values, tuple(map(value_types, values)))
+    key = (name, input_type.shape, values, tuple(map(type, values)))
     try:
         hash(key)
     except TypeError:

@@ -13,7 +13,7 @@ from resdsl.diagnostics import LimitError, ResdslError, ShapeError, SourceSpan, 
 from resdsl.elaborate.binding import bind
 from resdsl.elaborate.loader import Program
 from resdsl.elaborate.state import ElaborationState, Frame
-from resdsl.elaborate.values import Env, Evaluator, Function, Parts, TensorRef
+from resdsl.elaborate.values import Env, Evaluator, Function, Parts, TensorRef, value_types
 from resdsl.elaborate.work import WorkBudget
 from resdsl.ir import ops
 from resdsl.ir.shapes import ShapeProblem
@@ -42,6 +42,15 @@ class ElaboratorCore:
         return self.state.globals
 
     # ---- nodes and errors ----------------------------------------------------------------------
+
+    def _op(self, cls: type[ops.Op], *args: Any, **fields: Any) -> ops.Op:
+        """`cls(*args, **fields)`, made once per distinct arguments (of the same types) in this network."""
+        values = (*args, *fields.values())
+        key = (cls, values, tuple(fields), value_types(values))
+        op = self.state.made_ops.get(key)
+        if op is None:
+            op = self.state.made_ops[key] = self.state.builder.share(cls(*args, **fields))
+        return op
 
     def _add(self, op: ops.Op, inputs: list[TensorRef], scope: int, label: str | None, stage: str,
              span: SourceSpan, frame: Frame | None = None) -> TensorRef:

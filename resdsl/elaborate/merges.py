@@ -51,7 +51,7 @@ class Merges(ElaboratorCore):
             raise StructureError(f"{merge.kind} needs at least two branches, got {len(branches)}", merge.span,
                              "one branch per line; write `identity` for the value coming in")
         op = self._mean(merge, frame) if merge.kind == "mean" else \
-            {"add": ops.Add, "concat": ops.Concat, "mul": ops.Mul}[merge.kind]()
+            self._op({"add": ops.Add, "concat": ops.Concat, "mul": ops.Mul}[merge.kind])
         return self._add(op, branches, frame.scope, label, frame.stage, merge.span, frame)
 
     def _mean(self, merge: ast.Merge, frame: Frame) -> ops.Mean:

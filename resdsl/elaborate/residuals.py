@@ -58,7 +58,7 @@ class Residuals(ElaboratorCore):
                                       "residual is outside them", res.span,
                                       "put it in a stage, or place `droppath p` on its branch yourself",
                                       notes=[(self.state.depth.span, "stochastic_depth is stated here")])
-            main = self._add(ops.DropPath(self.state.block_survival, self.state.depth.mode), [main], frame.scope,
+            main = self._add(self._op(ops.DropPath, self.state.block_survival, self.state.depth.mode), [main], frame.scope,
                              self._free_label(frame, "drop_path"), frame.stage, res.span, frame)
         # The projection may tap a tensor of the body (pre-activation nets project the activated input).
         project_from = Evaluator(frame.env, frame.tensors).eval(late[0].value) if late else flow
@@ -74,20 +74,20 @@ class Residuals(ElaboratorCore):
             kernel = _as_pair(args["gate_kernel"], arg_span(res, "gate_kernel"))
             pad = ((kernel[0] - 1) // 2, (kernel[1] - 1) // 2)
             gate_name = policy["gate_name"]
-            gate = self._add(ops.Conv(x.channels, x.channels, kernel, padding=pad, bias=True), [flow],
+            gate = self._add(self._op(ops.Conv, x.channels, x.channels, kernel, padding=pad, bias=True), [flow],
                              frame.scope, gate_name, frame.stage, res.span, frame)
-            gate = self._add(ops.Activation("sigmoid"), [gate], frame.scope, f"{gate_name}_act", frame.stage,
+            gate = self._add(self._op(ops.Activation, "sigmoid"), [gate], frame.scope, f"{gate_name}_act", frame.stage,
                              res.span, frame)
-            return self._add(ops.GatedSum(), [main, flow, gate], frame.scope, label, frame.stage, res.span,
+            return self._add(self._op(ops.GatedSum), [main, flow, gate], frame.scope, label, frame.stage, res.span,
                              frame)
         if kind == "A" and not same:
-            shortcut = self._add(ops.ZeroPadShortcut(x.channels, y.channels, _stride_between(x, y, res.span)),
+            shortcut = self._add(self._op(ops.ZeroPadShortcut, x.channels, y.channels, _stride_between(x, y, res.span)),
                                  [flow], frame.scope, None, frame.stage, res.span, frame)
         elif kind == "C" or (kind == "B" and not same):
             shortcut = self._projection(project_from, y, args["proj_bn"], frame, res.span, policy)
         else:
             shortcut = flow
-        return self._add(ops.Add(), [main, shortcut], frame.scope, label, frame.stage, res.span, frame)
+        return self._add(self._op(ops.Add), [main, shortcut], frame.scope, label, frame.stage, res.span, frame)
 
     def _word(self, arg: ast.Arg, frame: Frame) -> str:
         """A policy word: `proj_name=proj` (a bare word not defined as a variable), or a string/variable."""
@@ -114,13 +114,13 @@ class Residuals(ElaboratorCore):
             return self._projection_block(self.program.blocks[form], x, target, stride, name, frame, span)
         scope = self.state.builder.new_scope(frame.scope, name, "group", None, frame.stage, span)
         if form == "avgpool" and stride != (1, 1):
-            x = self._add(ops.Pool("avg", stride, stride, (0, 0), ceil_mode=True, count_include_pad=False), [x],
+            x = self._add(self._op(ops.Pool, "avg", stride, stride, (0, 0), ceil_mode=True, count_include_pad=False), [x],
                           scope, None, frame.stage, span, frame)
             stride = (1, 1)
-        out = self._add(ops.Conv(x.type.channels, target.channels, (1, 1), stride), [x], scope, None,
+        out = self._add(self._op(ops.Conv, x.type.channels, target.channels, (1, 1), stride), [x], scope, None,
                         frame.stage, span, frame)
         if with_bn:
-            out = self._add(ops.BatchNorm(target.channels), [out], scope, None, frame.stage, span, frame)
+            out = self._add(self._op(ops.BatchNorm, target.channels), [out], scope, None, frame.stage, span, frame)
         return out
 
     def _projection_block(self, block: ast.BlockDef, x: TensorRef, target: TensorType, stride: tuple[int, int],

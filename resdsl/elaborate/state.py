@@ -56,6 +56,7 @@ class ElaborationState:
     last_stage: str | None = None
     templates: dict[tuple, Any] = field(default_factory=dict)        # block expansions to replay
     built_ops: dict[tuple, Any] = field(default_factory=dict)        # primitive calls -> their op
+    made_ops: dict[tuple, Any] = field(default_factory=dict)         # ops the elaborator makes itself
     depth: DepthSchedule | None = None      # stochastic depth: one survival per stage block
     block_index: int = 0                    # the next stage block's position in the schedule
     block_survival: float | None = None     # of the stage block being expanded
