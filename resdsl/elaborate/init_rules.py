@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from resdsl.diagnostics import NameResolutionError, ShapeError, SourceSpan, SpecSyntaxError, did_you_mean
+from resdsl.diagnostics import ArgumentError, NameResolutionError, SourceSpan, SpecSyntaxError, did_you_mean
 from resdsl.elaborate.binding import bind
 from resdsl.elaborate.values import Env, Symbol, show, type_name
 from resdsl.ir import ops
@@ -99,7 +99,7 @@ def _layer_init(call: ast.Call, evaluate: Evaluate, defined: Callable[[str], boo
         if name in words:
             word = v.name if isinstance(v, Symbol) else v
             if word not in words[name]:
-                raise ShapeError(f"{call.name}: {name} is one of {', '.join(words[name])}, got {show(v)}", span,
+                raise ArgumentError(f"{call.name}: {name} is one of {', '.join(words[name])}, got {show(v)}", span,
                                  did_you_mean(str(word), words[name]) or f"for example {name}={words[name][0]}")
             checked.append((name, word))
         else:
@@ -118,17 +118,17 @@ def _layer_init(call: ast.Call, evaluate: Evaluate, defined: Callable[[str], boo
 
 def _number(v: Any, what: str, span: SourceSpan, hint: str | None = None) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ShapeError(f"{what} takes a number, got {type_name(v)} ({show(v)})", span, hint)
+        raise ArgumentError(f"{what} takes a number, got {type_name(v)} ({show(v)})", span, hint)
     return float(v)
 
 
 def _check_values(call: ast.Call, args: dict[str, Any], spans: dict[str, SourceSpan]) -> None:
     if "std" in args and args["std"] <= 0:
-        raise ShapeError(f"{call.name}: std must be positive, got {args['std']:g}", spans.get("std", call.span))
+        raise ArgumentError(f"{call.name}: std must be positive, got {args['std']:g}", spans.get("std", call.span))
     if "gain" in args and args["gain"] <= 0:
-        raise ShapeError(f"{call.name}: gain must be positive, got {args['gain']:g}", spans.get("gain", call.span))
+        raise ArgumentError(f"{call.name}: gain must be positive, got {args['gain']:g}", spans.get("gain", call.span))
     if call.name in ("uniform", "trunc_normal") and args["a"] >= args["b"]:
-        raise ShapeError(f"{call.name}: a must be below b, got a={args['a']:g}, b={args['b']:g}",
+        raise ArgumentError(f"{call.name}: a must be below b, got a={args['a']:g}, b={args['b']:g}",
                          spans.get("a", spans.get("b", call.span)), "a and b bound the values: a < b")
 
 
