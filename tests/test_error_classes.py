@@ -13,6 +13,7 @@ CASES = [
     ("conv 3x3", d.ArgumentError),
     ("conv 3x3 4 5 6 7 8 9 10 11", d.ArgumentError),
     ("dropout 2", d.ArgumentError),
+    ("init { conv: normal(std=0) }", d.ArgumentError),
     ("residual shortcut=max { conv 3x3 8 }", d.ArgumentError),
     ("conv(3x3, [1, 2][5])", d.EvaluationError),
     ("conv(3x3, 8 // 0)", d.EvaluationError),
