@@ -11,7 +11,7 @@ import resdsl
 from resdsl.backends.count import render_text, report
 from resdsl.backends.graphviz import DrawOptions, to_dot
 from resdsl.cli import main
-from resdsl.diagnostics import NameResolutionError, ResdslError, ShapeError, SpecSyntaxError
+from resdsl.diagnostics import NameResolutionError, ResdslError, SpecSyntaxError, StructureError
 
 # A small net with two heads declared in one order and returned in the other, as GoogLeNet does.
 SPEC = """
@@ -217,7 +217,7 @@ def test_aux_inside_a_merge_is_refused():
 
 def test_a_head_that_computes_nothing_is_refused():
     err = error_of(net_with("  aux a: @c1\n"))
-    assert isinstance(err, ShapeError) and "computes nothing" in err.message and err.span.line == 4
+    assert isinstance(err, StructureError) and "computes nothing" in err.message and err.span.line == 4
 
 
 def test_main_cannot_name_a_head():

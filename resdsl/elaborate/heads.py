@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from resdsl.diagnostics import NameResolutionError, ShapeError, SpecSyntaxError
+from resdsl.diagnostics import NameResolutionError, SpecSyntaxError, StructureError
 from resdsl.elaborate.state import Frame
 from resdsl.elaborate.values import Parts, TensorRef
 from resdsl.ir.heads import MAIN, AuxHead, OutputField, OutputOrder
@@ -40,10 +40,10 @@ def aux_head(elab: "Elaborator", stmt: ast.AuxHead, frame: Frame, flow: TensorRe
     head = Frame(frame.scope, frame.env, dict(frame.tensors), name)  # its labels stay inside it
     out = elab._item(stmt.item, head, flow, name)
     if isinstance(out, Parts):
-        raise ShapeError(f"aux head {name} ends in the parts of a split", stmt.span,
+        raise StructureError(f"aux head {name} ends in the parts of a split", stmt.span,
                          "follow the split with a merge inside the head")
     if out.node < first:
-        raise ShapeError(f"aux head {name} computes nothing: it returns a value of the main path", stmt.span,
+        raise StructureError(f"aux head {name} computes nothing: it returns a value of the main path", stmt.span,
                          "an aux head is a block or ops ending in its output, like `aux aux1: { gap, fc 10 }`")
     elab.state.heads.append(AuxHead(name, flow.node, first, len(builder.nodes) - 1, out.node, stmt.span))
     return flow
