@@ -76,6 +76,20 @@ def test_set_depth_600002_is_refused_before_building(tmp_path):
     assert "resnet_cifar.res:" in err and "would grow the network to about 700,004 ops" in err
 
 
+@pytest.mark.parametrize("depth, fragment", [
+    (2147483648, "this stage repeats its block 357,913,941 times; the limit is 100,000"),  # one row too long
+    (600002, "stochastic_depth counts 300,000 stage blocks ahead"),  # rows within the limit, together not
+])
+def test_stochastic_depth_of_a_huge_network_is_refused_before_its_schedule(tmp_path, depth, fragment):
+    """The fuzz battery's one hang (mutant 2160 of seed 12): stochastic depth counted the stage blocks up front
+    and built a survival per block, 357 million of them, before any stage limit could refuse."""
+    start = time.perf_counter()
+    code, _, err = run_cli(tmp_path, ["check", str(_spec("cifar/resnet110_stochastic_depth.res")),
+                                      "--set", f"depth={depth}"])
+    assert time.perf_counter() - start < 10
+    assert code == 1 and fragment in err and "resnet_cifar_sd.res:" in err, err
+
+
 def test_a_huge_set_value_is_a_usage_error_that_does_not_echo_it(tmp_path):
     code, _, err = run_cli(tmp_path, ["check", str(_spec("cifar/resnet20.res")), "--set", "depth=" + "9" * 5000])
     assert code == 2

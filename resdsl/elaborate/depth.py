@@ -1,7 +1,8 @@
 """Stochastic depth: the survival of every stage block, computed up front from the stage rows."""
 from __future__ import annotations
 
-from resdsl.diagnostics import ArgumentError, ResdslError, SpecSyntaxError
+from resdsl import limits
+from resdsl.diagnostics import ArgumentError, LimitError, ResdslError, SpecSyntaxError
 from resdsl.elaborate.core import ElaboratorCore, arg_span
 from resdsl.elaborate.primitives import ArgProblem, drop_path_mode
 from resdsl.elaborate.state import DepthSchedule, Frame
@@ -85,6 +86,9 @@ class StochasticDepth(ElaboratorCore):
                             walk(item.body)
 
         walk(self.state.network_body)
+        if count > limits.MAX_NODES:  # each block is an op at least: refuse before the schedule is made
+            raise LimitError(f"stochastic_depth counts {count:,} stage blocks ahead; a network holds at most "
+                             f"{limits.MAX_NODES:,} ops", stmt.span, "reduce the repeats")
         return count
 
     def _row_repeats(self, row: ast.StageRow, env: Env, stmt) -> int:
@@ -96,7 +100,12 @@ class StochasticDepth(ElaboratorCore):
             raise SpecSyntaxError(f"stochastic_depth counts the stage blocks before building them, but this "
                                   f"row's repeat count cannot be known then: {err.message}", row.repeats.span,
                                   "compute the counts with `let` from the parameters") from None
-        return repeats if isinstance(repeats, int) and not isinstance(repeats, bool) and repeats > 0 else 0
+        if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
+            return 0  # reported where the row is built
+        if repeats > limits.MAX_REPEATS:
+            raise LimitError(f"this stage repeats its block {repeats:,} times; the limit is {limits.MAX_REPEATS:,}",
+                             row.repeats.span, "is that a typo?")
+        return repeats
 
 
 def _has_stages(body: ast.Body) -> bool:
