@@ -75,7 +75,7 @@ def test_library_is_complete():
     expected = {
         "torchvision": " ".join(TORCHVISION_CNNS),
         "paper": "resnet18 resnet34 resnet50 resnet101 resnet152 plain18 plain34 resnet34_A resnet34_B resnet34_C "
-                 "inception_v4 bn_nin bn_alexnet inception_resnet_v2 alexnet",
+                 "inception_v4 bn_nin bn_alexnet inception_resnet_v2 alexnet enet",
         "cifar": "resnet20 resnet32 resnet44 resnet56 resnet110 resnet1202 plain20 plain32 plain44 plain56 "
                  "preact_resnet110 preact_resnet164 preact_resnet1001 resnet110_stochastic_depth wrn16_4 wrn16_8 "
                  "wrn28_10 wrn16_4_dropout densenet40_k12 densenet100_k12 densenet100_k24 densenet_bc100_k12 "
@@ -83,7 +83,7 @@ def test_library_is_complete():
                  "preact_resnet164_stride_on_1x1 fractalnet20 fractalnet20_droppath fractalnet40",
         "other": "highway unet",
         "tables": "resnet_imagenet_table1 resnet_cifar_table6 resnet_shortcut_options densenet_table2 "
-                  "resnext_cifar_table7 canziani_comparison",
+                  "resnext_cifar_table7 canziani_comparison enet_table3",
     }
     for folder, names in expected.items():
         for name in names.split():

@@ -23,7 +23,7 @@ REFERENCE_YAML = PAPER_TABLES
 
 TABLE_FILES = sorted(TABLES.glob("*.res"))
 EXPECTED_TABLES = {"resnet_imagenet_table1", "resnet_cifar_table6", "resnet_shortcut_options", "densenet_table2",
-                   "resnext_cifar_table7", "canziani_comparison"}
+                   "resnext_cifar_table7", "canziani_comparison", "enet_table3"}
 SUFFIX_EXPONENT = {"K": 3, "M": 6, "G": 9, "T": 12}
 
 

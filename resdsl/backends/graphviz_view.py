@@ -107,6 +107,8 @@ def connect(graph: Graph, skips: Sequence[Skip], plan: Plan) -> tuple[Edge, ...]
                 skip = skips[index]
                 kind = skip.kind
                 label = ((_role_text(skip, plan),) if node.id == skip.merge else ()) + (str(graph.nodes[u].type),)
+            elif node.op.indices_input is not None and node.inputs[node.op.indices_input] == u:
+                kind, label = "flow", ("indices", str(graph.nodes[u].type))  # max-unpooling reads them
             else:
                 kind, label = "flow", (str(graph.nodes[u].type),)
             lines = found.setdefault((tail, head, kind), [])

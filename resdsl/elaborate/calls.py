@@ -8,7 +8,7 @@ from resdsl import limits
 from resdsl.diagnostics import LimitError, SpecSyntaxError
 from resdsl.elaborate.block_calls import block_call
 from resdsl.elaborate.core import ElaboratorCore, arg_span
-from resdsl.elaborate.primitives import PRIMITIVES, ArgProblem, Primitive
+from resdsl.elaborate.primitives import PRIMITIVES, ArgProblem, Primitive, read_sources
 from resdsl.elaborate.resolve import unknown_name_error
 from resdsl.elaborate.state import Frame
 from resdsl.elaborate.values import Evaluator, Parts, TensorRef
@@ -37,10 +37,13 @@ class Calls(ElaboratorCore):
                                defaults=defaults)
         # A primitive's op is a pure function of its arguments and input type: built once for each.
         built = self.state.built_ops
-        key = _build_key(call.name, args, flow.type)
+        extra: list[TensorRef] = []
+        key = _build_key(call.name, args, flow.type) if not primitive.sources else None
         op = built.get(key) if key is not None else None
         if op is None:
             try:
+                if primitive.sources:  # tensors named in the arguments are read too (`maxunpool @pool1`)
+                    args, extra = read_sources(primitive, args, self.state.builder.nodes.__getitem__)
                 op = primitive.build(args, flow.type)
             except ArgProblem as problem:
                 span = arg_span(call, problem.arg)
@@ -54,7 +57,7 @@ class Calls(ElaboratorCore):
                                       "label the branches of the merge that follows instead")
             return Parts(tuple(self._add(part, [flow], frame.scope, None, frame.stage, call.span, frame)
                                for part in op), flow, call.span)
-        return self._add(op, [flow], frame.scope, label, frame.stage, call.span, frame)
+        return self._add(op, [flow, *extra], frame.scope, label, frame.stage, call.span, frame)
 
     def _block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...], frame: Frame,
                flow: TensorRef, label: str | None, stage_kind: str = "block") -> TensorRef:

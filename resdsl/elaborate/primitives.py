@@ -40,6 +40,36 @@ class Primitive:
     build: Callable[[dict[str, Any], TensorType], "ops.Op | tuple[ops.Op, ...]"]  # a tuple: split's parts
     summary: str
     example: str  # a use that fits an 8x12x12 feature map (the docs show it; tests run it)
+    sources: tuple[str, ...] = ()  # arguments that are earlier tensors, read as further inputs
+
+
+@dataclass(frozen=True)
+class Producer:
+    """A tensor argument read as a further input of the op (`maxunpool @pool1`), with the op that made
+    it and that op's input type, so a primitive can check what it reads."""
+
+    ref: TensorRef
+    op: ops.Op
+    input_type: TensorType
+
+
+def read_sources(primitive: Primitive, args: dict[str, Any], node_of) -> tuple[dict[str, Any], list[TensorRef]]:
+    """`args` with each source argument made a `Producer`, and the tensors they read, in order.
+    `node_of(id)` gives a node of the graph under construction."""
+    refs: list[TensorRef] = []
+    out = dict(args)
+    for name in primitive.sources:
+        v = args[name]
+        if not isinstance(v, TensorRef):
+            raise ArgProblem(f"{primitive.name}'s {name} must be an earlier tensor like @pool1, got "
+                             f"{type_name(v)} ({show(v)})",
+                             "label the max pool it undoes (`pool1: maxpool 2x2/2`) and write "
+                             f"`{primitive.name} @pool1`", name)
+        node = node_of(v.node)
+        input_type = node_of(node.inputs[0]).type if node.inputs else node.type
+        out[name] = Producer(v, node.op, input_type)
+        refs.append(v)
+    return out, refs
 
     @cached_property
     def signature(self) -> tuple[tuple[ast.Param, ...], dict[str, Any]]:
@@ -167,7 +197,7 @@ def _conv(a: dict, t: TensorType) -> ops.Op:
 def _upconv(a: dict, t: TensorType) -> ops.Op:
     kernel = pair(a, "kernel")
     return ops.ConvTranspose(_channels(t, "up-conv"), whole(a, "out"), kernel, pair(a, "stride"),
-                             pair(a, "pad", minimum=0), flag(a, "bias"))
+                             pair(a, "pad", minimum=0), flag(a, "bias"), pair(a, "output_pad", minimum=0))
 
 
 def _bn(a: dict, t: TensorType) -> ops.Op:
@@ -190,6 +220,27 @@ def _pool(mode: str):
         extra = {"count_include_pad": flag(a, "count_pad")} if mode == "avg" else {}
         return ops.Pool(mode, kernel, stride, pad, flag(a, "ceil"), **extra)
     return build
+
+
+def _dropout(a: dict, t: TensorType) -> ops.Op:
+    spatial = flag(a, "spatial")
+    if spatial and not t.is_image:
+        raise ArgProblem(f"spatial dropout drops channels of a feature map, but its input is the flat vector {t}",
+                         "use plain `dropout` after flatten / fc", "spatial")
+    return ops.Dropout(fraction(a, "p"), spatial)
+
+
+def _maxunpool(a: dict, t: TensorType) -> ops.Op:
+    _channels(t, "maxunpool")
+    source: Producer = a["indices"]
+    pool = source.op
+    if not (isinstance(pool, ops.Pool) and pool.mode == "max"):
+        made = "the network's input" if isinstance(pool, ops.Input) else f"a {pool.describe()}"
+        raise ArgProblem(f"maxunpool puts values back where a max pool found them, but this tensor is the "
+                         f"output of {made}",
+                         "name the max pool it undoes: `pool1: maxpool 2x2/2` ... `maxunpool @pool1` (or "
+                         "@block.pool1 for a pool labelled inside the block labelled block)", "indices")
+    return ops.MaxUnpool(pool.kernel, pool.stride, pool.padding, source.input_type.spatial)
 
 
 def _adaptive(mode: str):
@@ -322,14 +373,19 @@ _PRIMITIVES = [
               "2-D convolution: `conv 3x3 64 /2 groups=32 bias=true`; pad defaults to (k-1)//2",
               "conv 3x3 16 /2 groups=4"),
     Primitive("upconv", (("kernel", REQUIRED), ("out", REQUIRED), ("stride", 1), ("pad", 0),
-                         ("bias", False)), _upconv,
-              "transposed convolution (U-Net's up-conv): `upconv 2x2/2 512`",
+                         ("bias", False), ("output_pad", 0)), _upconv,
+              "transposed convolution (U-Net's up-conv): `upconv 2x2/2 512`; output_pad adds rows and "
+              "columns on one side (ENet: `upconv 3x3/2 16 pad=1 output_pad=1`)",
               "upconv 2x2/2 4 bias=true"),
     Primitive("bn", (("eps", 1e-5), ("momentum", 0.1)), _bn, "batch normalisation over channels",
               "bn eps=0.001"),
     Primitive("maxpool", (("kernel", REQUIRED), ("stride", AUTO), ("pad", AUTO), ("ceil", False)),
               _pool("max"), "max pooling: `maxpool 3x3/2`; stride defaults to the kernel",
               "maxpool 3x3/2 pad=1"),
+    Primitive("maxunpool", (("indices", REQUIRED),), _maxunpool,
+              "max-unpooling with the indices of an earlier max pool, to the size that pool read "
+              "(ENet, SegNet): `maxunpool @pool1`",
+              "pool1: maxpool 2x2/2\n  conv 3x3 8\n  maxunpool @pool1", sources=("indices",)),
     Primitive("avgpool", (("kernel", REQUIRED), ("stride", AUTO), ("pad", AUTO), ("ceil", False),
                           ("count_pad", True)), _pool("avg"), "average pooling: `avgpool 2x2/2`",
               "avgpool 2x2/2"),
@@ -348,8 +404,9 @@ _PRIMITIVES = [
               "linear 10 bias=false"),
     Primitive("flatten", (), lambda a, t: ops.Flatten(), "flatten CxHxW to a vector",
               "flatten"),
-    Primitive("dropout", (("p", 0.5),), lambda a, t: ops.Dropout(fraction(a, "p")),
-              "dropout with drop probability p",
+    Primitive("dropout", (("p", 0.5), ("spatial", False)),
+              _dropout,
+              "dropout with drop probability p; spatial=true drops whole channels (nn.Dropout2d)",
               "dropout 0.2"),
     Primitive("droppath", (("p", REQUIRED), ("mode", Symbol("paper"))),
               lambda a, t: ops.DropPath(1.0 - fraction(a, "p"), drop_path_mode(a, "mode")),

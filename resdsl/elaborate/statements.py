@@ -12,6 +12,7 @@ from resdsl.elaborate.heads import aux_head, outputs_statement
 from resdsl.elaborate.init_rules import section_rules
 from resdsl.elaborate.state import Frame
 from resdsl.elaborate.values import Env, Evaluator, TensorRef, show, type_name
+from resdsl.ir import ops
 from resdsl.ir.names import label_problem
 from resdsl.syntax import ast
 
@@ -120,10 +121,23 @@ class Statements(ElaboratorCore):
             stage = label or self._unlabelled_stage(_item_word(item))
             frame = Frame(frame.scope, frame.env, frame.tensors, stage, stage_level=True)
             self._enter_stage(stage, flow)
+        mark = len(self.state.builder.nodes)
         out = self._item(item, frame, flow, label)
         if label is not None:
             frame.tensors[label] = out
+            if isinstance(item, (ast.Call, ast.Group)) and len(self.state.builder.nodes) - mark > 1:
+                self._expose_pools(frame, label, mark)
         return out
+
+    def _expose_pools(self, frame: Frame, label: str, mark: int) -> None:
+        """The max pools labelled inside a labelled block or group, as `@label.pool` for an unpool
+        elsewhere (ENet's decoder unpools with the indices of encoder blocks' pools)."""
+        prefix = self.state.builder.scope_path(frame.scope)
+        prefix = f"{prefix}." if prefix else ""
+        inside = f"{prefix}{label}."
+        for node in self.state.builder.nodes[mark:]:
+            if isinstance(node.op, ops.Pool) and node.op.mode == "max" and node.path.startswith(inside):
+                frame.tensors.setdefault(node.path[len(prefix):], TensorRef(node.id, node.type))
 
     def _label(self, label: ast.Label, frame: Frame) -> str:
         text = label.template

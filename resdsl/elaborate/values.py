@@ -309,10 +309,24 @@ class Evaluator:
                                   hint or "declare it as a parameter or with `let`")
 
     def _ValueRef(self, e: ast.ValueRef):
-        ref = self.tensor(e.name, e.span)
-        if e.attr is None:
-            return ref
-        return tensor_attr(ref, e.attr, e.span)
+        if e.attr is not None:
+            return self._tensor_attr(e.name, e.attr, e.span)
+        return self.tensor(e.name, e.span)
+
+    def _tensor_attr(self, name: str, attr: str, span: SourceSpan):
+        """`@t.c` (a dimension), or `@block.pool`: a max pool labelled inside the block labelled block."""
+        if attr not in TENSOR_ATTRS:
+            inner = self.tensors.get(f"{name}.{attr}")
+            if inner is not None:
+                return inner
+            ref = self.tensor(name, span)
+            pools = sorted("@" + k for k in self.tensors if k.startswith(f"{name}."))
+            if pools:
+                raise NameResolutionError(f"@{name} has no max pool labelled '{attr}'", span,
+                                          did_you_mean(f"@{name}.{attr}", pools) or
+                                          "its max pools are " + ", ".join(pools))
+            return tensor_attr(ref, attr, span)
+        return tensor_attr(self.tensor(name, span), attr, span)
 
     def tensor(self, name: str, span: SourceSpan) -> TensorRef:
         ref = self.tensors.get(name)
@@ -379,6 +393,8 @@ class Evaluator:
         raise EvaluationError(f"cannot index {type_name(target)}", e.span)
 
     def _Attr(self, e: ast.Attr):
+        if isinstance(e.target, ast.ValueRef) and e.target.attr is None:
+            return self._tensor_attr(e.target.name, e.name, e.span)
         target = self.eval(e.target)
         if isinstance(target, TensorRef):
             return tensor_attr(target, e.name, e.span)
@@ -474,6 +490,9 @@ def _is_callable_name(name: str) -> bool:
     from resdsl.elaborate.primitives import PRIMITIVES  # (primitives imports this module)
 
     return name in PRIMITIVES or name == "identity"
+
+
+TENSOR_ATTRS = ("c", "channels", "h", "height", "w", "width")
 
 
 def tensor_attr(ref: TensorRef, attr: str, span: SourceSpan) -> int:

@@ -137,6 +137,12 @@ class Graph:
         return tuple(tuple(u) for u in users)
 
     @cached_property
+    def indexed_pools(self) -> frozenset[int]:
+        """The max pools whose indices an unpool reads: they return (values, indices)."""
+        return frozenset(node.inputs[node.op.indices_input] for node in self.nodes
+                         if node.op.indices_input is not None)
+
+    @cached_property
     def stages(self) -> tuple[str, ...]:
         """Stage names in order of first appearance."""
         seen: dict[str, None] = {}

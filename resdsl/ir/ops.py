@@ -15,6 +15,8 @@ against its input type, and knows the facts that belong to it:
   * `overwritable`           a following in-place op may overwrite its output (its backward does not
                              read the output);
   * `element_kind`           the name its element-wise work is reported under;
+  * `indices_input`          the input whose producer, a max pool, hands over its argmax indices
+                             as well (max-unpooling), or None;
   * `describe()` / `short()` its long and short human names.
 
 `OPS` enumerates the set.  Back ends keep only their target spelling, in tables keyed by op class
@@ -45,6 +47,7 @@ class Op:
     role: ClassVar[Role] = "main"
     inplace: ClassVar[bool] = False
     overwritable: ClassVar[bool] = False
+    indices_input: ClassVar[int | None] = None
 
     def infer(self, inputs: Types) -> TensorType:
         raise NotImplementedError(f"{type(self).__name__} has no shape rule")
@@ -138,13 +141,17 @@ class ConvTranspose(Op):
     stride: Pair = (1, 1)
     padding: Pair = (0, 0)
     bias: bool = False
+    output_padding: Pair = (0, 0)  # added to one side of the output (ENet's 3x3/2 up-conv: 1)
     kind = "upconv"
     overwritable = True
 
     def infer(self, inputs: Types) -> TensorType:
         t = image(inputs[0], "an up-conv")
-        h = (t.height - 1) * self.stride[0] - 2 * self.padding[0] + self.kernel[0]
-        w = (t.width - 1) * self.stride[1] - 2 * self.padding[1] + self.kernel[1]
+        if self.output_padding[0] >= self.stride[0] or self.output_padding[1] >= self.stride[1]:
+            raise ShapeProblem(f"an up-conv's output_pad ({_pair(self.output_padding)}) must be smaller than "
+                               f"its stride ({_pair(self.stride)})", "PyTorch refuses it otherwise")
+        h = (t.height - 1) * self.stride[0] - 2 * self.padding[0] + self.kernel[0] + self.output_padding[0]
+        w = (t.width - 1) * self.stride[1] - 2 * self.padding[1] + self.kernel[1] + self.output_padding[1]
         if h <= 0 or w <= 0:
             raise ShapeProblem(f"up-conv on a {t.height}x{t.width} map gives a {h}x{w} output")
         return TensorType.image(self.out_channels, h, w)
@@ -281,6 +288,39 @@ class Pool(Op):
 
 
 @dataclass(frozen=True)
+class MaxUnpool(Op):
+    """Max-unpooling (ENet, SegNet): each value goes back to where the max pool it undoes found its
+    maximum, zeros elsewhere.  Inputs: (x, the pool's output); the pool keeps its indices for this
+    (`Graph.indexed_pools`), so its output stands for them.  `size` is the map the pool read."""
+
+    kernel: Pair
+    stride: Pair
+    padding: Pair
+    size: Pair
+    kind = "maxunpool"
+
+    indices_input = 1
+
+    def infer(self, inputs: Types) -> TensorType:
+        x, pooled = inputs
+        t = image(x, "maxunpool")
+        if t.shape != pooled.shape:
+            raise ShapeProblem(f"maxunpool puts back the indices of a {pooled} pool output, but its input is {t}",
+                               "unpool a map of the shape the pool made (undo the channel change first)")
+        return TensorType.image(t.channels, *self.size)
+
+    def cost(self, inputs: Types, out: TensorType) -> OpCost:
+        return OpCost(elementwise=out.numel)  # zero the output, scatter the input into it
+
+    @property
+    def element_kind(self) -> str:
+        return "maxunpool"
+
+    def describe(self) -> str:
+        return f"{_pair(self.kernel)} max unpool, to {_pair(self.size)}"
+
+
+@dataclass(frozen=True)
 class AdaptivePool(Op):
     mode: str
     output: Pair
@@ -322,7 +362,11 @@ class Flatten(Op):
 
 @dataclass(frozen=True)
 class Dropout(Op):
+    """Drops units with probability p in training; `spatial` drops whole channels (SpatialDropout,
+    nn.Dropout2d: ENet)."""
+
     p: float
+    spatial: bool = False
     kind = "dropout"
     role = "adjunct"
 
@@ -333,7 +377,7 @@ class Dropout(Op):
         return FREE  # identity at inference
 
     def describe(self) -> str:
-        return f"dropout {self.p:g}"
+        return f"{'spatial ' if self.spatial else ''}dropout {self.p:g}"
 
 
 DROP_PATH_MODES = ("paper", "row", "batch")
