@@ -8,6 +8,7 @@
   * aux heads are side branches: each a contiguous run of nodes that reads the main path before it and
     that nothing outside it reads (internal invariants too), and the names of the outputs training
     returns are legal named-tuple fields.
+  * the joins with global drop-path share one probability (one draw per mini-batch for the network).
 
 Labels written in the spec are already refused where they are made, at the label; this pass also
 covers names made by resdsl itself or computed, so `compile` and `build` never meet a name `check`
@@ -15,14 +16,15 @@ let through.
 """
 from __future__ import annotations
 
-from resdsl.diagnostics import NameResolutionError, SourceSpan
+from resdsl.diagnostics import NameResolutionError, ResdslError, ShapeError, SourceSpan
+from resdsl.ir import ops
 from resdsl.ir.graph import Graph
 from resdsl.ir.heads import OutputOrder
 from resdsl.ir.names import field_name_problem, label_problem
 
 
-def verify(graph: Graph) -> list[NameResolutionError]:
-    errors: list[NameResolutionError] = []
+def verify(graph: Graph) -> list[ResdslError]:
+    errors: list[ResdslError] = []
     seen: dict[str, SourceSpan] = {}
 
     def claim(path: str, name: str, span: SourceSpan, what: str) -> None:
@@ -44,6 +46,7 @@ def verify(graph: Graph) -> list[NameResolutionError]:
         if node.op.is_layer:
             claim(node.path, node.name, node.span, "layer")
     errors.extend(_verify_heads(graph))
+    errors.extend(_global_drop_path(graph))
     return errors
 
 
@@ -75,3 +78,15 @@ def _verify_heads(graph: Graph) -> list[NameResolutionError]:
 def _head_span(graph: Graph, order: OutputOrder, field: str) -> SourceSpan:
     head = next((h for h in graph.heads if h.name == field), graph.heads[0])
     return head.span
+
+
+def _global_drop_path(graph: Graph) -> list[ResdslError]:
+    """One global draw per mini-batch serves every join: they must agree on its probability."""
+    joins = [n for n in graph.nodes if isinstance(n.op, ops.Mean) and n.op.global_drop]
+    if not joins:
+        return []
+    first = joins[0]
+    return [ShapeError(f"this join's global drop-path is {n.op.global_drop:g}, another's is {first.op.global_drop:g}",
+                       n.span, "one column is drawn for the whole network: give every join the same global=",
+                       notes=[(first.span, f"global={first.op.global_drop:g} here")])
+            for n in joins[1:] if n.op.global_drop != first.op.global_drop][:1]

@@ -50,17 +50,37 @@ class Merges(ElaboratorCore):
         if len(branches) < 2:
             raise StructureError(f"{merge.kind} needs at least two branches, got {len(branches)}", merge.span,
                              "one branch per line; write `identity` for the value coming in")
-        op = self._mean(merge, frame) if merge.kind == "mean" else \
+        op = self._mean(merge, frame, len(branches)) if merge.kind == "mean" else \
             self._op({"add": ops.Add, "concat": ops.Concat, "mul": ops.Mul}[merge.kind])
         return self._add(op, branches, frame.scope, label, frame.stage, merge.span, frame)
 
-    def _mean(self, merge: ast.Merge, frame: Frame) -> ops.Mean:
-        """`mean drop=p { ... }`: FractalNet's join, with local drop-path probability p."""
-        params = (ast.Param(merge.span, "drop", None),)
+    def _mean(self, merge: ast.Merge, frame: Frame, branches: int) -> ops.Mean:
+        """`mean drop=p global=g columns=[...] { ... }`: FractalNet's join, with local drop-path
+        probability p; with g > 0, global drop-path over the fractal columns its branches come from."""
+        params = tuple(ast.Param(merge.span, n, None) for n in ("drop", "global", "columns"))
         args = self._bind_args(params, merge.args, Evaluator(frame.env, frame.tensors), merge, "mean",
-                               defaults={"drop": 0})
-        drop = args["drop"]
-        if isinstance(drop, bool) or not isinstance(drop, (int, float)) or not 0 <= drop < 1:
-            raise ArgumentError(f"mean's drop is the probability of dropping an input, in [0, 1); got {show(drop)}",
-                             arg_span(merge, "drop"), "the FractalNet paper drops with p = 0.15")
-        return ops.Mean(float(drop))
+                               defaults={"drop": 0, "global": 0, "columns": []})
+        rates = {}
+        for name, hint in (("drop", "the FractalNet paper drops with p = 0.15"),
+                           ("global", "the FractalNet paper trains half its mini-batches on one column: 0.5")):
+            v = args[name]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+                raise ArgumentError(f"mean's {name} is a probability in [0, 1); got {show(v)}",
+                                    arg_span(merge, name), hint)
+            rates[name] = float(v)
+        columns = args["columns"]
+        span = arg_span(merge, "columns")
+        if not isinstance(columns, list) or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1
+                                                    for c in columns):
+            raise ArgumentError(f"mean's columns is a list of column numbers (1, 2, ...), got {show(columns)}",
+                                span, "one per branch, in order: `columns=[1, 2, 3]`")
+        if columns and len(columns) != branches:
+            raise ArgumentError(f"mean's columns names {len(columns)} column{'s' if len(columns) != 1 else ''} "
+                                f"but the join has {branches} branches", span, "one column number per branch, in order")
+        if len(set(columns)) != len(columns):
+            raise ArgumentError(f"mean's columns {show(columns)} names a column twice", span,
+                                "each branch of a join comes from its own column")
+        if rates["global"] and not columns:
+            raise ArgumentError("global drop-path needs the column of each branch", arg_span(merge, "global"),
+                                "add `columns=[...]`, one column number per branch (1 = the shallowest)")
+        return ops.Mean(rates["drop"], tuple(columns), rates["global"])

@@ -445,9 +445,17 @@ class Mean(Op):
     """FractalNet's join (Larsson et al. 2017): the element-wise mean of its inputs.  With local
     drop-path (`drop` > 0), training drops each input with probability `drop`, keeping at least one,
     and averages the rest; evaluation averages them all.  A layer: what it computes depends on the
-    training mode, which only a module knows."""
+    training mode, which only a module knows.
+
+    Global drop-path: `columns` gives the fractal column (1 = the shallowest) each input comes from,
+    and with probability `global_drop` a training mini-batch uses one column, drawn uniformly for the
+    whole network: every join then passes on the input from that column (a join the column does not
+    reach averages as in evaluation; its output is not on the path).  The other mini-batches use local
+    drop-path.  All the joins of a network with global_drop > 0 share that one draw."""
 
     drop: float = 0.0
+    columns: tuple[int, ...] = ()
+    global_drop: float = 0.0
     kind = "mean"
     role = "merge"
 
@@ -463,7 +471,8 @@ class Mean(Op):
         return OpCost(elementwise=out.numel * len(inputs))  # the sums and one division
 
     def describe(self) -> str:
-        return "mean" + (f", drop-path {self.drop:g}" if self.drop else "")
+        text = "mean" + (f", drop-path {self.drop:g}" if self.drop else "")
+        return text + (f", global {self.global_drop:g}" if self.global_drop else "")
 
 
 @dataclass(frozen=True)
