@@ -192,3 +192,63 @@ def test_chunk_into_an_add():
         a, b, c, d = torch.chunk(x, 4, dim=1)
         return a + b + torch.tanh(c) + torch.relu(d)
     _same(module, reference, _x(), net)
+
+
+# ---- max-unpooling with a pool's indices (ENet), spatial dropout, up-conv output padding ----------
+
+
+@pytest.mark.parametrize("pool, kwargs, shape", [
+    ("maxpool 2x2/2", dict(kernel_size=2, stride=2), f"{C}x{H}x{W}"),            # odd width: 5 -> 2 -> 5
+    ("maxpool 3x3/2 pad=1", dict(kernel_size=3, stride=2, padding=1), f"{C}x{H}x{W}"),
+    ("maxpool 2x2/2 ceil=true", dict(kernel_size=2, stride=2, ceil_mode=True), f"{C}x{H}x{W}"),
+    ("maxpool 3x3/1 pad=1", dict(kernel_size=3, stride=1, padding=1), f"{C}x{H}x{W}"),
+])
+def test_maxunpool_puts_values_back_where_torchs_pool_found_them(pool, kwargs, shape):
+    net, module = _net(f"p: {pool}\n  tanh\n  u: maxunpool @p", shape)
+    torch_pool = nn.MaxPool2d(**kwargs, return_indices=True)
+    unpool = nn.MaxUnpool2d(kwargs["kernel_size"], kwargs["stride"], kwargs.get("padding", 0))
+
+    def reference(x):
+        y, indices = torch_pool(x)
+        return unpool(torch.tanh(y), indices, output_size=x.shape[2:])
+    x = _x()
+    _same(module, reference, x, net)
+    with torch.no_grad():
+        out = module(x)
+    assert (out != 0).sum() <= torch_pool(x)[0].numel()   # zeros everywhere the pool did not pick
+    assert net.output_type.shape == (C, H, W)
+
+
+def test_maxunpool_generated_code_returns_the_pools_indices(tmp_path):
+    from resdsl.backends import pycode
+
+    net, module = _net("p: maxpool 2x2/2\n  conv 3x3 8\n  maxunpool @p")
+    source = pycode.generate(net)
+    assert "return_indices=True" in source and "MaxUnpool2d" in source
+    generated = pycode.load_source(source)()
+    generated.load_state_dict(module.state_dict(), strict=True)
+    x = _x()
+    with torch.no_grad():
+        assert torch.allclose(generated.eval()(x), module(x), atol=1e-6)
+
+
+def test_spatial_dropout_drops_whole_channels_as_dropout2d():
+    net = resdsl.load(f"network one {{\n  input {C}x{H}x{W}\n  dropout 0.5 spatial=true\n}}\n")
+    module = resdsl.build(net).train()
+    x = _x() + 100   # no zeros of its own
+    torch.manual_seed(5)
+    ours = module(x)
+    torch.manual_seed(5)
+    theirs = nn.Dropout2d(0.5).train()(x)
+    assert torch.equal(ours, theirs)
+    per_channel = (ours == 0).flatten(2).all(-1) | (ours != 0).flatten(2).all(-1)
+    assert per_channel.all() and (ours == 0).any()      # each channel all dropped or all kept
+    assert torch.equal(module.eval()(x), x)
+
+
+def test_upconv_output_padding_equals_conv_transpose():
+    net, module = _net("upconv 3x3/2 4 pad=1 output_pad=1 bias=true")
+    reference = nn.ConvTranspose2d(C, 4, 3, stride=2, padding=1, output_padding=1)
+    reference.load_state_dict({k.split(".")[-1]: v for k, v in module.state_dict().items()}, strict=True)
+    assert net.output_type.shape == (4, 2 * H, 2 * W)
+    _same(module, reference, _x(), net)
