@@ -7,7 +7,7 @@
   * nodes are in topological order (an internal invariant: a violation is a bug, not a spec error);
   * aux heads are side branches: each a contiguous run of nodes that reads the main path before it and
     that nothing outside it reads (internal invariants too), and the names of the outputs training
-    returns are legal named-tuple fields.
+    returns are legal named-tuple fields;
   * the joins with global drop-path share one probability (one draw per mini-batch for the network).
 
 Labels written in the spec are already refused where they are made, at the label; this pass also
