@@ -25,6 +25,8 @@ STRUCTURES = {
     "concat": "concat {\n    identity\n    conv 1x1 4\n  }",
     "mul": "mul {\n    identity\n    { gap, conv 1x1 8, sigmoid }\n  }",
     "mean": "mean drop=0.15 {\n    identity\n    { conv 3x3 8, bn }\n    conv 1x1 8\n  }",
+    "mean_global": "mean drop=0.15 global=0.5 columns=[1, 2, 3] {\n    identity\n    { conv 3x3 8, bn }\n"
+                   "    conv 1x1 8\n  }",
     "residual_gated": "residual shortcut=gated { conv 3x3 8 }",
     "residual_A": "residual shortcut=A { conv 3x3 16 /2 }",
     "residual_B": "residual { conv 3x3 16 /2, bn }",

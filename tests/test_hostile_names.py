@@ -100,3 +100,23 @@ def test_an_accepted_name_compiles_to_python_that_equals_build(i):
     x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(i))
     with torch.no_grad():
         assert torch.allclose(generated(x), built(x), atol=1e-6), text
+
+
+def test_the_compile_command_writes_importable_files_for_accepted_names(tmp_path):
+    """Through the CLI as a user runs it, for the first ten accepted specs."""
+    import contextlib
+    import io
+
+    from resdsl.cli import main
+
+    accepted = [o for o in OUTCOMES if not isinstance(o[3], ResdslError)][:10]
+    assert len(accepted) == 10
+    for i, text, _, net in accepted:
+        spec = tmp_path / f"hostile{i}.res"
+        spec.write_text(text, encoding="utf-8")
+        out = tmp_path / f"hostile{i}.py"
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+            code = main(["compile", str(spec), "-o", str(out)])
+        assert code == 0, err.getvalue()
+        generated = pycode.load_source(out.read_text(encoding="utf-8"))()
+        assert list(generated.state_dict()) == list(resdsl.build(net).state_dict())

@@ -112,3 +112,20 @@ def test_spatial_dropout_and_output_padding():
     assert net.output_type.shape == (4, 32, 32)
     assert "must be smaller than its stride" in _error("  upconv 3x3/2 4 pad=1 output_pad=2").message
     assert "flat vector" in _error("  flatten\n  dropout 0.1 spatial=true").message
+
+
+def test_a_replayed_block_call_exposes_its_own_pool():
+    # The second call of `pp` on the same input type is replayed from the first one's expansion.
+    net = resdsl.loads("""block pp() { add { identity; { p: maxpool 2x2/2, upsample 2 } } }
+network t {
+  input 8x16x16
+  a: pp
+  b: pp
+  avgpool 2x2/2
+  maxunpool @b.p
+  avgpool 2x2/2
+  maxunpool @a.p
+}
+""")
+    unpools = [n for n in net.graph.nodes if isinstance(n.op, ops.MaxUnpool)]
+    assert [net.graph.nodes[u.inputs[1]].path for u in unpools] == ["b.p", "a.p"]

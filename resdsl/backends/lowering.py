@@ -23,7 +23,7 @@ from resdsl.ir.graph import Graph, Node, Scope
 from resdsl.ir.types import TensorType
 
 __all__ = ["Call", "ParameterInit", "LAYERS", "ACTIVATIONS", "PARAMETERS", "Site", "Lowered", "lower", "Unit",
-           "units", "short", "CALLABLE", "SEQUENTIAL", "CONTAINER", "NO_MODULE"]
+           "units", "passes_indices", "short", "CALLABLE", "SEQUENTIAL", "CONTAINER", "NO_MODULE"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class Site:
 
     input_types: tuple[TensorType, ...]
     inplace: bool
+    returns_indices: bool = False  # a max pool whose indices an unpool reads (`Graph.indexed_pools`)
 
 
 # ---- constructor descriptions: one table, op class -> the call that builds its module -------------
@@ -74,9 +75,10 @@ def _conv(op: ops.Conv, site: Site) -> Call:
 
 
 def _conv_transpose(op: ops.ConvTranspose, site: Site) -> Call:
+    extra = (("output_padding", short(op.output_padding)),) if op.output_padding != (0, 0) else ()
     return Call("nn.ConvTranspose2d", (("in_channels", op.in_channels), ("out_channels", op.out_channels),
                                         ("kernel_size", short(op.kernel)), ("stride", short(op.stride)),
-                                        ("padding", short(op.padding)), ("bias", op.bias)), positional=2)
+                                        ("padding", short(op.padding)), *extra, ("bias", op.bias)), positional=2)
 
 
 def _batchnorm(op: ops.BatchNorm, site: Site) -> Call:
@@ -130,7 +132,14 @@ def _pool(op: ops.Pool, site: Site) -> Call:
         args.append(("ceil_mode", True))
     if op.mode == "avg" and not op.count_include_pad:
         args.append(("count_include_pad", False))
+    if site.returns_indices:
+        args.append(("return_indices", True))
     return Call(POOLS[op.mode], tuple(args))
+
+
+def _max_unpool(op: ops.MaxUnpool, site: Site) -> Call:
+    return Call("MaxUnpool", (("kernel_size", short(op.kernel)), ("stride", short(op.stride)),
+                              ("padding", short(op.padding)), ("size", op.size)), positional=1)
 
 
 def _adaptive_pool(op: ops.AdaptivePool, site: Site) -> Call:
@@ -147,11 +156,12 @@ def _flatten(op: ops.Flatten, site: Site) -> Call:
 
 
 def _dropout(op: ops.Dropout, site: Site) -> Call:
-    return Call("nn.Dropout", (("p", op.p),))
+    return Call("nn.Dropout2d" if op.spatial else "nn.Dropout", (("p", op.p),))
 
 
 def _mean(op: ops.Mean, site: Site) -> Call:
-    return Call("MeanJoin", (("drop", op.drop),))
+    extra = (("columns", op.columns), ("global_drop", op.global_drop)) if op.global_drop else ()
+    return Call("MeanJoin", (("drop", op.drop), *extra))
 
 
 def _drop_path(op: ops.DropPath, site: Site) -> Call:
@@ -200,6 +210,7 @@ LAYERS: dict[type, Callable[[Any, Site], Call]] = {
     ops.BatchNorm: _batchnorm,
     ops.Activation: _activation,
     ops.Pool: _pool,
+    ops.MaxUnpool: _max_unpool,
     ops.AdaptivePool: _adaptive_pool,
     ops.Linear: _linear,
     ops.Flatten: _flatten,
@@ -271,11 +282,22 @@ def units(graph: Graph) -> tuple[Unit, ...]:
         elif first is None:
             kinds[sid] = NO_MODULE
         elif (nodes[-1] - nodes[0] + 1 == len(nodes) and inputs and len(outputs) == 1
+              and not passes_indices(graph, nodes, inputs, outputs)
               and _owns_its_layers(graph, scope, nodes)):
             kinds[sid] = SEQUENTIAL if _is_chain(graph, sid, raw, kinds, children) else CALLABLE
         else:
             kinds[sid] = CONTAINER
     return tuple(Unit(*r, kind=k) for r, k in zip(raw, kinds))
+
+
+def passes_indices(graph: Graph, nodes: Sequence[int], inputs: Sequence[int], outputs: Sequence[int]) -> bool:
+    """A max pool's indices would cross the scope's edge (its output is an indexed pool, or an unpool
+    inside reads a pool outside): a forward takes and returns one tensor each, so it stays a container."""
+    if any(o in graph.indexed_pools for o in outputs):
+        return True
+    outside = set(inputs)
+    return any(graph.nodes[n].op.indices_input is not None
+               and graph.nodes[n].inputs[graph.nodes[n].op.indices_input] in outside for n in nodes)
 
 
 def _owns_its_layers(graph: Graph, scope: Scope, nodes: Sequence[int]) -> bool:
@@ -357,7 +379,7 @@ def lower(graph: Graph, table: Sequence[Unit] | None = None) -> tuple[Lowered, .
             builder = LAYERS.get(type(op))
             if builder is None:
                 raise TypeError(f"the torch back ends have no layer for {type(op).__name__}")
-            layer = builder(op, Site(inputs, inplace))
+            layer = builder(op, Site(inputs, inplace, node.id in graph.indexed_pools))
         out.append(Lowered(node, layer, inplace, _flattens(graph, node) if node.inputs else False))
     return tuple(out)
 

@@ -31,9 +31,9 @@ import math
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Callable, Sequence, Union
 
-from resdsl.backends.lowering import Lowered, ParameterInit, lower
+from resdsl.backends.lowering import Lowered, ParameterInit, lower, passes_indices
 from resdsl.backends.pycode_family import fit, optional_forward
 from resdsl.diagnostics import NameResolutionError
 from resdsl.ir.names import class_name, is_attribute, label_problem
@@ -203,7 +203,8 @@ class Generator:
         self.classes: list[str] = []  # class sources, leaves first
         self.reserved = {"self", "torch", "nn", "F", "OrderedDict", "Group", "DropPath", "zero_pad_shortcut",
                          "center_crop", "gated_sum", "INPUT_SHAPE", "annotations", "getattr",
-                         "LayerNorm2d", "ChannelLinear", "channel_shuffle", "Scale", "MeanJoin",
+                         "LayerNorm2d", "ChannelLinear", "channel_shuffle", "Scale", "MeanJoin", "MaxUnpool",
+                         "ColumnDropPath", "global_drop_path",
                          "channel_affine", "namedtuple"}
         if self.graph.training_outputs is not None:  # the named tuple training returns
             self.reserved.add(self.graph.training_outputs.type_name)
@@ -225,7 +226,7 @@ class Generator:
                 unit.kind = ROOT
             elif not any(self.graph.nodes[n].op.is_layer and not self.function_rendered(n) for n in unit.nodes):
                 unit.kind = INLINE
-            elif not _is_function(unit):
+            elif not _is_function(unit) or passes_indices(self.graph, unit.nodes, unit.inputs, unit.outputs):
                 unit.kind = GROUP
             elif unit.scope.kind == "block":
                 unit.kind = CLASS
@@ -408,7 +409,7 @@ class Generator:
         later (branches, skips) are named after their layer, names are reused once their value died."""
         unit = self.units[sid]
         items = self.items(sid)
-        ios = [self.item_io(item) for item in items]
+        ios = [self._with_indices(self.item_io(item), item) for item in items]
         output = self.graph.output if sid == 0 else unit.outputs[0]
         order = self.graph.training_outputs if sid == 0 else None
         ends = [output] if order is None else [output, *(self.graph.head_named(f.head).output
@@ -460,7 +461,14 @@ class Generator:
                 target = reusable[0] if reusable else self.fresh(live, "" if flow else self.local_name(item))
                 if target.startswith("out"):
                     generic.add(target)
-                lines.append(f"{target} = {expr}")
+                if item[0] == "node" and out in self.graph.indexed_pools:  # (values, indices)
+                    live.add(target)
+                    indices = self.fresh(live, _identifier(self.graph.nodes[out].path) + "_indices")
+                    names[(INDICES, out)] = indices
+                    live.add(indices)
+                    lines.append(f"{target}, {indices} = {expr}")
+                else:
+                    lines.append(f"{target} = {expr}")
             if order is not None and owner[self.item_io(item)[1]] >= 0:  # an aux head: training only
                 lines[-1] = _TRAINING + lines[-1]
             names[out] = target
@@ -549,6 +557,16 @@ class Generator:
             args.append((name if kw else None, text))
         count = rec.lit(len(run.units), "count", field="count")
         return Expr("\x01for", [(None, count), (None, Expr(first.cls, args))])
+
+    def _with_indices(self, io: tuple[tuple[Any, ...], int], item: tuple[str, int]) -> tuple[tuple[Any, ...], int]:
+        """A max-unpool reads its pool's indices, a value of its own (named beside the pool's output)."""
+        inputs, out = io
+        if item[0] != "node":
+            return io
+        reads = self.graph.nodes[item[1]].op.indices_input
+        if reads is None:
+            return io
+        return tuple((INDICES, i) if k == reads else i for k, i in enumerate(inputs)), out
 
     def fresh(self, live: set[str], hint: str) -> str:
         if hint and hint.isidentifier() and not keyword.iskeyword(hint) and hint not in live \
@@ -640,8 +658,10 @@ class Generator:
         return self.class_source(name, doc, [p for p, _ in params.values()], stored, first, texts)
 
     def class_source(self, name: str, doc: str, signature: list[str], stored: list[str], draft: Draft,
-                     texts: dict[int, str], optional: dict[str, int] | None = None) -> str:
-        """`optional`: members the caller passes (`downsample=None`), and the forward line each one's call is."""
+                     texts: dict[int, str], optional: dict[str, int] | None = None,
+                     tail: Sequence[str] = ()) -> str:
+        """`optional`: members the caller passes (`downsample=None`), and the forward line each one's call is;
+        `tail`: lines that end `__init__` (the network's global drop-path wiring)."""
         optional = optional or {}
         sub = lambda line: _MARKER.sub(lambda m: texts[int(m.group(1))], line)  # noqa: E731
         text = textwrap.fill(_doc(doc), LINE_WIDTH - 7, initial_indent="    ", subsequent_indent="    ")
@@ -665,6 +685,7 @@ class Generator:
             start = f"self.{register}({attr}, " if attr[0] == '"' else f"self.{attr} = "
             end = ")" if attr[0] == '"' else ""
             lines.append(f"        {start}{fmt(_map_leaves(expr, sub), 8, lead=len(start) + len(end))}{end}")
+        lines += [f"        {line}" for line in tail]
         lines += ["", f"    def forward(self, {', '.join(draft.params)}):"]
         guarded = {k: attr for attr, k in optional.items()}
         for k, line in enumerate(draft.forward):
@@ -849,7 +870,11 @@ class Generator:
                  if not (n == classes and signature) and _plain(v)]
         if fixed:
             doc += f" Built for {', '.join(fixed)}. `resdsl compile --set NAME=VALUE` writes another member."
-        self.net_class = self.class_source(self.network_class_name, doc, signature, [], d, texts)
+        tail = []
+        if any(isinstance(n.op, ops.Mean) and n.op.global_drop for n in self.graph.nodes):
+            self.used["ColumnDropPath"] = self.used["global_drop_path"] = True
+            tail = ["global_drop_path(self)  # FractalNet's joins share one column draw per forward"]
+        self.net_class = self.class_source(self.network_class_name, doc, signature, [], d, texts, tail=tail)
         return self.assemble()
 
     def assemble(self) -> str:
@@ -1018,7 +1043,8 @@ def _code_flatten(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
 
 
 def _code_dropout(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    return f"F.dropout({args[0]}, {lit(low.node.op.p, 'p')}, self.training)"
+    fn = "F.dropout2d" if low.node.op.spatial else "F.dropout"
+    return f"{fn}({args[0]}, {lit(low.node.op.p, 'p')}, self.training)"
 
 
 def _code_lrn(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
@@ -1059,7 +1085,9 @@ _GROUP_SOURCE = '''class Group(nn.Module):
 
 # The runtime pieces a generated file may define, in the order it defines them.
 RUNTIME_PIECES = ("DropPath", "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear",
-                  "channel_shuffle", "Scale", "MeanJoin", "channel_affine")
+                  "channel_shuffle", "Scale", "MeanJoin", "channel_affine",
+                  "ColumnDropPath", "global_drop_path", "MaxUnpool")
+INDICES = "indices"  # the key of a max pool's second output among a forward's values
 
 
 def _helpers() -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["DropPath", "MeanJoin", "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear",
+__all__ = ["DropPath", "MeanJoin", "ColumnDropPath", "global_drop_path", "MaxUnpool", "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear",
            "Scale", "channel_shuffle", "channel_slice", "layer_scale", "channel_affine",
            "RUNTIME"]
 
@@ -55,22 +55,80 @@ class DropPath(nn.Module):
 class MeanJoin(nn.Module):
     """FractalNet's join (Larsson et al. 2017): the mean of the inputs.  Training with local drop-path
     drops each input with probability `drop` (one draw per mini-batch and input), keeps at least one,
-    and averages the survivors; evaluation averages every input."""
+    and averages the survivors; evaluation averages every input.
 
-    def __init__(self, drop: float = 0.0):
+    With global drop-path (`global_drop` > 0, `columns` the fractal column of each input), the
+    network's `ColumnDropPath` (set by `global_drop_path`) may have drawn one column for this
+    mini-batch: the join then passes on its input from that column, or, when the column does not reach
+    it (its output is off the path), averages."""
+
+    def __init__(self, drop: float = 0.0, columns: tuple[int, ...] = (), global_drop: float = 0.0):
         super().__init__()
         self.drop = drop
+        self.columns = tuple(columns)
+        self.global_drop = global_drop
+        self.sampler = None  # the network's ColumnDropPath, shared by its joins
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        if self.training and self.drop > 0:
-            keep = (torch.rand(len(xs)) >= self.drop).tolist()
-            if not any(keep):
-                keep[int(torch.randint(len(xs), ()))] = True
-            xs = tuple(x for x, k in zip(xs, keep) if k)
+        if self.training:
+            column = self.sampler.column if self.sampler is not None else None
+            if column is not None:
+                if column in self.columns:
+                    return xs[self.columns.index(column)]
+                return torch.stack(xs).mean(0)
+            if self.drop > 0:
+                keep = (torch.rand(len(xs)) >= self.drop).tolist()
+                if not any(keep):
+                    keep[int(torch.randint(len(xs), ()))] = True
+                xs = tuple(x for x, k in zip(xs, keep) if k)
         return torch.stack(xs).mean(0)
 
     def extra_repr(self) -> str:
-        return f"drop={self.drop:g}"
+        text = f"drop={self.drop:g}"
+        return f"{text}, columns={self.columns}, global_drop={self.global_drop:g}" if self.global_drop else text
+
+
+class ColumnDropPath:
+    """FractalNet's global drop-path, one per network: before each training forward (a forward pre-hook
+    of the network) it draws, with probability `rate`, one column uniformly among 1..`columns` for every
+    join of the network, else None (that mini-batch uses local drop-path)."""
+
+    def __init__(self, rate: float, columns: int):
+        self.rate = rate
+        self.columns = columns
+        self.column = None
+
+    def draw(self, module: nn.Module, args: Any) -> None:
+        self.column = None
+        if module.training and float(torch.rand(())) < self.rate:
+            self.column = int(torch.randint(1, self.columns + 1, ()))
+
+
+def global_drop_path(network: nn.Module) -> None:
+    """Share one `ColumnDropPath` among the joins of `network` that use global drop-path, drawn before
+    each forward of the network."""
+    joins = [m for m in network.modules() if isinstance(m, MeanJoin) and m.global_drop > 0]
+    if joins:
+        shared = ColumnDropPath(joins[0].global_drop, max(max(j.columns) for j in joins))
+        for join in joins:
+            join.sampler = shared
+        network.register_forward_pre_hook(shared.draw)
+
+
+class MaxUnpool(nn.MaxUnpool2d):
+    """Max-unpooling (ENet, SegNet) to `size`, the map the max pool read: each value goes back to where
+    that pool found its maximum (`indices`, the pool's second output), zeros elsewhere."""
+
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int],
+                 padding: int | tuple[int, int], size: tuple[int, int]):
+        super().__init__(kernel_size, stride, padding)
+        self.size = tuple(size)
+
+    def forward(self, x: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        return F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, self.size)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, size={self.size}"
 
 
 def zero_pad_shortcut(x: torch.Tensor, out_channels: int, stride: int | tuple[int, int]) -> torch.Tensor:
@@ -154,4 +212,4 @@ RUNTIME: dict[str, Any] = {"DropPath": DropPath, "zero_pad_shortcut": zero_pad_s
                            "center_crop": center_crop, "gated_sum": gated_sum, "LayerNorm2d": LayerNorm2d,
                            "ChannelLinear": ChannelLinear, "channel_shuffle": channel_shuffle,
                            "channel_slice": channel_slice, "layer_scale": layer_scale, "channel_affine": channel_affine, "Scale": Scale,
-                           "MeanJoin": MeanJoin}
+                           "MeanJoin": MeanJoin, "MaxUnpool": MaxUnpool}

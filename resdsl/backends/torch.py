@@ -31,9 +31,9 @@ from torch import nn
 
 from resdsl.backends.lowering import (ACTIVATIONS, CALLABLE, CONTAINER, LAYERS, PARAMETERS, SEQUENTIAL, Call,
                                       Lowered, ParameterInit, Unit, lower, short, units)
-from resdsl.backends.runtime import (RUNTIME, ChannelLinear, DropPath, LayerNorm2d, MeanJoin, Scale, center_crop,
-                                     channel_affine, channel_shuffle, channel_slice, gated_sum, layer_scale,
-                                     zero_pad_shortcut)
+from resdsl.backends.runtime import (RUNTIME, ChannelLinear, DropPath, LayerNorm2d, MaxUnpool, MeanJoin, Scale,
+                                     center_crop, channel_affine, channel_shuffle, channel_slice, gated_sum,
+                                     global_drop_path, layer_scale, zero_pad_shortcut)
 from resdsl.diagnostics import NameResolutionError
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph, Node, Scope
@@ -42,8 +42,8 @@ from resdsl.network import Network
 
 __all__ = ["build_module", "ResdslModule", "Block", "Sequential", "Group", "construct", "lower", "Lowered", "Call",
            "ParameterInit", "DropPath", "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d",
-           "ChannelLinear", "channel_shuffle", "channel_slice", "layer_scale", "Scale", "MeanJoin", "count_flops",
-           "example_input", "RUNTIME", "FUNCTIONS", "PARAMETER_FUNCTIONS", "LAYERS", "ACTIVATIONS", "PARAMETERS"]
+           "ChannelLinear", "channel_shuffle", "channel_slice", "layer_scale", "Scale", "MeanJoin", "MaxUnpool",
+           "count_flops", "example_input", "RUNTIME", "FUNCTIONS", "PARAMETER_FUNCTIONS", "LAYERS", "ACTIVATIONS", "PARAMETERS"]
 
 
 # ---- constructors: the `Call`s and `ParameterInit`s of `resdsl.backends.lowering`, made real --------
@@ -251,6 +251,7 @@ class ResdslModule(Block):
             self._steps, self._slots, (self._output,) = _plan(table[0], graph, table, lowered, callees[0],
                                                               (graph.output,), heads)
             self._outputs_type = (order.type_name, order.names)
+        global_drop_path(self)  # FractalNet's joins share one column draw per forward, if they use it
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # one input: what torch.export and ONNX expect
         if self.training and self._training_plan is not None:
@@ -293,7 +294,7 @@ def _plan(unit: Unit, graph: Graph, table: Sequence[Unit], lowered: Sequence[Low
     base = unit.scope.path
     inner = {n: c for c in callees for n in table[c].nodes}
     inputs = (0,) if unit.scope.id == 0 else unit.inputs
-    slot = {n: k for k, n in enumerate(inputs)}
+    slot: dict[Any, int] = {n: k for k, n in enumerate(inputs)}
     raw: list[tuple[tuple[str, ...] | None, Callable | None, bool, tuple[int, ...], int]] = []
     done: set[int] = set()
     for nid in unit.nodes:
@@ -309,7 +310,15 @@ def _plan(unit: Unit, graph: Graph, table: Sequence[Unit], lowered: Sequence[Low
                 raw.append((_relative(base, callee.scope.path), None, False, args, len(slot) - 1))
             continue
         item = lowered[nid]
-        args = tuple(slot[i] for i in item.node.inputs)
+        reads = item.node.op.indices_input  # max-unpooling reads its pool's second output, the indices
+        args = tuple(slot[(INDICES, i)] if k == reads else slot[i] for k, i in enumerate(item.node.inputs))
+        if nid in graph.indexed_pools:  # the pool returns (values, indices): one slot each
+            slot[(PAIR, nid)] = len(slot)
+            raw.append((_relative(base, item.node.path), None, False, args, len(slot) - 1))
+            for key, part in ((nid, 0), ((INDICES, nid), 1)):
+                slot[key] = len(slot)
+                raw.append((None, operator.itemgetter(part), False, (slot[(PAIR, nid)],), slot[key]))
+            continue
         slot[nid] = len(slot)
         if isinstance(item.layer, ParameterInit):
             raw.append((_relative(base, item.node.path), PARAMETER_FUNCTIONS[type(item.node.op)], False, args,
@@ -330,6 +339,10 @@ def _plan(unit: Unit, graph: Graph, table: Sequence[Unit], lowered: Sequence[Low
             dead[step].append(value)
     steps = tuple((p, f, fl, a, o, tuple(sorted(dead[k]))) for k, (p, f, fl, a, o) in enumerate(raw))
     return steps, len(slot), kept
+
+
+# Slot keys beside node ids: an indexed max pool's (values, indices) pair, and its indices.
+PAIR, INDICES = "pair", "indices"
 
 
 def _callees(graph: Graph, table: Sequence[Unit]) -> dict[int, list[int]]:
