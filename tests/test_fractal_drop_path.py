@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import resdsl
-from resdsl.diagnostics import ResdslError, ShapeError
+from resdsl.diagnostics import ArgumentError, ResdslError
 from resdsl.ir import ops
 
 SPECS = Path(__file__).resolve().parent.parent / "specs" / "cifar"
@@ -31,7 +31,7 @@ def _join(args: str) -> ops.Mean:
 
 
 def _refused(args: str) -> ResdslError:
-    with pytest.raises(ShapeError) as info:
+    with pytest.raises(ArgumentError) as info:
         _join(args)
     return info.value
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import resdsl
-from resdsl.diagnostics import NameResolutionError, ResdslError, ShapeError
+from resdsl.diagnostics import ArgumentError, NameResolutionError, ResdslError, ShapeError
 from resdsl.ir import ops
 
 DOWN = """block down(w) {
@@ -66,7 +66,7 @@ def test_two_calls_of_the_same_block_keep_their_own_pools():
 
 
 def test_unpooling_a_conv_is_refused_at_the_argument():
-    err = _error("  c: conv 3x3 8\n  maxunpool @c", ShapeError)
+    err = _error("  c: conv 3x3 8\n  maxunpool @c", ArgumentError)
     assert (err.span.line, err.span.column) == (4, 3)
     assert "a max pool found them, but this tensor is the output of a 3x3 conv, 8" in err.message
     assert "`maxunpool @pool1`" in err.hint
@@ -77,7 +77,7 @@ def test_unpooling_an_average_pool_or_the_input_is_refused():
 
 
 def test_a_number_for_the_indices_is_refused_with_a_hint():
-    err = _error("  p: maxpool 2x2/2\n  maxunpool 3", ShapeError)
+    err = _error("  p: maxpool 2x2/2\n  maxunpool 3", ArgumentError)
     assert "maxunpool's indices must be an earlier tensor like @pool1, got a whole number (3)" in err.message
     assert (err.span.line, err.span.column) == (4, 3)
 

@@ -42,6 +42,14 @@ class Primitive:
     example: str  # a use that fits an 8x12x12 feature map (the docs show it; tests run it)
     sources: tuple[str, ...] = ()  # arguments that are earlier tensors, read as further inputs
 
+    @cached_property
+    def signature(self) -> tuple[tuple[ast.Param, ...], dict[str, Any]]:
+        """The parameters as the binder takes them, and the defaults: made once, not at every call.
+        (The binder reports a missing argument at the call, so the parameters need no span of theirs.)"""
+        span = SourceSpan(f"<primitive {self.name}>", 1, 1, 1, 1)
+        return (tuple(ast.Param(span, name, None) for name, _ in self.params),
+                {name: default for name, default in self.params if default is not REQUIRED})
+
 
 @dataclass(frozen=True)
 class Producer:
