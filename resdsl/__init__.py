@@ -51,7 +51,7 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = ["load", "loads", "check", "count", "draw", "build", "Network", "ResdslError", "SpecSyntaxError",
+__all__ = ["load", "loads", "check", "count", "draw", "build", "fold", "Network", "ResdslError", "SpecSyntaxError",
            "NameResolutionError", "ShapeError", "ArgumentError", "EvaluationError",
            "RequirementError", "StructureError", "BudgetError", "LimitError", "UsageError", "__version__"]
 
@@ -125,16 +125,33 @@ def draw(path_or_text: Source, output: "str | os.PathLike[str] | None" = None, n
     return gv.emit(drawn, options.rankdir)
 
 
-def build(path_or_text: Source, network: str | None = None, *, text: str | None = None, **overrides: Any):
+def build(path_or_text: Source, network: str | None = None, *, text: str | None = None, inference: bool = False,
+          **overrides: Any):
     """Build a `torch.nn.Module` from a spec (or an already checked network), its weights initialised
-    as the spec's `init` rules say (PyTorch's defaults where it states none).  Imports torch."""
+    as the spec's `init` rules say (PyTorch's defaults where it states none).  With `inference=True`
+    the result is `fold(...)` of it: an eval-mode module with every BN after a conv folded into the
+    conv, no dropout or drop-path (docs/compile.md, "Inference").  Imports torch."""
+    if not isinstance(inference, bool):
+        raise TypeError(f"build(inference=...) takes True or False, got {type(inference).__name__}")
     net = _network("build", path_or_text, network, text, overrides)
     from resdsl.backends.init import apply_plan
     from resdsl.backends.torch import build_module
 
     model = build_module(net)
     apply_plan(model, net.init)
-    return model
+    return fold(model) if inference else model
+
+
+def fold(model, channels_last: bool = False):
+    """A module made by `build`, with the weights it has now (trained or loaded), as a plain eval-mode
+    module of its inference network: each BN that directly follows a conv (or fc) folded into it, dropout
+    and drop-path gone.  Its `state_dict` is the folded one: the original's keys without the folded BNs',
+    each folded layer with a `bias`.  `channels_last=True` stores the weights channels-last.  Imports torch."""
+    from resdsl.backends.inference import fold as fold_module
+
+    if not isinstance(channels_last, bool):
+        raise TypeError(f"fold(channels_last=...) takes True or False, got {type(channels_last).__name__}")
+    return fold_module(model, channels_last)
 
 
 def _network(what: str, source: Any, network: str | None, text: str | None, overrides: dict) -> Network:

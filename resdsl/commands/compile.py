@@ -32,6 +32,7 @@ examples:
   resdsl compile specs/torchvision/resnet18.res --format pt2 -o resnet18.pt2
   resdsl compile specs/torchvision/resnet50.res --check --device cuda
   resdsl compile specs/torchvision/regnet_y_128gf.res --check --input 3x64x64 -o /tmp/r.py
+  resdsl compile specs/torchvision/resnet50.res --inference --format onnx   # BNs folded into the convs
 
 --check builds the module on the device, runs a random batch of 2 and compares the output shape, the
 parameter count and the FLOPs counted by torch.utils.flop_counter with the checked network's figures;
@@ -56,6 +57,9 @@ def register(commands) -> None:
                    help="build for another input size, e.g. 3x64x64 (a quick --check of a large network)")
     p.add_argument("--check", action="store_true",
                    help="build the module and verify output shape, parameters and FLOPs before writing")
+    p.add_argument("--inference", action="store_true",
+                   help="compile the inference network: every BN after a conv (or fc) folded into it, no "
+                        "dropout or drop-path (load weights folded by resdsl.fold)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="where --check and the pt2/onnx export run (default: cpu)")
     p.set_defaults(run=run)
@@ -67,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--format {fmt} is binary; it cannot go to stdout", _span("-o"),
                          f"give a file name, e.g. -o model.{fmt}")
     net = load_from_args(args, input_shape=parse_shape(args.input) if args.input else None)
+    if args.inference:
+        from resdsl.analysis.inference import inference_network
+
+        net = inference_network(net).network
     target = None if args.output == "-" else Path(args.output or f"{net.member_name}.{fmt}")
     if target is not None:
         check_output(target, net.inputs, _span("-o"))
