@@ -3,11 +3,13 @@
 Four modules with the same weights, all in eval mode under `torch.inference_mode()`:
   torchvision   torchvision's own model (the reference)
   build         resdsl.build(spec): BNs as modules
-  folded        resdsl.build(spec, inference=True): every BN after a conv folded into it, dropout gone
-  folded_cl     the folded module with channels_last weights and input
+  folded        resdsl.fold(model, channels_last=False): every BN after a conv folded into it, dropout gone
+  folded_cl     resdsl.fold(model) = resdsl.build(spec, inference=True): folded, weights channels-last
+                (the input stays NCHW, as a user passes it: the first conv converts it)
 
-Rounds are interleaved so drift on a shared machine hits all four alike; each figure is the median over
-rounds of the best of a few forwards.  Ratios are images/s of one module over another's (> 1 = faster).
+Rounds are interleaved, each in a rotated order, so drift on a shared machine hits all four alike; each
+figure is the median over rounds of the best of a few forwards, in CPU seconds of this process (what
+other processes on the machine disturb least).  Ratios are images/s of one module over another's.
 
     python bench/bench_inference.py                        # ResNet-50, batch 8, 3x224x224, 1 thread
     python bench/bench_inference.py --arch resnet18 --rounds 3 --threads 2
@@ -42,8 +44,8 @@ def models(arch: str) -> dict[str, torch.nn.Module]:
     built = resdsl.build(ROOT / f"specs/torchvision/{arch}.res")
     built.load_state_dict(reference.state_dict(), strict=True)
     built.eval()
-    folded = resdsl.fold(built)
-    folded_cl = resdsl.fold(built, channels_last=True)
+    folded = resdsl.fold(built, channels_last=False)
+    folded_cl = resdsl.fold(built)
     return {"torchvision": reference, "build": built, "folded": folded, "folded_cl": folded_cl}
 
 
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--arch", default="resnet50")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=224)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--flush-denormal", action="store_true")
@@ -72,25 +74,25 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(0)
     mods = models(args.arch)
     x = torch.randn(args.batch, 3, args.size, args.size)
-    inputs = {name: x.contiguous(memory_format=torch.channels_last) if name.endswith("_cl") else x for name in mods}
     seconds: dict[str, list[float]] = {name: [] for name in mods}
     with torch.inference_mode():
         out = mods["build"](x)
         delta = float((mods["folded"](x) - out).abs().max() / out.abs().max())
-        for name, m in mods.items():
-            m(inputs[name])  # warm-up
-        for _ in range(args.rounds):
-            for name, m in mods.items():
-                seconds[name].append(best_of(m, inputs[name], args.repeats))
+        names = list(mods)
+        for name in names:
+            mods[name](x)  # warm-up
+        for r in range(args.rounds):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                seconds[name].append(best_of(mods[name], x, args.repeats))
     rate = {name: args.batch / statistics.median(s) for name, s in seconds.items()}
     print(f"{args.arch}, batch {args.batch}, 3x{args.size}x{args.size}, {args.threads} thread(s), CPU eval, "
           f"{args.rounds} rounds")
     for name, r in rate.items():
         print(f"  {name:12s} {r:8.2f} images/s")
-    print(f"  folded / build        {rate['folded'] / rate['build']:.3f}x")
-    print(f"  folded / torchvision  {rate['folded'] / rate['torchvision']:.3f}x")
-    print(f"  build / torchvision   {rate['build'] / rate['torchvision']:.3f}x")
-    print(f"  folded_cl / folded    {rate['folded_cl'] / rate['folded']:.3f}x")
+    print(f"  inference=True (folded_cl) / build        {rate['folded_cl'] / rate['build']:.3f}x")
+    print(f"  inference=True (folded_cl) / torchvision  {rate['folded_cl'] / rate['torchvision']:.3f}x")
+    print(f"  folded (NCHW) / build                     {rate['folded'] / rate['build']:.3f}x")
+    print(f"  build / torchvision                       {rate['build'] / rate['torchvision']:.3f}x")
     print(f"  max |folded - build| / max |logit| = {delta:.2e}")
 
 

@@ -142,11 +142,12 @@ def build(path_or_text: Source, network: str | None = None, *, text: str | None 
     return fold(model) if inference else model
 
 
-def fold(model, channels_last: bool = False):
+def fold(model, channels_last: bool = True):
     """A module made by `build`, with the weights it has now (trained or loaded), as a plain eval-mode
     module of its inference network: each BN that directly follows a conv (or fc) folded into it, dropout
     and drop-path gone.  Its `state_dict` is the folded one: the original's keys without the folded BNs',
-    each folded layer with a `bias`.  `channels_last=True` stores the weights channels-last.  Imports torch."""
+    each folded layer with a `bias`.  The conv weights are stored channels-last (faster; `channels_last=False`
+    keeps them contiguous).  Imports torch."""
     from resdsl.backends.inference import fold as fold_module
 
     if not isinstance(channels_last, bool):

@@ -224,7 +224,7 @@ def test_compile_inference_writes_the_folded_network(tmp_path, capsys):
     model = resdsl.build(SPECS / "cifar" / "resnet20.res")
     x = torch.randn(3, 3, 32, 32)
     model.train()(x)
-    folded = resdsl.fold(model.eval())
+    folded = resdsl.fold(model.eval(), channels_last=False)  # the same layout: the same kernels, equal outputs
     generated = pycode.load_source(out.read_text())()
     generated.load_state_dict(folded.state_dict(), strict=True)
     with torch.no_grad():

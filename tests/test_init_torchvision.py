@@ -17,6 +17,13 @@ CASES = [
     ("densenet121", "densenet121", {}, {}),
     ("googlenet", "googlenet", {"aux_logits": False, "init_weights": True}, {}),
     ("vgg16", "vgg16", {}, {}),  # 138M draws, twice: the slowest case (~8 s)
+    ("mobilenet_v2", "mobilenet_v2", {}, {}),
+    ("mobilenet_v3_large", "mobilenet_v3_large", {}, {}),
+    ("efficientnet_b0", "efficientnet_b0", {}, {}),
+    ("efficientnet_v2_s", "efficientnet_v2_s", {}, {}),
+    ("convnext_tiny", "convnext_tiny", {}, {}),
+    ("regnet_y_400mf", "regnet_y_400mf", {}, {}),
+    ("mnasnet1_0", "mnasnet1_0", {}, {}),
 ]
 
 

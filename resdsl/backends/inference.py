@@ -39,10 +39,11 @@ def fold_state_dict(state: dict[str, torch.Tensor], folds: tuple[Fold, ...]) -> 
     return out
 
 
-def fold(model: nn.Module, channels_last: bool = False) -> nn.Module:
+def fold(model: nn.Module, channels_last: bool = True) -> nn.Module:
     """`model` (a module made by `resdsl.build`, with the weights it has now) as an eval-mode module of
-    the inference network: BNs folded, dropout and drop-path gone.  `channels_last=True` also stores the
-    weights channels-last (faster on most GPUs; slower on the CPUs we measured, see bench/)."""
+    the inference network: BNs folded, dropout and drop-path gone.  `channels_last` stores the conv
+    weights channels-last, so convs run in that layout whatever the input's (faster on the CPU we
+    measured, bench/bench_inference.py, and on most GPUs); False keeps them contiguous."""
     from resdsl.backends.torch import build_module
 
     net = getattr(model, "resdsl_network", None)
