@@ -65,3 +65,23 @@ def test_rules_set_what_they_say():
     assert abs(float(conv.weight.std()) / std - 1) < 0.05
     assert torch.all(conv.bias == 0.5) and torch.all(bn.weight == 2) and torch.all(bn.bias == -1)
     assert torch.all(fc.bias == 0) and float(fc.weight.abs().max()) <= 1 / 64 ** 0.5  # torch's default bound
+
+
+@pytest.mark.parametrize("spec, overrides", [("resnet18", {"zero_init_residual": True}), ("googlenet", {}),
+                                             ("densenet121", {})])
+def test_generated_code_starts_from_the_same_tensors_as_build(spec, overrides):
+    from resdsl.backends import pycode
+
+    net = resdsl.load(SPECS / "torchvision" / f"{spec}.res", **overrides)
+    source = pycode.generate(net)
+    assert "init_weights(self, INIT_BY_TYPE, INIT_BY_PATH)" in source
+    ours = _initial(lambda: resdsl.build(net))
+    generated = _initial(pycode.load_source(source))
+    assert list(ours) == list(generated)
+    assert all(torch.equal(ours[k], generated[k]) for k in ours)
+
+
+def test_a_spec_without_rules_generates_no_init_code():
+    from resdsl.backends import pycode
+
+    assert "init_weights" not in pycode.generate(resdsl.load(SPECS / "cifar" / "resnet20.res"))

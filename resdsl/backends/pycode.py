@@ -874,6 +874,9 @@ class Generator:
         if any(isinstance(n.op, ops.Mean) and n.op.global_drop for n in self.graph.nodes):
             self.used["ColumnDropPath"] = self.used["global_drop_path"] = True
             tail = ["global_drop_path(self)  # FractalNet's joins share one column draw per forward"]
+        if not self.net.init.empty:  # the spec's init rules, applied as resdsl.build applies them
+            self.used["init_weights"] = True
+            tail.append("init_weights(self, INIT_BY_TYPE, INIT_BY_PATH)")
         self.net_class = self.class_source(self.network_class_name, doc, signature, [], d, texts, tail=tail)
         return self.assemble()
 
@@ -898,6 +901,8 @@ class Generator:
         head += ["import torch", "import torch.nn.functional as F", "from torch import nn", "",
                  f"__all__ = [{json.dumps(name)}, \"INPUT_SHAPE\"]", "",
                  f"INPUT_SHAPE = {tuple(net.input_type.shape)!r}"]
+        if not net.init.empty:
+            head += ["", *_init_tables(net)]
         parts = ["\n".join(head)]
         for helper, source in _helpers():
             if self.used.get(helper):
@@ -1086,7 +1091,39 @@ _GROUP_SOURCE = '''class Group(nn.Module):
 # The runtime pieces a generated file may define, in the order it defines them.
 RUNTIME_PIECES = ("DropPath", "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear",
                   "channel_shuffle", "Scale", "MeanJoin", "channel_affine",
-                  "ColumnDropPath", "global_drop_path", "MaxUnpool")
+                  "ColumnDropPath", "global_drop_path", "MaxUnpool", "init_weights")
+
+
+def _init_tables(net: Network) -> list[str]:
+    """The spec's init rules as the two tables `init_weights` takes (fixed words, numbers and module paths)."""
+    by_type, by_path = net.init.runtime_tables()
+    lines = ["# How the weights start (the spec's `init` rules): per layer class, (the torch.nn.init function and its",
+             "# arguments for the weight, the bias's constant); None keeps PyTorch's default.  INIT_BY_PATH: the",
+             "# layers of this member whose rule differs from their class's (a block's own rules, residual BNs)."]
+    for title, table in (("INIT_BY_TYPE", by_type), ("INIT_BY_PATH", by_path)):
+        if not table:
+            lines.append(f"{title} = {{}}")
+            continue
+        lines.append(f"{title} = {{")
+        lines += [f"    {key!r}: {_rule_literal(rule)}," for key, rule in table.items()]
+        lines.append("}")
+    return lines
+
+
+def _rule_literal(rule: tuple[Any, Any]) -> str:
+    weight, bias = rule
+    if bias is not None:
+        _check_literal(bias)
+    if weight is not None:
+        _check_literal(weight[0])
+        for k, v in weight[1].items():
+            _check_literal(k)
+            _check_literal(v)
+        args = ", ".join(f"{k!r}: {v!r}" for k, v in weight[1].items())
+        weight = f"({weight[0]!r}, {{{args}}})"
+    return f"({weight}, {bias!r})"
+
+
 INDICES = "indices"  # the key of a max pool's second output among a forward's values
 
 

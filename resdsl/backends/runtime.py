@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["DropPath", "MeanJoin", "ColumnDropPath", "global_drop_path", "MaxUnpool", "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear",
-           "Scale", "channel_shuffle", "channel_slice", "layer_scale", "channel_affine",
+           "Scale", "channel_shuffle", "channel_slice", "layer_scale", "channel_affine", "init_weights",
            "RUNTIME"]
 
 
@@ -206,6 +206,23 @@ def channel_affine(x: torch.Tensor, scale: tuple[float, ...], shift: tuple[float
     s = torch.tensor(scale, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     b = torch.tensor(shift, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     return x * s + b
+
+
+def init_weights(model: nn.Module, by_type: dict[str, Any], by_path: dict[str, Any]) -> None:
+    """Initialise the layers of `model` as its spec's `init` rules say, in module order (weight, then bias),
+    as torchvision's `for m in self.modules()` loops do.  A rule is (weight, bias): weight is None (keep
+    PyTorch's default) or (a `torch.nn.init` function's name, its keyword arguments); bias is None (keep)
+    or the constant it starts at.  `by_path` (module path -> rule) wins over `by_type` (class name -> rule)."""
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            rule = by_path[name] if name in by_path else by_type.get(type(module).__name__)
+            if rule is None:
+                continue
+            weight, bias = rule
+            if weight is not None and getattr(module, "weight", None) is not None:
+                getattr(nn.init, weight[0])(module.weight, **weight[1])
+            if bias is not None and getattr(module, "bias", None) is not None:
+                nn.init.constant_(module.bias, bias)
 
 
 RUNTIME: dict[str, Any] = {"DropPath": DropPath, "zero_pad_shortcut": zero_pad_shortcut,
