@@ -70,7 +70,12 @@ def inference_network(net: Network) -> Lowering:
             else:
                 forward[node.id] = node.inputs[0]
                 dropped.append(node.path)
-    if not forward and not new_ops:
+    # Only what the eval output reads: training-time auxiliary heads (GoogLeNet's aux1, aux2) go.
+    live = {0, graph.output}
+    for node in reversed(graph.nodes):
+        if node.id in live:
+            live.update(node.inputs)
+    if not forward and not new_ops and len(live) == len(graph.nodes) and not getattr(graph, "heads", ()):
         return Lowering(net, (), (), ())
     new_id: dict[int, int] = {}
     nodes: list[Node] = []
@@ -81,12 +86,13 @@ def inference_network(net: Network) -> Lowering:
         return new_id[i]
 
     for node in graph.nodes:
-        if node.id in forward:
+        if node.id in forward or node.id not in live:
             continue
         new_id[node.id] = len(nodes)
         nodes.append(Node(len(nodes), new_ops.get(node.id, node.op), tuple(value(i) for i in node.inputs), node.type,
                           node.name, node.path, node.scope, node.stage, node.span))
-    folded = Graph(graph.name, tuple(nodes), graph.scopes, value(graph.output))
+    extra = {"heads": (), "order": None} if hasattr(graph, "heads") else {}
+    folded = replace(graph, nodes=tuple(nodes), output=value(graph.output), **extra)
     costs = costs_of(folded)
     # Budgets are the spec's, checked on the network it describes; the weights come from folding, not rules.
     lowered = replace(net, graph=folded, costs=costs, totals=totals(folded, costs), memory=activation_memory(folded),
