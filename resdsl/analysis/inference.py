@@ -51,8 +51,15 @@ def inference_network(net: Network) -> Lowering:
     folds: list[Fold] = []
     dropped: list[str] = []
     scaled: list[str] = []
+    # Only what the eval output reads: training-time auxiliary heads (GoogLeNet's aux1, aux2) go.
+    live = {0, graph.output}
+    for node in reversed(graph.nodes):
+        if node.id in live:
+            live.update(node.inputs)
     for node in graph.nodes:
         op = node.op
+        if node.id not in live:
+            continue
         if isinstance(op, ops.BatchNorm) and len(node.inputs) == 1:
             src = graph.nodes[node.inputs[0]]
             if isinstance(src.op, FOLDS_INTO) and users[src.id] == (node.id,) and src.id not in new_ops \
@@ -70,11 +77,6 @@ def inference_network(net: Network) -> Lowering:
             else:
                 forward[node.id] = node.inputs[0]
                 dropped.append(node.path)
-    # Only what the eval output reads: training-time auxiliary heads (GoogLeNet's aux1, aux2) go.
-    live = {0, graph.output}
-    for node in reversed(graph.nodes):
-        if node.id in live:
-            live.update(node.inputs)
     if not forward and not new_ops and len(live) == len(graph.nodes) and not getattr(graph, "heads", ()):
         return Lowering(net, (), (), ())
     new_id: dict[int, int] = {}

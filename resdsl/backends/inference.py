@@ -56,6 +56,9 @@ def fold(model: nn.Module, channels_last: bool = True) -> nn.Module:
     device = param.device if param is not None else torch.device("cpu")
     with torch.device("meta"):
         folded = build_module(lowering.network)
+    kept = set(folded.state_dict())  # the aux heads' tensors go with the heads
+    dropped = {n.path for n in net.graph.nodes if n.op.is_layer} - {n.path for n in lowering.network.graph.nodes}
+    state = {k: v for k, v in state.items() if k in kept or not any(k.startswith(p + ".") for p in dropped)}
     try:
         folded.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as err:  # a submodule replaced after build (model.fc = ...) no longer fits the spec
