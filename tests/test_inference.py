@@ -18,7 +18,7 @@ from torch import nn  # noqa: E402
 
 import resdsl  # noqa: E402
 from oracles import SPECS  # noqa: E402
-from resdsl.analysis.inference import inference_network  # noqa: E402
+from resdsl.backends.inference_network import inference_network  # noqa: E402
 from resdsl.backends.torch import build_module  # noqa: E402
 from resdsl.diagnostics import ResdslError  # noqa: E402
 from resdsl.pipeline import load as pipeline_load  # noqa: E402

@@ -35,7 +35,7 @@ def test_onnx_export_runs_in_onnxruntime_as_in_torch(tmp_path, capsys, spec, inf
     assert main(["compile", str(path), "--format", "onnx", "-o", str(out), *(["--inference"] if inference else [])]) == 0
     net = resdsl.load(path)
     if inference:
-        from resdsl.analysis.inference import inference_network
+        from resdsl.backends.inference_network import inference_network
 
         net = inference_network(net).network
     torch.manual_seed(0)

@@ -1,5 +1,5 @@
 """Inference lowering in torch: fold a built network's trained (or fresh) weights into the network of
-`resdsl.analysis.inference` and return it as a plain eval-mode module.
+`resdsl.backends.inference_network` and return it as a plain eval-mode module.
 
 For a conv (or linear) with weight W and bias b followed by a BN with scale g, shift beta, running mean
 m and variance v, the folded layer has W' = W * s and b' = (b - m) * s + beta with s = g / sqrt(v + eps)
@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from resdsl.analysis.inference import Fold, inference_network
+from resdsl.backends.inference_network import Fold, inference_network
 from resdsl.diagnostics import UsageError, SourceSpan
 
 __all__ = ["fold", "fold_state_dict"]

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                          f"give a file name, e.g. -o model.{fmt}")
     net = load_from_args(args, input_shape=parse_shape(args.input) if args.input else None)
     if args.inference:
-        from resdsl.analysis.inference import inference_network
+        from resdsl.backends.inference_network import inference_network
 
         net = inference_network(net).network
     target = None if args.output == "-" else Path(args.output or f"{net.member_name}.{fmt}")

@@ -1,4 +1,5 @@
-"""The inference lowering pass: a checked network -> the network an eval-mode forward needs (no torch).
+"""The inference lowering pass: a checked network -> the network an eval-mode forward needs (no torch:
+`resdsl compile --inference --format py` needs none).
 
   * every batch norm that directly follows a conv or a fully connected layer (the layer's only reader)
     is folded into it: the layer gains a bias, the BN node disappears;
@@ -19,7 +20,6 @@ from resdsl.analysis.memory import activation_memory
 from resdsl.ir import ops
 from resdsl.ir.graph import Graph, Node
 from resdsl.ir.init import InitPlan
-from resdsl.network import Network
 
 FOLDS_INTO = (ops.Conv, ops.Linear)  # layers whose output channels a BN's affine map can be folded into
 
