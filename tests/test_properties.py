@@ -78,6 +78,19 @@ def test_generated_specs_check_and_count(spec):
     assert net.flops == 2 * net.macs > 0
 
 
+def test_a_strided_block_on_a_1x1_map_is_projected_like_torchvisions():
+    """Hypothesis found it: /2 on a 1x1 map keeps the shape, yet torchvision's rule (`stride != 1 or
+    inplanes != planes * expansion`) adds a downsample, and so must shortcut=B, with the body's stride."""
+    rows = [(4, 1, 2)] * 4
+    text = "\n".join(["network gen {", "  input 1x8x8", "  stem conv1: conv 1x1 4, bn1: bn, relu",
+                      "  stages basic shortcut=B {", *(f"    layer{i}: 4 x1 /2" for i in range(1, 5)), "  }",
+                      "  head avgpool: gap, fc: fc 2", "}"]) + "\n"
+    net = resdsl.load(text)
+    assert net.params == expected_params(1, 4, 1, "basic", "B", rows, 2) == 1334
+    projections = [n for n in net.graph.nodes if n.path.startswith("layer4.0.downsample") and n.op.kind == "conv"]
+    assert [n.op.stride for n in projections] == [(2, 2)]
+
+
 SEED = """\
 block unit(width, stride=1) {
   residual shortcut=B {

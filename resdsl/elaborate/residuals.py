@@ -49,6 +49,7 @@ class Residuals(ElaboratorCore):
                                       "proj is conv (1x1 conv + BN), avgpool (ResNet-D: 2x2 avg pool, 1x1 conv, "
                                       "BN) or the name of a block taking (out, stride)")
         self.state.residuals_seen += 1
+        first_body_node = len(self.state.builder.nodes)
         main = self._body(res.body, frame, flow)
         if kind == "none":
             return main
@@ -65,7 +66,10 @@ class Residuals(ElaboratorCore):
         if not isinstance(project_from, TensorRef):
             raise ArgumentError(f"proj_from takes a tensor like @relu1, got {type_name(project_from)}", late[0].span)
         x, y = flow.type, main.type
-        same = x.shape == y.shape
+        # torchvision's rule is `stride != 1 or inplanes != planes * expansion`: a strided body needs a
+        # projection even where the map is already 1x1 and its shape does not change.
+        body_stride = _path_stride(self.state.builder.nodes, first_body_node, main.node)
+        same = x.shape == y.shape and body_stride == (1, 1)
         if kind == "gated":
             if not same:
                 raise self._located(ShapeError, f"a gated (highway) shortcut needs the body to keep the "
@@ -84,7 +88,8 @@ class Residuals(ElaboratorCore):
             shortcut = self._add(self._op(ops.ZeroPadShortcut, x.channels, y.channels, _stride_between(x, y, res.span)),
                                  [flow], frame.scope, None, frame.stage, res.span, frame)
         elif kind == "C" or (kind == "B" and not same):
-            shortcut = self._projection(project_from, y, args["proj_bn"], frame, res.span, policy)
+            stride = body_stride if x.shape == y.shape else None
+            shortcut = self._projection(project_from, y, args["proj_bn"], frame, res.span, policy, stride)
         else:
             shortcut = flow
         return self._add(self._op(ops.Add), [main, shortcut], frame.scope, label, frame.stage, res.span, frame)
@@ -101,13 +106,15 @@ class Residuals(ElaboratorCore):
         return value
 
     def _projection(self, x: TensorRef, target: TensorType, with_bn: bool, frame: Frame,
-                    span: SourceSpan, policy: dict[str, str]) -> TensorRef:
+                    span: SourceSpan, policy: dict[str, str], stride: tuple[int, int] | None = None) -> TensorRef:
         """The projection shortcut, a scope named `proj_name` (torchvision's `downsample`): a 1x1 conv
         (child 0) and BN (child 1); with proj=avgpool (ResNet-D, timm's avg_down) first a 2x2 average
-        pool where the stride is 2 (child 0, then the conv and BN); or a block of the spec."""
+        pool where the stride is 2 (child 0, then the conv and BN); or a block of the spec.  The stride is
+        the body's where it is known (a strided body on a 1x1 map), else the one that maps x to target."""
         if not target.is_image:
             raise ShapeError("a projection shortcut needs a feature map", span)
-        stride = _stride_between(x.type, target, span)
+        if stride is None or x.type.shape != target.shape:
+            stride = _stride_between(x.type, target, span)
         name = self._free_label(frame, policy["proj_name"])
         form = policy["proj"]
         if form not in _PROJECTION_FORMS:
@@ -144,6 +151,24 @@ class Residuals(ElaboratorCore):
         while label in names:
             label, i = f"{base}_{i}", i + 1
         return label
+
+
+def _path_stride(nodes: list, first: int, last: int) -> tuple[int, int]:
+    """The largest product of conv/pool strides on a path of the body (nodes first..last) to `last`;
+    an up-sampling op on the way makes the body's stride unknown, and the shapes decide."""
+    memo: dict[int, tuple[int, int]] = {}
+    for node in nodes[first:last + 1]:
+        op = node.op
+        if isinstance(op, (ops.ConvTranspose, ops.MaxUnpool)):
+            own = (0, 0)
+        elif isinstance(op, (ops.Conv, ops.Pool)):
+            own = op.stride
+        else:
+            own = (1, 1)
+        reached = [memo[i] for i in node.inputs if i in memo] or [(1, 1)]
+        memo[node.id] = (max(r[0] for r in reached) * own[0], max(r[1] for r in reached) * own[1])
+    stride = memo.get(last, (1, 1))
+    return (1, 1) if 0 in stride else stride
 
 
 def _stride_between(x: TensorType, y: TensorType, span: SourceSpan) -> tuple[int, int]:
