@@ -79,7 +79,7 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
         total = totals(graph, costs)
         memory = activation_memory(graph)
         actual = {"params": total.params, "macs": total.macs, "flops": total.flops,
-                  "activations": memory.bytes(memory.peak_elements)}
+                  "activations": memory.peak_bytes()}
         shares = _stage_shares(graph, costs)
         results, errors = check_budgets(elaborated.budgets, actual, shares)
         if errors and enforce_budgets:

@@ -38,7 +38,7 @@ def network_record(net) -> dict[str, Any]:
     return {"name": net.name, "source": net.source, "input_shape": list(net.input_type.shape),
             "output_shape": list(net.output_type.shape), "params": net.params, "buffers": net.totals.buffers,
             "macs": net.macs, "flops": net.flops,
-            "peak_activation_bytes_fp32": net.memory.bytes(net.memory.peak_elements, 1, 4),
+            "peak_activation_bytes_fp32": net.memory.peak_bytes(),
             "parameters": {k: _plain(v, show) for k, v in net.parameters}, "budgets": budget_records(net),
             **_heads(net)}
 

@@ -54,7 +54,7 @@ def source_of(path: Path) -> str:
 
 def row(path: Path) -> str:
     net = resdsl.load(path)
-    memory = binary_bytes(net.memory.bytes(net.memory.peak_elements))
+    memory = binary_bytes(net.memory.peak_bytes())
     input_size = "x".join(str(v) for v in net.input_type.shape)
     rel = path.relative_to(ROOT)
     return (f"| [`{net.name}`](../{rel}) | {net.params:,} | {si(net.macs)} | {memory} | {input_size} | "

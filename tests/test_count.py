@@ -92,3 +92,22 @@ def test_a_table_that_claims_a_wrong_figure_fails(tmp_path, capsys):
     assert main(["table", str(spec)]) == 1
     out = capsys.readouterr().out
     assert "NO differs" in out and "1 of 2 claiming rows" in out
+
+
+def test_pool_indices_an_unpool_reads_count_as_int64():
+    # A 1x4x4 input, a 2x2/2 max pool whose indices the unpool reads (4 values + 4 int64 indices), a
+    # conv to 1x2x2, the unpool back to 1x4x4.  Torch keeps the indices in int64 whatever the dtype.
+    text = "network u {\n input 1x4x4\n p: maxpool 2x2/2\n conv 3x3 1\n maxunpool @p\n}\n"
+    net = resdsl.load(text)
+    memory = net.memory
+    assert memory.index_elements == 4
+    assert memory.total_elements == 16 + 4 + 4 + 16
+    assert memory.total_bytes(1, 4) == 40 * 4 + 4 * 8 and memory.total_bytes(2, 2) == 2 * (40 * 2 + 4 * 8)
+    # Peak: while the unpool runs, the pool's output and indices (kept for it), the conv's output, and
+    # the unpool's output are alive; the input was freed after the pool.
+    peak = memory.peak(4)
+    assert (peak.values, peak.indices) == (4 + 4 + 16, 4)
+    assert memory.peak_bytes(1, 4) == 24 * 4 + 4 * 8 and memory.peak_bytes(3, 2) == 3 * (24 * 2 + 4 * 8)
+    assert report(net)["memory"]["peak_activation_bytes_fp32"] == 128
+    with pytest.raises(ValueError, match="8-byte"):
+        memory.peak(8)

@@ -20,7 +20,8 @@ CONVENTIONS = {
                  "window element; not in MACs or FLOPs",
     "params": "trainable parameters; BN running statistics are buffers, counted apart",
     "memory": "bytes; activations are every op output of one inference pass, peak = most bytes alive at "
-              "once with each tensor freed after its last reader (no in-place ops)",
+              "once with each tensor freed after its last reader (no in-place ops); a max pool whose indices an "
+              "unpool reads adds 8 bytes (int64) per output element",
 }
 # Added to the conventions of a network with aux heads.
 AUX_CONVENTION = ("training-time side outputs: their parameters are in params, their MACs are not in macs "
@@ -52,9 +53,9 @@ def report(net: Network, batch: int = 1, by: str = "stage") -> dict[str, Any]:
         "memory": {
             "param_bytes_fp32": 4 * net.params,
             "buffer_bytes_fp32": 4 * net.totals.buffers,
-            "activation_bytes_fp32": memory.bytes(memory.total_elements, batch, 4),
-            "peak_activation_bytes_fp32": memory.bytes(memory.peak_elements, batch, 4),
-            "peak_activation_bytes_fp16": memory.bytes(memory.peak_elements, batch, 2),
+            "activation_bytes_fp32": memory.total_bytes(batch, 4),
+            "peak_activation_bytes_fp32": memory.peak_bytes(batch, 4),
+            "peak_activation_bytes_fp16": memory.peak_bytes(batch, 2),
             "peak_at": graph.nodes[memory.peak_step].path,
         },
         "budgets": [{"metric": b.limit.metric, "limit": b.limit.limit, "op": b.limit.op, "actual": b.actual,

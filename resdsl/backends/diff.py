@@ -73,7 +73,7 @@ def diff(a: Network, b: Network) -> dict[str, Any]:
     def total(net):
         return {"name": net.name, "source": net.source, "input_shape": list(net.input_type.shape),
                 "output_shape": list(net.output_type.shape), "params": net.params, "macs": net.macs,
-                "peak_activation_bytes_fp32": net.memory.bytes(net.memory.peak_elements, 1, 4)}
+                "peak_activation_bytes_fp32": net.memory.peak_bytes()}
 
     ta, tb = total(a), total(b)
     return {"command": "diff", "ok": True, "a": ta, "b": tb,

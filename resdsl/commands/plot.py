@@ -93,7 +93,7 @@ def _spec_points(args) -> list[Point]:
         ns = argparse.Namespace(file=name, network=None, overrides=args.overrides)
         net = load_from_args(ns)
         points.append(Point(net.name, net.macs, float(net.params),
-                            float(net.memory.bytes(net.memory.peak_elements, 1, 4))))
+                            float(net.memory.peak_bytes())))
     return points
 
 
