@@ -51,6 +51,20 @@ def test_a_pool_inside_a_labelled_block_is_reached_with_a_dot():
     assert unpool.type.shape == (8, 16, 16)
 
 
+def test_a_pool_two_scopes_deep_is_reached_with_a_dotted_path():
+    enc = "block enc(w) { stage: down w, conv 3x3 w }\n"
+    net = _load("  e1: enc 16\n  conv 3x3 8\n  maxunpool @e1.stage.pool", blocks=DOWN + enc)
+    unpool = net.graph.nodes[-1]
+    assert net.graph.nodes[unpool.inputs[1]].path == "e1.stage.pool"
+    assert unpool.type.shape == (8, 16, 16)
+    # In an expression too, and with a dimension after the path.
+    net = _load("  e1: enc 16\n  conv(3x3, @e1.stage.pool.c * 1)\n  maxunpool @e1.stage.pool", blocks=DOWN + enc)
+    assert net.graph.nodes[-2].op.out_channels == 8 and net.output_type.shape == (8, 16, 16)
+    err = _error("  e1: enc 16\n  maxunpool @e1.stage.pol", NameResolutionError, blocks=DOWN + enc)
+    assert err.message == "@e1 has no max pool labelled 'stage.pol'"
+    assert "@e1.stage.pool" in err.hint
+
+
 def test_a_pool_is_passed_to_a_block_as_a_tensor_argument():
     up = "block up(pool) { conv 1x1 8, maxunpool @pool }\n"
     net = _load("  d1: down 16\n  up(@d1.pool)", blocks=DOWN + up)

@@ -314,19 +314,25 @@ class Evaluator:
         return self.tensor(e.name, e.span)
 
     def _tensor_attr(self, name: str, attr: str, span: SourceSpan):
-        """`@t.c` (a dimension), or `@block.pool`: a max pool labelled inside the block labelled block."""
-        if attr not in TENSOR_ATTRS:
-            inner = self.tensors.get(f"{name}.{attr}")
+        """`@t.c` (a dimension), or `@block.pool` / `@block.inner.pool`: a max pool labelled inside the
+        labelled block (at any depth), optionally followed by one of its dimensions (`@block.pool.c`)."""
+        inner = self.tensors.get(f"{name}.{attr}")
+        if inner is not None:
+            return inner
+        path, _, last = attr.rpartition(".")
+        if last in TENSOR_ATTRS:
+            if not path:
+                return tensor_attr(self.tensor(name, span), last, span)
+            inner = self.tensors.get(f"{name}.{path}")
             if inner is not None:
-                return inner
-            ref = self.tensor(name, span)
-            pools = sorted("@" + k for k in self.tensors if k.startswith(f"{name}."))
-            if pools:
-                raise NameResolutionError(f"@{name} has no max pool labelled '{attr}'", span,
-                                          did_you_mean(f"@{name}.{attr}", pools) or
-                                          "its max pools are " + ", ".join(pools))
-            return tensor_attr(ref, attr, span)
-        return tensor_attr(self.tensor(name, span), attr, span)
+                return tensor_attr(inner, last, span)
+        ref = self.tensor(name, span)
+        pools = sorted("@" + k for k in self.tensors if k.startswith(f"{name}."))
+        if pools:
+            raise NameResolutionError(f"@{name} has no max pool labelled '{attr}'", span,
+                                      did_you_mean(f"@{name}.{attr}", pools) or
+                                      "its max pools are " + ", ".join(pools))
+        return tensor_attr(ref, attr, span)
 
     def tensor(self, name: str, span: SourceSpan) -> TensorRef:
         ref = self.tensors.get(name)
@@ -393,8 +399,13 @@ class Evaluator:
         raise EvaluationError(f"cannot index {type_name(target)}", e.span)
 
     def _Attr(self, e: ast.Attr):
-        if isinstance(e.target, ast.ValueRef) and e.target.attr is None:
-            return self._tensor_attr(e.target.name, e.name, e.span)
+        names, root = [e.name], e.target
+        while isinstance(root, ast.Attr):  # `@a.b.pool.c` in an expression: one dotted path
+            names.append(root.name)
+            root = root.target
+        if isinstance(root, ast.ValueRef):
+            path = ".".join(([root.attr] if root.attr else []) + names[::-1])
+            return self._tensor_attr(root.name, path, e.span)
         target = self.eval(e.target)
         if isinstance(target, TensorRef):
             return tensor_attr(target, e.name, e.span)

@@ -40,7 +40,8 @@ class Name:
 
 @dataclass(frozen=True)
 class ValueRef:
-    """`@name` or `@name.attr`: a tensor value computed earlier in the same body (or `@in`)."""
+    """`@name` or `@name.attr`: a tensor value computed earlier in the same body (or `@in`); `attr` may be
+    dotted (`@enc.down.pool`: a max pool inside nested labelled blocks)."""
 
     span: SourceSpan
     name: str

@@ -528,8 +528,8 @@ class _ToAst(Transformer):
         return ast.Name(_tok_span(self.file, tok), str(tok))
 
     def valueref_expr(self, meta, children):
-        attr = children[1] if len(children) > 1 else None
-        return ast.ValueRef(self._s(meta), str(children[0])[1:], str(attr) if attr is not None else None)
+        attrs = [str(c) for c in children[1:] if c is not None]  # `@a.b.pool`: a pool two scopes deep
+        return ast.ValueRef(self._s(meta), str(children[0])[1:], ".".join(attrs) if attrs else None)
 
     def _bin(op):
         def build(self, meta, children):
