@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from resdsl.syntax.cache import Unpickler, UnpicklingError, blake2b, cache_dir, write_entry
+from resdsl.syntax.cache import Unpickler, UnpicklingError, blake2b, cache_dir, read_entry, write_entry
 
 if TYPE_CHECKING:
     from resdsl.network import Network
@@ -78,15 +78,11 @@ def lookup(entry: str) -> "Network | None":
     directory = cache_dir()
     if directory is None:
         return None
-    try:
-        with (directory / entry).open("rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    if not data.startswith(FORMAT):
+    payload = read_entry(directory / entry, FORMAT)
+    if payload is None:
         return None
     try:
-        deps, net = _NetworkUnpickler(io.BytesIO(data[len(FORMAT):])).load()
+        deps, net = _NetworkUnpickler(io.BytesIO(payload)).load()
         fresh = all(_text_digest(Path(name).read_bytes().decode("utf-8")) == digest for name, digest in deps)
     except Exception:  # corrupt, foreign or raced entries, vanished imports: all a miss
         return None

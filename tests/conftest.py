@@ -33,3 +33,16 @@ def timm():
     from oracles import timm_module
 
     return timm_module()
+
+
+@pytest.fixture
+def cache_at(tmp_path, monkeypatch):
+    """A fresh cache directory (parse and checked-network caches), and no in-memory copies, for one test."""
+    from resdsl.syntax import cache
+
+    directory = tmp_path / "cache"
+    monkeypatch.setenv(cache.DIR_ENV, str(directory))
+    monkeypatch.delenv(cache.OFF_ENV, raising=False)
+    cache.forget()
+    yield directory
+    cache.forget()

@@ -15,16 +15,6 @@ from resdsl.syntax import cache
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def cache_at(tmp_path, monkeypatch):
-    directory = tmp_path / "cache"
-    monkeypatch.setenv(cache.DIR_ENV, str(directory))
-    monkeypatch.delenv(cache.OFF_ENV, raising=False)
-    cache.forget()
-    yield directory
-    cache.forget()
-
-
 def entries(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.net"))
 

@@ -15,17 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "specs/torchvision/resnet152.res"
 
 
-@pytest.fixture
-def cache_at(tmp_path, monkeypatch):
-    """A fresh cache directory, and no in-memory copies, for one test."""
-    directory = tmp_path / "cache"
-    monkeypatch.setenv(cache.DIR_ENV, str(directory))
-    monkeypatch.delenv(cache.OFF_ENV, raising=False)
-    cache.forget()
-    yield directory
-    cache.forget()
-
-
 def entries(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.ast")) if directory.is_dir() else []
 

@@ -79,14 +79,6 @@ def read_sources(primitive: Primitive, args: dict[str, Any], node_of) -> tuple[d
         refs.append(v)
     return out, refs
 
-    @cached_property
-    def signature(self) -> tuple[tuple[ast.Param, ...], dict[str, Any]]:
-        """The parameters as the binder takes them, and the defaults: made once, not at every call.
-        (The binder reports a missing argument at the call, so the parameters need no span of theirs.)"""
-        span = SourceSpan(f"<primitive {self.name}>", 1, 1, 1, 1)
-        return (tuple(ast.Param(span, name, None) for name, _ in self.params),
-                {name: default for name, default in self.params if default is not REQUIRED})
-
 
 # ---- argument coercion ----------------------------------------------------------------------
 

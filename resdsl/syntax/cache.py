@@ -143,16 +143,22 @@ def _safe_dir(path: Path) -> Path | None:
     return path
 
 
-def _read(entry: Path, start: str, file: str) -> Any:
+def read_entry(entry: Path, header: bytes) -> bytes | None:
+    """An entry's payload after its format header, or None (missing, unreadable, another format)."""
     try:
         with entry.open("rb") as f:
             data = f.read()
     except OSError:
         return None
-    if not data.startswith(FORMAT):
+    return data[len(header):] if data.startswith(header) else None
+
+
+def _read(entry: Path, start: str, file: str) -> Any:
+    payload = read_entry(entry, FORMAT)
+    if payload is None:
         return None
     try:
-        result = _AstUnpickler(io.BytesIO(data[len(FORMAT):])).load()
+        result = _AstUnpickler(io.BytesIO(payload)).load()
     except Exception:  # corrupt bytes raise anything from ValueError to OverflowError: every one is a miss
         return None      # (and the parse that follows rewrites the entry)
     from resdsl.syntax import ast

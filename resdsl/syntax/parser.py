@@ -42,26 +42,18 @@ def _lark() -> Lark:
 
 def parse(text: str, file: str = "<string>") -> ast.Module:
     """Parse the text of one .res file.  Raises `SpecSyntaxError` with a location on bad input."""
-    text = normalise_source(text, file)
-    check_brackets(text, file)
-    try:
-        tree = _lark().parse(text, start="start")
-    except UnexpectedInput as err:
-        raise _syntax_error(err, text, file) from None
-    check_nesting(tree, file)
-    try:
-        return _ToAst(file).transform(tree)
-    except VisitError as err:
-        if isinstance(err.orig_exc, ResdslError):
-            raise err.orig_exc from None
-        raise
+    return _parse(normalise_source(text, file), file, "start")
 
 
 def parse_expression(text: str, file: str = "<--set>") -> ast.Expr:
     """Parse one expression (a `--set` value, say) with the same rules as in a spec."""
+    return _parse(text, file, "expr")
+
+
+def _parse(text: str, file: str, start: str):
     check_brackets(text, file)
     try:
-        tree = _lark().parse(text, start="expr")
+        tree = _lark().parse(text, start=start)
     except UnexpectedInput as err:
         raise _syntax_error(err, text, file) from None
     check_nesting(tree, file)
