@@ -183,11 +183,6 @@ class GraphBuilder:
                                                            new_nodes[first + template.output].type)
         return out, [first + i for i in template.drop_paths]
 
-    def replace_op(self, node_id: int, op: ops.Op) -> None:
-        node = self.nodes[node_id]
-        self.nodes[node_id] = Node(node.id, op, node.inputs, node.type, node.name, node.path, node.scope,
-                                   node.stage, node.span)
-
     def freeze(self, output: TensorRef, heads: tuple[AuxHead, ...] = (), order: OutputOrder | None = None) -> Graph:
         return Graph(self.network, tuple(self.nodes), tuple(s.scope for s in self.scopes), output.node, heads, order)
 
