@@ -51,7 +51,9 @@ def write_atomic(target: Path, write: Callable[[Path], None] | bytes | str) -> N
     never see half a file, and a failure leaves the old file (if any) untouched and no temporary behind.
     `write` is the data, or a function that writes to the path it is given."""
     directory = target.parent if str(target.parent) else Path(".")
-    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{target.name[:64]}.", suffix=".tmp")
+    # The temporary keeps the target's extension: writers such as torch.export.save warn when the name
+    # they are given does not end in theirs (`.pt2`).
+    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{target.name[:64]}.", suffix=f".tmp{target.suffix[:16]}")
     os.close(fd)
     temp = Path(name)
     try:
