@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, Union
 
 from resdsl.backends.lowering import Lowered, ParameterInit, lower, passes_indices
-from resdsl.backends.pycode_family import fit, optional_forward
+from resdsl.backends.pycode_family import CHANNEL_FIELDS, Step, align, condition, fit, group_lines, target_and_source
 from resdsl.diagnostics import NameResolutionError
 from resdsl.ir.names import class_name, is_attribute, label_problem
 from resdsl.ir import ops
@@ -55,6 +55,9 @@ class Expr:
     callee: str
     args: list[tuple[str | None, "Arg"]]
     brackets: tuple[str, str] = ("(", ")")
+    # keyword -> the text of its default: the argument is left out where it renders as that text
+    defaults: dict[str, str] = field(default_factory=dict)
+    keys: tuple[Any, ...] | None = None  # an unnamed nn.Sequential's entries: where each comes from (its span)
 
 
 @dataclass
@@ -75,6 +78,9 @@ def fmt(arg: Arg, indent: int, width: float = LINE_WIDTH, lead: int = 0) -> str:
         return arg
     if isinstance(arg, Pair):
         return f"({json.dumps(arg.name)}, {fmt(arg.value, indent, width)})"
+    if arg.callee == _REPEAT:  # `*[Block(...) for _ in range(n)]`
+        ctor, count = (v for _, v in arg.args)
+        return f"*[{fmt(ctor, indent, width, lead + 2)} for _ in range({fmt(count, indent, width)})]"
     opening, closing = arg.brackets
     parts = [(f"{k}=" if k else "") + fmt(v, indent + 4, width) for k, v in arg.args]
     one = f"{arg.callee}{opening}{', '.join(parts)}{closing}"
@@ -90,9 +96,29 @@ def _map_leaves(arg: Arg, fn: Callable[[str], str]) -> Arg:
         return fn(arg)
     if isinstance(arg, Pair):
         return Pair(arg.name, _map_leaves(arg.value, fn))
-    callee = fn(arg.callee) if "\x00" in arg.callee else arg.callee  # a repeat's `*[Block(...) for ...`
-    return Expr(callee, [(k, _map_leaves(v, fn)) for k, v in arg.args], arg.brackets)
+    args = [(k, _map_leaves(v, fn)) for k, v in arg.args]
+    args = [(k, v) for k, v in args if not (k in arg.defaults and v == arg.defaults[k])]  # torch's default
+    return Expr(arg.callee, args, arg.brackets)
 
+
+_REPEAT = "\x02repeat"  # the callee of `*[ctor for _ in range(count)]`
+
+
+# Keywords `lowering` leaves out at torch's default; the code generator writes them into every instance (so
+# the instances of a family compare equal) and leaves them out again where they render as the default.
+LAYER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "nn.Conv2d": {"dilation": 1, "groups": 1},
+    "nn.ConvTranspose2d": {"output_padding": 0},
+    "nn.BatchNorm2d": {"eps": 1e-05, "momentum": 0.1},
+    "nn.BatchNorm1d": {"eps": 1e-05, "momentum": 0.1},
+}
+_ARGUMENT_ORDER: dict[str, tuple[str, ...]] = {
+    "nn.Conv2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias"),
+    "nn.ConvTranspose2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding",
+                           "bias"),
+    "nn.BatchNorm2d": ("num_features", "eps", "momentum"),
+    "nn.BatchNorm1d": ("num_features", "eps", "momentum"),
+}
 
 # Containers are written one entry per line, like torchvision's code.
 _NAMED_SEQUENTIAL = "nn.Sequential(OrderedDict"
@@ -108,6 +134,12 @@ class Slot:
     hint: str      # a readable parameter name if this literal becomes one
     forward: bool  # used in forward (stored on self) rather than in __init__
     field: str = ""  # the constructor argument it is (`out_channels`), for naming it after the spec
+    default: Any = None  # the keyword's default (`groups=1`), when it is left out at that value
+    has_default: bool = False
+    width: bool = False  # a child block's parameter that is a width there (as `out_channels` is)
+
+
+_NO_DEFAULT = object()
 
 
 @dataclass
@@ -118,9 +150,11 @@ class Recorder:
 
     slots: list[Slot] = field(default_factory=list)
 
-    def lit(self, value: Any, hint: str, forward: bool = False, field: str = "") -> str:
+    def lit(self, value: Any, hint: str, forward: bool = False, field: str = "", default: Any = _NO_DEFAULT,
+            width: bool = False) -> str:
         _check_literal(value)
-        self.slots.append(Slot(value, hint, forward, field))
+        self.slots.append(Slot(value, hint, forward, field, None if default is _NO_DEFAULT else default,
+                               default is not _NO_DEFAULT, width))
         return f"\x00{len(self.slots) - 1}\x00"
 
 
@@ -168,6 +202,8 @@ class Instance:
     cls: str
     args: list[tuple[str, Any, bool]]
     optional: list[tuple[str, tuple[str, int]]] = field(default_factory=list)
+    defaults: dict[str, Any] = field(default_factory=dict)  # keyword arguments left out at these values
+    widths: frozenset[str] = frozenset()  # the arguments that are widths inside the class
 
 
 @dataclass
@@ -211,6 +247,7 @@ class Generator:
         self.used: dict[str, bool] = {}  # runtime helpers the code calls
         self.class_names: set[str] = set()
         self.fallback: list[str] = []
+        self.refused: dict[str, str] = {}  # block -> why its instances did not unify (the first reason)
         self.current_runs: dict[int, Run] = {}  # the runs of the draft being written  # blocks written as one class per shape (their instances did not unify)
 
     # -- structure decisions --
@@ -293,14 +330,17 @@ class Generator:
         unit = self.units[i]
         if unit.kind == CLASS:
             inst = self.instances[i]
-            args: list[tuple[str | None, Arg]] = [(p if keyword else None, rec.lit(v, f"{prefix}{p}", field=p))
-                                                  for p, v, keyword in inst.args]
+            args: list[tuple[str | None, Arg]] = [
+                (p if keyword else None, rec.lit(v, f"{prefix}{p}", field=p, default=inst.defaults.get(p, _NO_DEFAULT),
+                                                 width=p in inst.widths))
+                for p, v, keyword in inst.args]
             args += [(attr, self.ctor(member, rec, f"{prefix}{attr}_")) for attr, member in inst.optional]
-            return Expr(inst.cls, args)
+            return Expr(inst.cls, args, defaults={p: _literal(v) for p, v in inst.defaults.items()})
         if unit.kind == SEQUENTIAL:
             items = self.items(i)
             if [self.local_name(m) for m in items] == [str(k) for k in range(len(items))]:
-                return Expr("nn.Sequential", self.repeated(items, rec, prefix))
+                entries = self.repeated(items, rec, prefix)
+                return Expr("nn.Sequential", entries, keys=tuple(self._entry_keys(items)))
             entries = [(self.local_name(m), self.ctor(m, rec, f"{prefix}{self.local_name(m)}_")) for m in items]
             self.used["OrderedDict"] = True
             return Expr(_NAMED_SEQUENTIAL, [(None, Pair(n, e)) for n, e in entries], brackets=("([", "]))"))
@@ -333,10 +373,25 @@ class Generator:
             ctor = self.ctor(items[k], rec, f"{prefix}{k}_")
             if j > k:
                 count = rec.lit(j - k + 1, f"{prefix}blocks", field="count")
-                ctor = Expr(f"*[{fmt(ctor, 0, float('inf'))} for _ in range", [(None, count)], ("(", ")]"))
+                ctor = Expr(_REPEAT, [(None, ctor), (None, count)])
             out.append((None, ctor))
             k = j + 1
         return out
+
+    def _entry_keys(self, items: list[tuple[str, int]]) -> list[Any]:
+        """Where each entry `repeated` writes comes from in the spec (its call's span), so that the entries of
+        two instances of a block can be matched when some are left out (an `if` in the block's body)."""
+        keys: list[Any] = []
+        k = 0
+        while k < len(items):
+            j = k
+            while j + 1 < len(items) and self._same_instance(items[k], items[j + 1]):
+                j += 1
+            kind, i = items[k]
+            span = self.units[i].scope.span if kind == "unit" else self.graph.nodes[i].span
+            keys.append((kind, span, j - k + 1 if j > k else 0))
+            k = j + 1
+        return keys
 
     def _same_instance(self, a: tuple[str, int], b: tuple[str, int]) -> bool:
         if a[0] != "unit" or b[0] != "unit" or a[1] not in self.instances or b[1] not in self.instances:
@@ -356,9 +411,20 @@ class Generator:
         if not call.callee.startswith("nn."):
             self.used[call.callee] = True  # a runtime piece (DropPath) the file must define
         args: list[tuple[str | None, Arg]] = []
-        for k, (name, value) in enumerate(call.args):
-            args.append((None if k < call.positional else name, rec.lit(value, f"{prefix}{name}", field=name)))
-        return Expr(call.callee, args)
+        given = dict(call.args)
+        omitted = LAYER_DEFAULTS.get(call.callee, {})
+        order = [n for n, _ in call.args]
+        for name in omitted:  # every instance writes the same arguments; the defaults are left out when rendered
+            if name not in given:
+                after = _ARGUMENT_ORDER[call.callee]
+                position = next((k for k, n in enumerate(order) if after.index(n) > after.index(name)), len(order))
+                order.insert(position, name)
+        for k, name in enumerate(order):
+            value = given.get(name, omitted.get(name))
+            default = omitted[name] if name in omitted else _NO_DEFAULT
+            args.append((None if k < call.positional else name,
+                         rec.lit(value, f"{prefix}{name}", field=name, default=default)))
+        return Expr(call.callee, args, defaults={n: _literal(v) for n, v in omitted.items()})
 
     def local_name(self, member: tuple[str, int]) -> str:
         kind, i = member
@@ -659,7 +725,8 @@ class Generator:
 
     def class_source(self, name: str, doc: str, signature: list[str], stored: list[str], draft: Draft,
                      texts: dict[int, str], optional: dict[str, int] | None = None,
-                     tail: Sequence[str] = ()) -> str:
+                     tail: Sequence[str] = (), forward: list[str] | None = None,
+                     entry_guards: dict[str, dict[int, str]] | None = None, taken: set[str] | None = None) -> str:
         """`optional`: members the caller passes (`downsample=None`), and the forward line each one's call is;
         `tail`: lines that end `__init__` (the network's global drop-path wiring)."""
         optional = optional or {}
@@ -681,12 +748,28 @@ class Generator:
             if attr in optional:
                 lines.append(f"        self.{attr} = {attr}")
                 continue
+            if entry_guards and attr in entry_guards:  # some entries only where a condition holds
+                listed = _unique("layers", set(taken or ()) | set(signature))
+                lines.append(f"        {listed}: list[nn.Module] = []")
+                for k, (_, entry) in enumerate(expr.args):
+                    text = fmt(_map_leaves(entry, sub), 12 if k in entry_guards[attr] else 8, lead=len(listed) + 8)
+                    add = f"{listed} += {text[1:]}" if text.startswith("*[") else f"{listed}.append({text})"
+                    if k in entry_guards[attr]:
+                        lines += [f"        if {entry_guards[attr][k]}:", f"            {add}"]
+                    else:
+                        lines.append(f"        {add}")
+                target = f"self.{attr} = " if attr[0] != '"' else f"self.add_module({attr}, "
+                lines.append(f"        {target}nn.Sequential(*{listed}){')' if attr[0] == chr(34) else ''}")
+                continue
             register = "register_parameter" if expr.callee == "nn.Parameter" else "add_module"
             start = f"self.{register}({attr}, " if attr[0] == '"' else f"self.{attr} = "
             end = ")" if attr[0] == '"' else ""
             lines.append(f"        {start}{fmt(_map_leaves(expr, sub), 8, lead=len(start) + len(end))}{end}")
         lines += [f"        {line}" for line in tail]
         lines += ["", f"    def forward(self, {', '.join(draft.params)}):"]
+        if forward is not None:
+            lines += ["        " + sub(line) for line in forward]
+            return "\n".join(lines)
         guarded = {k: attr for attr, k in optional.items()}
         for k, line in enumerate(draft.forward):
             if k in guarded:
@@ -698,71 +781,165 @@ class Generator:
     def write_family(self, block: str, drafts: list[Draft]) -> str | None:
         """The instances of one block definition as one class whose constructor takes the block's
         parameters as the spec names them (`Bottleneck(in_channels, width, stride=1, expansion=4,
-        downsample=None)`), or None when they do not unify (then each shape keeps a class of its own)."""
-        base = max(drafts, key=lambda d: len(d.init))
+        downsample=None)`), or None when they do not unify (then each shape keeps a class of its own).
+
+        Parts some instances lack are written as torchvision writes them: a member as an argument
+        (`downsample=None`, built by the caller); an entry of an `nn.Sequential` under the condition on the
+        block's parameters that holds where it is there (`if expanded != in_channels: layers.append(...)`);
+        a forward statement under such a condition (`if self.act == 'relu':`, `if self.proj is not None:`),
+        or as one of several (`elif`).  Every reading is checked value by value against each instance's
+        own forward (`pycode_family.align`)."""
+        def entries(d: Draft) -> int:
+            return sum(len(e.args) for _, e in d.init if e.keys is not None)
+
+        base = max(drafts, key=lambda d: (len(d.init), entries(d), len(d.forward)))
         attrs = [a for a, _ in base.init]
+        init_of = dict(base.init)
         pieces = {a: _marked(e) for a, e in base.init}
+        full = group_lines(base.forward)
         maps: list[dict[int, int]] = []
+        steps: list[list[Step]] = []
         optional: dict[str, int] = {}
-        for d in drafts:
+        absent_entries: dict[tuple[str, int], set[int]] = {}  # (attr, entry) -> instances without it
+        for j, d in enumerate(drafts):
+            path = d.unit.scope.path
             if d.params != base.params:
-                return None
+                return self.refuse(block, f"{path}: forward arguments differ")
             mine = [a for a, _ in d.init]
             if not _subsequence(mine, attrs):
-                return None
+                return self.refuse(block, f"{path}: members {mine} not a subsequence of {attrs}")
             mapping: dict[int, int] = {}
             for a, e in d.init:
                 text, ids = _marked(e)
-                if text != pieces[a][0]:
-                    return None
-                mapping.update(zip(pieces[a][1], ids))
+                if text == pieces[a][0]:
+                    mapping.update(zip(pieces[a][1], ids))
+                    continue
+                where = _match_entries(init_of[a], e)
+                if where is None:
+                    return self.refuse(block, f"{path}: member {a}: {text!r} vs {pieces[a][0]!r}")
+                for b_index, (_, entry) in zip(where, e.args):
+                    mapping.update(zip(_marked(init_of[a].args[b_index][1])[1], _marked(entry)[1]))
+                for b_index in set(range(len(init_of[a].args))) - set(where):
+                    absent_entries.setdefault((a, b_index), set()).add(j)
             missing = [a for a in attrs if a not in mine]
-            found = optional_forward(base.forward, missing)
-            if found is None:
-                return None
-            lines, where = found
-            full_text, full_ids = _marked_lines(lines)
-            text, ids = _marked_lines(d.forward)
-            if text != full_text:
-                return None
-            mapping.update(zip(full_ids, ids))
-            optional.update(where)
+            aligned = align(full, base.params, group_lines(d.forward), d.params)
+            if aligned is None:
+                return self.refuse(block, f"{path}: forward {d.forward!r} is not a part of {base.forward!r}")
+            mine_lines = group_lines(d.forward)
+            for k, step in enumerate(aligned):
+                used = set(re.findall(r"\bself\.(\w+)", full[k]))
+                if used & set(missing) and step.kind != "drop":
+                    return self.refuse(block, f"{path}: {full[k]!r} uses a member it lacks")
+                if step.kind == "match":
+                    mapping.update(zip(_marked_lines([full[k]])[1], _marked_lines([mine_lines[step.other]])[1]))
+            for a in missing:
+                optional[a] = 0
             maps.append(mapping)
+            steps.append(aligned)
         for a in optional:
-            expr = dict(base.init)[a]
+            expr = init_of[a]
             if a[0] in '"\x01' or expr.callee == "nn.Parameter":
-                return None
+                return self.refuse(block, f"optional member {a!r} is not an attribute module")
         skipped = {k for a in optional for k in pieces[a][1]}
         bases = self.family_bases(drafts)
         if bases is None:
-            return None
+            return self.refuse(block, "block parameter names unusable")
         names = {n for n, _ in bases}
         taken = set(self.reserved) | self.class_names | names | set(attrs)
         texts: dict[int, str] = {}
         referenced: set[str] = set()
         extras: dict[tuple, str] = {}  # an unexplained varying column -> its parameter
-        extra_slot: dict[str, int] = {}
+        extra_values: dict[str, tuple] = {}  # its value in each instance
         stored: set[str] = set()
+        widths: set[str] = set()
         for k, slot in enumerate(base.slots):
             if k in skipped:
                 continue
-            values = tuple(d.slots[m[k]].value for d, m in zip(drafts, maps))
-            expr = fit(values, slot.field, bases)
+            there = [j for j, m in enumerate(maps) if k in m]
+            if not there:  # only in statements no other instance has: the base's literal
+                texts[k] = _literal(slot.value)
+                continue
+            values = tuple(drafts[j].slots[maps[j][k]].value for j in there)
+            some = [(n, tuple(c[j] for j in there)) for n, c in bases]
             typed = tuple((type(v), v) for v in values)
+            if slot.has_default and set(typed) == {(type(slot.default), slot.default)}:
+                texts[k] = _literal(values[0])  # torch's default everywhere: left out
+                continue
+            expr = fit(values, slot.field, some, width=slot.width)
             if expr is None and len(set(typed)) == 1:
                 texts[k] = _literal(values[0])
                 continue
             if expr is None:
-                if typed not in extras:
-                    extras[typed] = _unique(_identifier(slot.hint), taken)
-                    extra_slot[extras[typed]] = k
-                expr = extras[typed]
-            used = set(re.findall(r"[A-Za-z_]\w*", expr)) & (names | set(extras.values()))
+                key = (tuple(there), typed)
+                if key not in extras:
+                    extras[key] = _unique(_identifier(slot.hint), taken)
+                    every = [values[0]] * len(drafts)
+                    for j, v in zip(there, values):
+                        every[j] = v
+                    extra_values[extras[key]] = tuple(every)
+                expr = extras[key]
+            used = set(re.findall(r"[A-Za-z_]\w*", expr)) & (names | set(extra_values))
             referenced |= used
+            if slot.width or slot.field in CHANNEL_FIELDS:
+                widths |= used
             if slot.forward:
                 stored |= used
                 expr = re.sub(r"\b(" + "|".join(sorted(used)) + r")\b", r"self.\1", expr) if used else expr
             texts[k] = expr
+        # the parts some instances lack: under conditions on the parameters
+        presence = [(a, tuple(a in [x for x, _ in d.init] for d in drafts)) for a in attrs if a in optional]
+
+        def flag(hint: str, truth: tuple[bool, ...]) -> str:
+            name = _unique(f"use_{_identifier(hint)}", taken)
+            extra_values[name] = truth
+            return name
+
+        entry_guards: dict[str, dict[int, str]] = {}
+        for (a, b_index), without in sorted(absent_entries.items()):
+            truth = tuple(j not in without for j in range(len(drafts)))
+            found = condition(truth, bases)
+            if found is None:
+                text = flag(f"{a}_{b_index}", truth)
+                found = (text, {text})
+            entry_guards.setdefault(a, {})[b_index] = found[0]
+            referenced |= found[1]
+        forward: list[str] = []
+        for k, statement in enumerate(full):
+            column = [st[k] for st in steps]
+            if all(c.kind == "match" for c in column):
+                text = _unaugment(statement) if any(c.relax for c in column) else statement
+                forward += text.split("\n")
+                continue
+            variants: dict[str, list[bool]] = {}
+            relax = any(c.relax for c in column)
+            variants[_unaugment(statement) if relax else statement] = [c.kind == "match" for c in column]
+            for j, c in enumerate(column):
+                if c.kind == "alt":
+                    text = _MARKER.sub(lambda m: _literal(drafts[j].slots[int(m.group(1))].value), c.text)
+                    variants.setdefault(text, [False] * len(drafts))[j] = True
+            if any(c.kind == "drop" for c in column):
+                pair = target_and_source(statement, base.params, full[:k])
+                if pair is None:
+                    return self.refuse(block, f"{statement!r} left out without a value to keep")
+                if pair[0] != pair[1]:
+                    forward.append(f"{pair[0]} = {pair[1]}")  # what it holds where the statement is left out
+            mentions = bool(set(re.findall(r"\bself\.(\w+)", statement)) & set(optional))
+            for n, (text, truth) in enumerate(variants.items()):
+                found = condition(truth, bases, presence, prefer_members=mentions)
+                if found is None:
+                    if len(variants) > 1:
+                        return self.refuse(block, f"no condition for {text!r}")
+                    hint = target_and_source(statement, base.params, full[:k])
+                    name = flag(hint[0] if hint else "step", tuple(truth))
+                    found = (name, {name})
+                cond, used = found
+                referenced |= used
+                stored |= used
+                cond = _replace_names(cond, used, lambda x: f"self.{x}")
+                forward.append(f"{'if' if n == 0 else 'elif'} {cond}:")
+                forward += ["    " + line for line in text.split("\n")]
+        if stored & set(attrs):
+            return self.refuse(block, f"parameters {sorted(stored & set(attrs))} are also member names")
         calls = [d.unit.scope.call for d in drafts]
         columns = dict(bases)
         spec = [n for n, _ in bases if n != "in_channels" and n in referenced]
@@ -776,26 +953,38 @@ class Generator:
                 except TypeError:
                     continue
                 defaults[n] = value
+        for n in spec:
+            for v in columns[n]:
+                try:
+                    _check_literal(v)
+                except TypeError:
+                    return self.refuse(block, f"parameter {n} takes {v!r}, which cannot be written")
         required = (["in_channels"] if "in_channels" in referenced else []) + [n for n in spec if n not in defaults]
-        signature = required + list(extras.values()) + [f"{n}={_literal(defaults[n])}" for n in spec if n in defaults]
+        signature = required + list(extra_values) + [f"{n}={_literal(defaults[n])}" for n in spec if n in defaults]
         signature += [f"{a}=None" for a in attrs if a in optional]
         name = self.new_class_name(block)
         for j, d in enumerate(drafts):
             args: list[tuple[str, Any, bool]] = [(n, columns[n][j], False) for n in required]
-            args += [(e, d.slots[maps[j][extra_slot[e]]].value, True) for e in extras.values()]
-            for n in spec:
-                if n in defaults and (type(columns[n][j]), columns[n][j]) != (type(defaults[n]), defaults[n]):
-                    args.append((n, columns[n][j], True))
+            args += [(e, values[j], True) for e, values in extra_values.items()]
+            args += [(n, columns[n][j], True) for n in spec if n in defaults]
             present = [a for a, _ in d.init]
             extra_members = [(a, member) for (a, _), member in zip(d.init, d.members) if a in optional and a in present]
-            self.instances[d.unit.scope.id] = Instance(name, args, extra_members)
+            self.instances[d.unit.scope.id] = Instance(name, args, extra_members,
+                                                       {n: defaults[n] for n in spec if n in defaults},
+                                                       frozenset(widths))
         fixed = [f"{n}={_show(v)}" for n, v in (calls[0].args if calls[0] else ())
                  if n not in referenced and len({(type(c.value(n)), c.value(n)) for c in calls}) == 1]
         where = ", ".join(d.unit.scope.path for d in drafts[:3]) + (", ..." if len(drafts) > 3 else "")
         doc = f"The `{block}` block ({len(drafts)} {'instance' if len(drafts) == 1 else 'instances'}: {where})."
         if fixed:
             doc += f" As built here: {', '.join(fixed)}."
-        return self.class_source(name, doc, signature, sorted(stored), base, texts, optional)
+        return self.class_source(name, doc, signature, sorted(stored), base, texts, optional,
+                                 forward=forward, entry_guards=entry_guards, taken=taken)
+
+    def refuse(self, block: str, why: str) -> None:
+        """Record why the instances of `block` keep one class per shape (`Generator.refused`)."""
+        self.refused.setdefault(block, why)
+        return None
 
     def family_bases(self, drafts: list[Draft]) -> list[tuple[str, tuple]] | None:
         """The values a class's parameters can take their names from, per instance: the block's own
@@ -1180,6 +1369,35 @@ def _progression(column: list[Any]) -> int | None:
     return step if all(b - a == step for a, b in zip(column, column[1:])) else None
 
 
+def _match_entries(full: Expr, part: Expr) -> list[int] | None:
+    """Where each entry of the `nn.Sequential` `part` is among `full`'s (same call in the spec, same code),
+    or None: the instance's entries are the full one's with some left out."""
+    if full.callee != "nn.Sequential" or part.callee != "nn.Sequential" or full.keys is None or part.keys is None:
+        return None
+    where: list[int] = []
+    k = 0
+    for key, (_, entry) in zip(part.keys, part.args):
+        while k < len(full.keys) and full.keys[k] != key:
+            k += 1
+        if k == len(full.keys) or _marked(entry)[0] != _marked(full.args[k][1])[0]:
+            return None
+        where.append(k)
+        k += 1
+    return where
+
+
+def _unaugment(statement: str) -> str:
+    """`out += x` as `out = out + x` (where another instance adds a value it must not overwrite)."""
+    m = re.fullmatch(r"(\w+) \+= (.*)", statement)
+    return f"{m.group(1)} = {m.group(1)} + {m.group(2)}" if m else statement
+
+
+def _replace_names(text: str, names: set[str], fn: Callable[[str], str]) -> str:
+    if not names:
+        return text
+    return re.sub(r"(?<![\w.'\"])(" + "|".join(sorted(names)) + r")(?![\w'\"])", lambda m: fn(m.group(1)), text)
+
+
 def _subsequence(items: list[str], of: list[str]) -> bool:
     it = iter(of)
     return all(any(x == y for y in it) for x in items)
@@ -1283,7 +1501,7 @@ def _ints(column: tuple) -> list[int] | None:
 
 def _literal(value: Any) -> str:
     _check_literal(value)
-    return repr(value)
+    return f'"{value}"' if isinstance(value, str) else repr(value)  # option words: plain letters
 
 
 def _short(p: tuple[int, int]) -> int | tuple[int, int]:
