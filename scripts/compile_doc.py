@@ -17,6 +17,7 @@ DOC = ROOT / "docs/compile.md"
 EXCERPTS = {
     "resnet50": ("specs/torchvision/resnet50.res", ["Bottleneck", "Resnet50"]),
     "densenet121": ("specs/torchvision/densenet121.res", ["DenseLayer", "DenseBlock", "Transition", "Densenet121"]),
+    "mobilenet_v3_large": ("specs/torchvision/mobilenet_v3_large.res", ["ConvNormAct", "Bneck"]),
 }
 
 _BLOCK = re.compile(r"(<!-- generated: (\w+) -->\n)(.*?)(<!-- end generated -->)", re.S)

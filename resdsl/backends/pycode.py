@@ -246,9 +246,9 @@ class Generator:
             self.reserved.add(self.graph.training_outputs.type_name)
         self.used: dict[str, bool] = {}  # runtime helpers the code calls
         self.class_names: set[str] = set()
-        self.fallback: list[str] = []
+        self.fallback: list[str] = []  # blocks written as one class per shape (their instances did not unify)
         self.refused: dict[str, str] = {}  # block -> why its instances did not unify (the first reason)
-        self.current_runs: dict[int, Run] = {}  # the runs of the draft being written  # blocks written as one class per shape (their instances did not unify)
+        self.current_runs: dict[int, Run] = {}  # the runs of the draft being written
 
     # -- structure decisions --
 

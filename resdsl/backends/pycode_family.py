@@ -7,10 +7,10 @@ instances of one definition are unified:
   * `fit()` writes each slot as an expression of the class's parameters — the block's own parameters
     (named as in the spec) and `in_channels` (the width coming in, as torchvision's `inplanes`) — when one
     expression gives the slot's value in every instance (`width * expansion`, `in_channels + i * growth`);
-  * `optional_forward()` checks that a member missing from some instances (ResNet's `downsample`) is
-    optional in the torchvision sense: the forward of an instance without it is the full forward without
-    that one line (`x = self.downsample(x)`), so the class takes `downsample=None` and writes
-    `if self.downsample is not None:`.
+  * `align()` reads each instance's forward as the fullest one with some statements left out or replaced
+    (an optional member's `x = self.downsample(x)`, an activation, a residual add), checked value by
+    value, and `condition()` finds the expression of the block's parameters that holds exactly where a
+    part is there (`self.downsample is not None`, `act == "relu"`, `expanded != in_channels`).
 
 Both only accept what they verify on the instances at hand; what they cannot express is left to the
 caller (a slot becomes a parameter named after its layer, or the instances keep one class per shape).
@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-__all__ = ["fit", "optional_forward", "CHANNEL_FIELDS", "align", "Step", "group_lines", "condition",
+__all__ = ["fit", "CHANNEL_FIELDS", "align", "Step", "group_lines", "condition",
            "target_and_source"]
 
 # Constructor arguments that are widths: the ones a block's width parameters can explain.
@@ -94,22 +94,6 @@ def fit(values: Column, field: str, bases: Sequence[tuple[str, Column]], width: 
             if d and all(v - c == d for c, v in zip(column, values)):
                 return f"{name} + {d}" if d > 0 else f"{name} - {-d}"
     return None
-
-
-def optional_forward(full: Sequence[str], missing: Sequence[str]) -> tuple[list[str], dict[str, int]] | None:
-    """The forward of an instance that lacks the members `missing`, from the full forward: each missing
-    member's line `T = self.M(T)` dropped.  Also where each such line is in `full`.  None when a missing
-    member is used any other way (then it is not optional in torchvision's sense)."""
-    where: dict[str, int] = {}
-    for member in missing:
-        pattern = re.compile(rf"^(\w+) = self\.{re.escape(member)}\(\1\)$")
-        hits = [k for k, line in enumerate(full) if pattern.match(line)]
-        mentions = [k for k, line in enumerate(full) if re.search(rf"\bself\.{re.escape(member)}\b", line)]
-        if len(hits) != 1 or mentions != hits:
-            return None
-        where[member] = hits[0]
-    dropped = set(where.values())
-    return [line for k, line in enumerate(full) if k not in dropped], where
 
 
 # ---- forwards: one class's forward covering every instance's ------------------------------------------
