@@ -24,6 +24,27 @@ from resdsl.ir.names import field_name_problem, label_problem
 
 
 def verify(graph: Graph) -> list[ResdslError]:
+    nodes = graph.nodes
+    late = [node for node in nodes if node.inputs and max(node.inputs) >= node.id]
+    if late:
+        raise AssertionError(f"node {late[0].path} reads a later node: the graph is not in topological order")
+    layers = [node for node in nodes if node.op.is_layer]
+    scopes = graph.scopes[1:]
+    # Whole-graph checks first (a large network repeats few names, and sets are built in C); only a
+    # network that fails them is walked part by part, for located errors in network order.
+    paths = [s.path for s in scopes]
+    paths += [node.path for node in layers]
+    names = {s.name for s in scopes} | {node.name for node in layers}
+    if len(set(paths)) == len(paths) and all(label_problem(name) is None for name in names):
+        errors: list[ResdslError] = []
+    else:
+        errors = _name_errors(scopes, layers)
+    errors.extend(_verify_heads(graph))
+    errors.extend(_global_drop_path(graph))
+    return errors
+
+
+def _name_errors(scopes, layers) -> list[ResdslError]:
     errors: list[ResdslError] = []
     seen: dict[str, SourceSpan] = {}
 
@@ -37,16 +58,10 @@ def verify(graph: Graph) -> list[ResdslError]:
                                               notes=[(seen[path], "the other is here")]))
         seen.setdefault(path, span)
 
-    for scope in graph.scopes[1:]:
+    for scope in scopes:
         claim(scope.path, scope.name, scope.span, scope.kind)
-    for node in graph.nodes:
-        inputs = node.inputs
-        if inputs and max(inputs) >= node.id:
-            raise AssertionError(f"node {node.path} reads a later node: the graph is not in topological order")
-        if node.op.is_layer:
-            claim(node.path, node.name, node.span, "layer")
-    errors.extend(_verify_heads(graph))
-    errors.extend(_global_drop_path(graph))
+    for node in layers:
+        claim(node.path, node.name, node.span, "layer")
     return errors
 
 
@@ -57,7 +72,7 @@ def _verify_heads(graph: Graph) -> list[NameResolutionError]:
     for head in graph.heads:
         if not (head.source < head.first <= head.output <= head.last) or owner[head.source] != -1:
             raise AssertionError(f"aux head {head.name} is not a side branch of the main path")
-    for node in graph.nodes:
+    for node in graph.nodes if graph.heads else ():  # (without heads every owner is -1)
         for i in node.inputs:
             if owner[i] != -1 and owner[i] != owner[node.id]:
                 raise AssertionError(f"node {node.path} reads {graph.nodes[i].path} of aux head "
