@@ -7,7 +7,7 @@ module.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from resdsl import limits
@@ -15,18 +15,23 @@ from resdsl.ir.shapes import ShapeProblem
 from resdsl.diagnostics import LimitError, NameResolutionError, SourceSpan
 from resdsl.elaborate.values import TensorRef, value_types
 from resdsl.ir import ops
-from resdsl.ir.graph import BlockCall, Graph, Node, Scope, new_node
+from resdsl.ir.graph import NODE_SLOTS, BlockCall, Graph, Node, Scope, new_node, new_object, new_scope
 from resdsl.ir.heads import AuxHead, OutputOrder
 from resdsl.ir.types import TensorType
 
 
-@dataclass
 class _ScopeState:
-    scope: Scope
-    next_index: int = 0
-    names: dict[str, SourceSpan] = field(default_factory=dict)
-    functional: dict[str, int] = field(default_factory=dict)
-    display_only: set[str] = field(default_factory=set)  # names of functional nodes: no module, no label
+    """A scope being filled: the names its children took so far."""
+
+    # A plain slotted class, not a dataclass with default factories: one is made per block instance.
+    __slots__ = ("scope", "next_index", "names", "functional", "display_only")
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.next_index = 0
+        self.names: dict[str, SourceSpan] = {}
+        self.functional: dict[str, int] = {}
+        self.display_only: set[str] = set()  # names of functional nodes: no module, no label
 
 
 class GraphBuilder:
@@ -51,9 +56,9 @@ class GraphBuilder:
         name = self.claim(parent, label, True, span) if claim and parent is not None else (label or "")
         parent_path = self.scopes[parent].scope.path if parent is not None else ""
         path = f"{parent_path}.{name}" if parent_path else name
-        scope = Scope(len(self.scopes), parent, name, path, kind, block, stage, span, call)
-        self.scopes.append(_ScopeState(scope))
-        return scope.id
+        scope_id = len(self.scopes)
+        self.scopes.append(_ScopeState(new_scope(scope_id, parent, name, path, kind, block, stage, span, call)))
+        return scope_id
 
     def claim(self, scope_id: int, label: str | None, is_module: bool, span: SourceSpan,
               kind: str = "op") -> str:
@@ -102,13 +107,20 @@ class GraphBuilder:
     def add(self, op: ops.Op, inputs: list[TensorRef], scope_id: int, label: str | None, stage: str,
             span: SourceSpan) -> TensorRef:
         """Add a node; the shape rule runs here so every value has its type as soon as it exists."""
-        if len(self.nodes) >= limits.MAX_NODES:
+        nodes = self.nodes
+        node_id = len(nodes)
+        if node_id >= limits.MAX_NODES:
             raise LimitError(f"the network grows past {limits.MAX_NODES:,} ops", span,
                              "reduce the repeats; resdsl refuses graphs this large")
         if id(op) not in self._shared_ops:  # (a live object's id is never reused)
             op = self.share(op)
         # The shape rule, once per op and input types (both shared, so compared by identity).
-        key = (id(op), *[id(t.type) for t in inputs])
+        if len(inputs) == 1:  # most ops
+            ids = (inputs[0].node,)
+            key = (id(op), id(inputs[0].type))
+        else:
+            ids = tuple([t.node for t in inputs])
+            key = (id(op), *[id(t.type) for t in inputs])
         shared = self._inferred.get(key)
         if shared is None:
             out_type = op.infer([t.type for t in inputs])  # may raise ShapeProblem
@@ -119,10 +131,8 @@ class GraphBuilder:
             self._inferred[key] = shared
         name = self.claim(scope_id, label, op.is_layer, span, op.kind)
         parent = self.scopes[scope_id].scope.path
-        nodes = self.nodes
-        node_id = len(nodes)
-        nodes.append(new_node(node_id, op, tuple([t.node for t in inputs]), shared, name,
-                              f"{parent}.{name}" if parent else name, scope_id, stage, span))
+        nodes.append(new_node(node_id, op, ids, shared, name, f"{parent}.{name}" if parent else name, scope_id,
+                              stage, span))
         return TensorRef(node_id, shared)
 
     # ---- templates: replaying a block expansion instead of elaborating it again ------------------
@@ -130,13 +140,13 @@ class GraphBuilder:
     def mark(self) -> tuple[int, int]:
         return (len(self.nodes), len(self.scopes))
 
-    def template(self, mark: tuple[int, int], root: int, block_input: TensorRef,
-                 output: TensorRef) -> "LazyTemplate":
+    def template(self, mark: tuple[int, int], root: int, block_input: TensorRef, output: TensorRef,
+                 record: tuple) -> "LazyTemplate":
         """The nodes and scopes made since `mark` under scope `root`, relative to the block's input, so an
         identical call (same block, arguments, input type and stage) can be replayed.  Captured when
         first replayed: in a spec of distinct blocks most never are, and capturing costs about what
         expanding does.  (Nodes and scopes are only ever appended, so the range stays as it was.)"""
-        return LazyTemplate((mark, self.mark(), root, block_input, output))
+        return LazyTemplate((mark, self.mark(), root, block_input, output), record)
 
     def _capture(self, mark: tuple[int, int], end: tuple[int, int], root: int, block_input: TensorRef,
                  output: TensorRef) -> "Template":
@@ -151,8 +161,8 @@ class GraphBuilder:
         for node in self.nodes[first_node:end_node]:
             inputs = tuple(-1 if i == block_input.node else (i - first_node if i >= first_node else -2 - i)
                            for i in node.inputs)
-            nodes.append((node.op, inputs, node.type, node.name, node.path[len(root_path):],
-                          node.scope - first_scope, node.span))
+            nodes.append((node.op, inputs, inputs[0] if len(inputs) == 1 else None, node.type, node.name,
+                          node.path[len(root_path):], node.scope - first_scope, node.span))
         out = -1 if output.node == block_input.node else output.node - first_node
         return Template(self.scopes[root].scope.kind, self.scopes[root].scope.block,
                         self.scopes[root].scope.span, tuple(scopes), tuple(nodes), out)
@@ -166,19 +176,37 @@ class GraphBuilder:
         root = self.new_scope(parent, label, template.kind, template.block, stage, call_span, call=call)
         root_path = self.scopes[root].scope.path
         scope_ids = [root]
+        scopes = self.scopes
         for parent_rel, name, suffix, kind, block, span, inner_call in template.scopes:
-            sid = len(self.scopes)
-            parent_id = scope_ids[parent_rel + 1]
-            self.scopes.append(_ScopeState(Scope(sid, parent_id, name, root_path + suffix, kind, block, stage,
-                                                 span, inner_call)))
+            sid = len(scopes)
+            scopes.append(_ScopeState(new_scope(sid, scope_ids[parent_rel + 1], name, root_path + suffix, kind,
+                                                block, stage, span, inner_call)))
             scope_ids.append(sid)
         first = len(self.nodes)
         new_nodes = self.nodes
+        append = new_nodes.append
         source = flow.node
-        for op, inputs, out_type, name, suffix, scope_rel, span in template.nodes:
-            ids = tuple([source if i == -1 else (first + i if i >= 0 else -2 - i) for i in inputs])
-            new_nodes.append(new_node(len(new_nodes), op, ids, out_type, name, root_path + suffix,
-                                      scope_ids[scope_rel], stage, span))
+        node_id = first
+        # The per-node work of a replay, which a 100,000-block spec does 700,000 times: mostly a single
+        # input; `new_node` inlined (its slot setters, see resdsl/ir/graph.py).
+        s_id, s_op, s_inputs, s_type, s_name, s_path, s_scope, s_stage, s_span = NODE_SLOTS
+        for op, inputs, single, out_type, name, suffix, scope_rel, span in template.nodes:
+            if single is not None:
+                ids = (first + single,) if single >= 0 else ((source,) if single == -1 else (-2 - single,))
+            else:
+                ids = tuple([source if i == -1 else (first + i if i >= 0 else -2 - i) for i in inputs])
+            node = new_object(Node)
+            s_id(node, node_id)
+            s_op(node, op)
+            s_inputs(node, ids)
+            s_type(node, out_type)
+            s_name(node, name)
+            s_path(node, root_path + suffix)
+            s_scope(node, scope_ids[scope_rel])
+            s_stage(node, stage)
+            s_span(node, span)
+            append(node)
+            node_id += 1
         out = flow if template.output == -1 else TensorRef(first + template.output,
                                                            new_nodes[first + template.output].type)
         return out, [first + i for i in template.drop_paths]
@@ -190,11 +218,12 @@ class GraphBuilder:
 class LazyTemplate:
     """A block expansion that may be replayed: its range of the builder, captured on first use."""
 
-    __slots__ = ("_range", "_template")
+    __slots__ = ("_range", "_template", "record")
 
-    def __init__(self, captured_range: tuple) -> None:
+    def __init__(self, captured_range: tuple, record: tuple) -> None:
         self._range = captured_range
         self._template: Template | None = None
+        self.record = record  # (the call's arguments, as written; the BlockCall they made)
 
     def captured(self, builder: GraphBuilder) -> "Template":
         if self._template is None:
@@ -209,7 +238,9 @@ class Template:
     block: str | None
     span: SourceSpan
     scopes: tuple  # (parent index relative to the root (-1 = root), name, path suffix, kind, block, span, call)
-    nodes: tuple   # (op, inputs (-1 block input, >=0 relative, <=-2 absolute), type, name, suffix, scope, span)
+    # (op, inputs (-1 block input, >=0 relative, <=-2 absolute), the one input or None, type, name, suffix,
+    #  scope, span)
+    nodes: tuple
     output: int
 
     @cached_property

@@ -11,7 +11,7 @@ from resdsl.elaborate.core import ElaboratorCore, arg_span
 from resdsl.elaborate.primitives import PRIMITIVES, ArgProblem, Primitive, read_sources
 from resdsl.elaborate.resolve import unknown_name_error
 from resdsl.elaborate.state import Frame
-from resdsl.elaborate.values import Evaluator, Parts, TensorRef
+from resdsl.elaborate.values import Evaluator, Parts, TensorRef, value_types
 from resdsl.ir.types import TensorType
 from resdsl.syntax import ast
 
@@ -59,26 +59,41 @@ class Calls(ElaboratorCore):
                                for part in op), flow, call.span)
         return self._add(op, [flow, *extra], frame.scope, label, frame.stage, call.span, frame)
 
+    def _bind_block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...],
+                    frame: Frame) -> tuple[dict[str, Any], tuple | None]:
+        """A block call's bound arguments, and what of them a replay is keyed by (None: not comparable)."""
+        bound = self._bind_args(block.params, args, Evaluator(frame.env, frame.tensors), call,
+                                f"block {block.name}", definition_env=self.globals)
+        return bound, _bound_key(block.name, bound)
+
     def _block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...], frame: Frame,
-               flow: TensorRef, label: str | None, stage_kind: str = "block") -> TensorRef:
+               flow: TensorRef, label: str | None, stage_kind: str = "block",
+               binding: tuple[dict[str, Any], tuple | None] | None = None) -> TensorRef:
+        """Expand (or replay) a block call.  `binding` is `_bind_block`'s result for this call when the
+        caller already has it (the repeats of a stage row bind the same arguments in the same scope)."""
         self.work.step(call.span)
         if len(self.state.call_sites) >= limits.MAX_CALL_DEPTH:
             raise LimitError(f"blocks nest deeper than {limits.MAX_CALL_DEPTH} calls (does '{block.name}' "
                              "call itself?)", call.span, "blocks cannot be recursive")
-        bound = self._bind_args(block.params, args, Evaluator(frame.env, frame.tensors), call,
-                                f"block {block.name}", definition_env=self.globals)
-        env = self.globals.child(bound)
-        record = block_call(block, bound, args)
-        key = None if block.inline or not self.reuse_expansions else _template_key(
-            block.name, bound, flow.type, frame.stage, self.state.block_survival)
-        if key is not None and key in self.state.templates:
-            # An identical call was expanded before: replay it (the 10,000-block specs stay fast).
+        bound, bound_key = binding if binding is not None else self._bind_block(block, call, args, frame)
+        key = (None if block.inline or not self.reuse_expansions or bound_key is None else
+               (bound_key, flow.type.shape, frame.stage, self.state.block_survival))
+        template = self.state.templates.get(key) if key is not None else None
+        if template is not None:
+            # An identical call was expanded before: replay it (the 10,000-block specs stay fast).  Its
+            # record is the template's when the call is written the same way (a stage row's blocks).
+            seen_args, record = template.record
+            if seen_args is not args:
+                record = block_call(block, bound, args)
+                template.record = (args, record)
             try:
-                out, drop_paths = self.state.builder.replay(self.state.templates[key], frame.scope, label, flow, frame.stage,
-                                                     call.span, call=record)
+                out, drop_paths = self.state.builder.replay(template, frame.scope, label, flow, frame.stage,
+                                                            call.span, call=record)
             except LimitError as err:
                 raise LimitError(err.message, call.span, err.hint) from None
             return out
+        env = self.globals.child(bound)
+        record = block_call(block, bound, args)
         mark = self.state.builder.mark()
         if block.inline and label is None:
             inner = Frame(frame.scope, env, {"in": flow}, frame.stage)
@@ -106,7 +121,7 @@ class Calls(ElaboratorCore):
         finally:
             self.state.call_sites.pop()
         if key is not None:
-            self.state.templates[key] = self.state.builder.template(mark, inner.scope, flow, out)
+            self.state.templates[key] = self.state.builder.template(mark, inner.scope, flow, out, (args, record))
         return out
 
 
@@ -123,10 +138,12 @@ def _build_key(name: str, args: dict[str, Any], input_type: TensorType) -> tuple
     return key
 
 
-def _template_key(block: str, bound: dict[str, Any], input_type: TensorType, stage: str,
-                  survival: float | None) -> tuple | None:
-    """What a block expansion depends on; None when an argument cannot be compared (a list, say)."""
-    key = (block, tuple(bound.items()), input_type, stage, survival)
+def _bound_key(block: str, bound: dict[str, Any]) -> tuple | None:
+    """What a block expansion depends on of its arguments, with the types of the values (1 and 1.0 may
+    build apart, and the call's record shows them apart); None when an argument cannot be compared (a
+    list, say).  The replay key adds the input shape, the stage and the stochastic-depth survival."""
+    values = tuple(bound.values())
+    key = (block, tuple(bound), values, value_types(values))
     try:
         hash(key)
     except TypeError:

@@ -44,10 +44,23 @@ class Stages(ElaboratorCore):
             # The first block of a row takes its arguments, the others the same ones without the stride.
             calls = [(merged, ast.Call(site, block.name, merged, stmt.call.name_span))
                      for merged in (_merge_args(row_args, header), _merge_args(rest_args, header))]
+            # The repeats after the first bind the same arguments in the same scope: bound once, each
+            # repeat charged the steps binding took (so the work budget counts as if bound each time).
+            rest: tuple | None = None
+            rest_steps = 0
             for i in range(repeats):
                 merged, call = calls[0 if i == 0 else 1]
+                binding = None
+                if i > 0:
+                    if rest is None:
+                        steps = self.work.steps
+                        rest = self._bind_block(block, call, merged, inner)
+                        rest_steps = self.work.steps - steps
+                    elif rest_steps:
+                        self.work.step(call.span, rest_steps)
+                    binding = rest
                 before = len(self.state.builder.nodes)
-                flow = self._stage_block(block, call, merged, inner, flow, stmt)
+                flow = self._stage_block(block, call, merged, inner, flow, stmt, binding)
                 if i == 1:
                     self._refuse_if_too_large(len(self.state.builder.nodes) - before, repeats - 2, f"stage {name}",
                                               row.repeats.span if row.repeats else row.span)
@@ -55,10 +68,10 @@ class Stages(ElaboratorCore):
         return flow
 
     def _stage_block(self, block: ast.BlockDef, call: ast.Call, args: tuple[ast.Arg, ...], frame: Frame,
-                     flow: TensorRef, stmt: ast.Stages) -> TensorRef:
+                     flow: TensorRef, stmt: ast.Stages, binding: tuple | None = None) -> TensorRef:
         """One block of a stage row; under stochastic depth it takes the next survival of the schedule."""
         if self.state.depth is None:
-            return self._block(block, call, args, frame, flow, None)
+            return self._block(block, call, args, frame, flow, None, binding=binding)
         if self.state.block_index >= len(self.state.depth.survivals):
             raise SpecSyntaxError(f"stochastic_depth counted {len(self.state.depth.survivals)} stage blocks up front, "
                                   "but there are more (stages inside a block?)", stmt.span,
@@ -67,7 +80,7 @@ class Stages(ElaboratorCore):
         self.state.block_survival = self.state.depth.survivals[self.state.block_index]
         self.state.block_index += 1
         try:
-            return self._block(block, call, args, frame, flow, None)
+            return self._block(block, call, args, frame, flow, None, binding=binding)
         finally:
             self.state.block_survival = outer
 

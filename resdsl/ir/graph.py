@@ -67,7 +67,7 @@ def _slot_setters(cls) -> tuple:
     return tuple(cls.__dict__[f].__set__ for f in cls.__dataclass_fields__)
 
 
-_SET_NODE = _slot_setters(Node)
+NODE_SLOTS = _SET_NODE = _slot_setters(Node)  # (the builder's replay inlines new_node)
 
 
 def new_node(id: int, op: Op, inputs: tuple[int, ...], type: TensorType, name: str, path: str, scope: int,
@@ -89,7 +89,27 @@ def new_node(id: int, op: Op, inputs: tuple[int, ...], type: TensorType, name: s
     return node
 
 
-_new = object.__new__
+_SET_SCOPE = _slot_setters(Scope)
+
+
+def new_scope(id: int, parent: int | None, name: str, path: str, kind: str, block: str | None, stage: str,
+              span: SourceSpan, call: BlockCall | None = None) -> Scope:
+    """`Scope(...)` for the builder's hot path (one per block instance), as `new_node` is for nodes."""
+    scope = _new(Scope)
+    s_id, s_parent, s_name, s_path, s_kind, s_block, s_stage, s_span, s_call = _SET_SCOPE
+    s_id(scope, id)
+    s_parent(scope, parent)
+    s_name(scope, name)
+    s_path(scope, path)
+    s_kind(scope, kind)
+    s_block(scope, block)
+    s_stage(scope, stage)
+    s_span(scope, span)
+    s_call(scope, call)
+    return scope
+
+
+new_object = _new = object.__new__
 
 
 @dataclass(frozen=True)
