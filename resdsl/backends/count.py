@@ -10,6 +10,7 @@ from typing import Any
 from resdsl.analysis.cost import element_kind
 from resdsl.ir.graph import Graph, Node
 from resdsl.network import Network
+from resdsl.perf import gc_paused
 from resdsl.units import binary_bytes, si
 
 CONVENTIONS = {
@@ -32,6 +33,11 @@ WIDTH = 100  # the text report fits a 100-column terminal (a very long layer pat
 
 def report(net: Network, batch: int = 1, by: str = "stage") -> dict[str, Any]:
     """The count report as a JSON-ready dict (documented in docs/counting.md)."""
+    with gc_paused():  # a row per block: a burst of small acyclic objects, as elaboration's (resdsl/perf.py)
+        return _report(net, batch, by)
+
+
+def _report(net: Network, batch: int, by: str) -> dict[str, Any]:
     graph = net.graph
     memory = net.memory
     return {
@@ -107,25 +113,41 @@ def rows(net: Network, by: str, batch: int = 1, head: int = -1) -> list[dict[str
         return _node_rows(net, by, batch, head)
     grouped: dict[str, dict[str, Any]] = {}
     by_scope: dict[tuple[int, str], dict[str, Any]] = {}  # every node of a scope groups alike
-    last: tuple[int, str] | None = None
-    row: dict[str, Any] = {}
+    # Sums are kept in locals over each run of nodes of one scope and stage, and added to the run's row
+    # when it ends: this loop runs for every node.
+    row: dict[str, Any] | None = None
+    last_scope, last_stage = -1, None
+    params = macs = other = 0
+    out_type = None
     for node, cost in _on(net, head):
-        if (node.scope, node.stage) != last:  # else the row of the node before
-            last = (node.scope, node.stage)
-            row = by_scope.get(last)
+        if node.scope != last_scope or node.stage != last_stage:
+            if row is not None:
+                _add_run(row, out_type, params, macs * batch, other * batch)
+            last_scope, last_stage = node.scope, node.stage
+            row = by_scope.get((last_scope, last_stage))
             if row is None:
                 key, kind = _group(graph, node, by)
                 row = grouped.get(key)
                 if row is None:
                     row = grouped[key] = _row(key, kind)
-                by_scope[last] = row
-        row["output_shape"] = node.type  # the last op of the group gives its output (a list below)
-        row["params"] += cost.params
-        row["macs"] += cost.macs * batch
-        row["other_ops"] += cost.elementwise * batch
+                by_scope[last_scope, last_stage] = row
+            params = macs = other = 0
+        out_type = node.type  # the last op of the group gives its output (a list below)
+        params += cost.params
+        macs += cost.macs
+        other += cost.elementwise
+    if row is not None:
+        _add_run(row, out_type, params, macs * batch, other * batch)
     for row in grouped.values():
         row["output_shape"] = list(row["output_shape"].shape)
     return list(grouped.values())
+
+
+def _add_run(row: dict[str, Any], out_type, params: int, macs: int, other: int) -> None:
+    row["output_shape"] = out_type
+    row["params"] += params
+    row["macs"] += macs
+    row["other_ops"] += other
 
 
 def _node_rows(net: Network, by: str, batch: int, head: int = -1) -> list[dict[str, Any]]:
