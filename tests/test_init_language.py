@@ -126,3 +126,60 @@ def test_resolving_rules_does_not_import_torch():
             "assert n.init.by_path and 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+# ---- path rules: a quoted target names one layer ------------------------------------------------
+
+
+def test_a_quoted_target_names_one_layer_by_its_path_and_wins_over_its_kind():
+    plan = _load('init { conv: kaiming_uniform(bias=0)\n "layer2.0.conv1": normal(std=0.01, bias=0)\n'
+                 ' "fc": zeros }').init
+    paths = dict(plan.by_path)
+    assert list(paths) == ["layer2.0.conv1", "fc"]  # in graph order; every other conv follows by type
+    assert paths["layer2.0.conv1"] == LayerInit(Initialiser("normal", (("mean", 0.0), ("std", 0.01))), None)
+    assert paths["fc"] == LayerInit(Initialiser("zeros"), None)  # no bias: conv's bias=0 never applies to it
+    assert dict(plan.rules)['"fc"'] == LayerInit(Initialiser("zeros"), None)
+
+
+def test_a_blocks_quoted_target_is_a_path_inside_each_instance():
+    plan = _load("", 'init { "conv2": ones, "downsample.1": zeros }').init
+    assert [p for p, _ in plan.by_path] == ["layer1.0.conv2", "layer1.1.conv2", "layer2.0.conv2",
+                                            "layer2.0.downsample.1"]  # only layer2.0 projects
+    # The network's path rule and the block's both name layer1.0.conv2: the block's (inner) wins.
+    plan = _load('init { "layer1.0.conv2": zeros }', 'init { "conv2": ones }').init
+    assert dict(plan.by_path)["layer1.0.conv2"].weight == Initialiser("ones")
+
+
+def test_a_quoted_target_is_a_kind_word_no_more():
+    # `"fc"` is the layer labelled fc (the head's), `fc` every fully connected layer.
+    plan = _load('init { fc: ones\n "fc": zeros }').init
+    assert dict(plan.by_type)["Linear"].weight == Initialiser("ones")
+    assert dict(plan.by_path)["fc"].weight == Initialiser("zeros")
+
+
+@pytest.mark.parametrize("rule, message, hint", [
+    ('"fcc": zeros', '"fcc" names no layer of this network', "did you mean 'fc'?"),
+    ('"layer1.0": zeros', '"layer1.0" names a scope of this network, not a layer', '"layer1.0.bn1"'),
+    ('"fc.weight": zeros', '"fc.weight" names no layer', 'did you mean "fc"?'),
+    ('"layer1..conv1": zeros', "is not a module path", '"classifier.1"'),
+    ('"fc": zeros, "fc": ones', "'fc' is given twice", None),
+])
+def test_a_quoted_target_that_names_no_layer_is_a_located_error(rule, message, hint):
+    with pytest.raises(ResdslError) as err:
+        _load(f"init {{ {rule} }}")
+    assert message in err.value.message
+    assert err.value.span.line == 11 and err.value.span.column > 1
+    if hint is not None:
+        assert hint in (err.value.hint or "")
+
+
+def test_a_blocks_quoted_target_must_name_a_layer_of_some_instance():
+    with pytest.raises(ResdslError) as err:
+        _load("", 'init { "conv3": zeros }')
+    assert '"conv3" names no layer of an instance of block unit' in err.value.message
+    assert err.value.span.line == 3 and "'conv2'" in err.value.hint
+
+
+def test_a_quoted_target_in_an_untaken_branch_names_nothing_and_is_not_checked():
+    text = BASE.format(net_init='if zero { init { "nothing.here": zeros } }', block_init="")
+    assert resdsl.load(text).init.empty

@@ -24,6 +24,12 @@ CASES = [
     ("convnext_tiny", "convnext_tiny", {}, {}),
     ("regnet_y_400mf", "regnet_y_400mf", {}, {}),
     ("mnasnet1_0", "mnasnet1_0", {}, {}),
+    # the final conv alone from normal(0, 0.01): a path rule ("classifier.1")
+    ("squeezenet1_0", "squeezenet1_0", {}, {}),
+    ("squeezenet1_1", "squeezenet1_1", {}, {}),
+    # trunc_normal(std=0.1) everywhere but AuxLogits.fc (0.001): a path rule in the aux block
+    ("inception_v3", "inception_v3", {"aux_logits": True, "init_weights": True}, {}),
+    ("inception_v3", "inception_v3", {"aux_logits": False, "init_weights": True}, {"aux_logits": False}),
 ]
 
 
@@ -42,6 +48,13 @@ def test_build_starts_from_torchvisions_tensors(torchvision_models, spec, name, 
     assert list(ours) == list(theirs)
     differ = [k for k in ours if not torch.equal(ours[k], theirs[k])]
     assert differ == []
+    if spec.startswith("squeezenet"):  # the path rule took effect: std 0.01, not He's
+        assert abs(float(ours["classifier.1.weight"].std()) / 0.01 - 1) < 0.05
+        assert float(ours["features.0.bias"].abs().sum()) == 0.0
+    if spec == "inception_v3" and tv_args["aux_logits"]:
+        assert abs(float(ours["AuxLogits.fc.weight"].std()) / 0.001 - 1) < 0.05
+        # torchvision's conv1.stddev = 0.01 sits on the BasicConv2d, which its init loop never reads
+        assert abs(float(ours["AuxLogits.conv1.conv.weight"].std()) / 0.1 - 1) < 0.05
     if overrides.get("zero_init_residual"):
         last = "bn3" if spec == "resnet50" else "bn2"
         assert float(ours[f"layer1.0.{last}.weight"].abs().sum()) == 0.0
@@ -68,7 +81,7 @@ def test_rules_set_what_they_say():
 
 
 @pytest.mark.parametrize("spec, overrides", [("resnet18", {"zero_init_residual": True}), ("googlenet", {}),
-                                             ("densenet121", {})])
+                                             ("densenet121", {}), ("squeezenet1_1", {}), ("inception_v3", {})])
 def test_generated_code_starts_from_the_same_tensors_as_build(spec, overrides):
     from resdsl.backends import pycode
 

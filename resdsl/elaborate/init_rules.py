@@ -7,6 +7,11 @@ section applies to the layers of every instance of the block, nested blocks incl
 state their own; it stands at the top level of the block's body and its arguments are constants (a
 block's rules are data of its definition, the same for every call).  The innermost rule for a layer
 wins; within one scope `residual_bn` wins over `bn`.
+
+A quoted target names one layer by its module path (`"classifier.1": normal(std=0.01)`, the path of
+its `state_dict` keys without `.weight`): in a network's section the full path, in a block's the path
+inside each instance (`"fc"` is the block's own `fc`).  A path rule wins over every kind rule (the
+innermost path rule over outer ones); one that names no layer is an error at the rule.
 """
 from __future__ import annotations
 
@@ -35,9 +40,10 @@ FOREIGN_TARGETS = {"batchnorm": "bn", "batchnorm2d": "bn", "conv2d": "conv", "de
 
 @dataclass(frozen=True)
 class Rule:
-    target: str          # a TARGETS key or a STRUCTURAL one (aliases resolved)
+    target: str          # a TARGETS key or a STRUCTURAL one (aliases resolved); a module path if `path`
     init: LayerInit
     span: SourceSpan
+    path: bool = False   # `"classifier.1": ...`: one layer, by its path (in a block: inside the instance)
 
 
 Evaluate = Callable[[ast.Expr], Any]
@@ -45,16 +51,26 @@ Evaluate = Callable[[ast.Expr], Any]
 
 def section_rules(section: ast.InitSection, evaluate: Evaluate, defined: Callable[[str], bool]) -> tuple[Rule, ...]:
     """The rules of one section, checked: known targets and initialisers, arguments bound and typed."""
-    seen: dict[str, SourceSpan] = {}
+    seen: dict[tuple[bool, str], SourceSpan] = {}
     rules = []
     for rule in section.rules:
-        target = _target(rule)
-        if target in seen:
+        target = _path(rule) if rule.path else _target(rule)
+        if (rule.path, target) in seen:
             raise NameResolutionError(f"init: '{rule.target}' is given twice in this section", rule.target_span,
-                                      "give each target one rule", notes=[(seen[target], "first given here")])
-        seen[target] = rule.target_span
-        rules.append(Rule(target, _layer_init(rule.call, evaluate, defined), rule.span))
+                                      "give each target one rule", notes=[(seen[rule.path, target], "first given here")])
+        seen[rule.path, target] = rule.target_span
+        rules.append(Rule(target, _layer_init(rule.call, evaluate, defined), rule.span, rule.path))
     return tuple(rules)
+
+
+def _path(rule: ast.InitRule) -> str:
+    """A quoted target: a dotted module path, each part a non-empty name without spaces."""
+    parts = rule.target.split(".")
+    if any(not p or any(c.isspace() for c in p) for p in parts) or "{" in rule.target:
+        raise SpecSyntaxError(f"init: \"{rule.target}\" is not a module path", rule.target_span,
+                              'a quoted target is a layer\'s dotted path, as in its state_dict keys: '
+                              '"classifier.1", "AuxLogits.fc"')
+    return rule.target
 
 
 def _target(rule: ast.InitRule) -> str:
@@ -66,7 +82,8 @@ def _target(rule: ast.InitRule) -> str:
     hint = (f"did you mean '{alias}'?" if alias else did_you_mean(rule.target, TARGET_NAMES)) or \
         "targets are " + ", ".join(TARGET_NAMES)
     raise NameResolutionError(f"init: unknown target '{rule.target}'", rule.target_span,
-                              f"{hint} (an init rule names a kind of layer: {', '.join(TARGET_NAMES)})")
+                              f"{hint} (an init rule names a kind of layer: {', '.join(TARGET_NAMES)}; "
+                              f"or, quoted, one layer by its path: \"classifier.1\")")
 
 
 def _layer_init(call: ast.Call, evaluate: Evaluate, defined: Callable[[str], bool]) -> LayerInit:
@@ -136,12 +153,12 @@ def block_rules(block: ast.BlockDef, globals_env: Env) -> tuple[Rule, ...]:
     """The rules of a block's own init sections (top level of its body; constants only)."""
     from resdsl.elaborate.values import Evaluator
 
-    rules: dict[str, Rule] = {}
+    rules: dict[tuple[bool, str], Rule] = {}
     for stmt in block.body.statements:
         if isinstance(stmt, ast.InitSection):
             for rule in section_rules(stmt, lambda e: Evaluator(globals_env, {}).eval(e),
                                       lambda name: globals_env.lookup(name)[0]):
-                rules[rule.target] = rule
+                rules[rule.path, rule.target] = rule
     return tuple(rules.values())
 
 
@@ -200,12 +217,15 @@ def _passes_through(op: ops.Op) -> bool:
 
 
 def resolve(graph: Graph, network: Iterable[Rule], blocks: dict[str, tuple[Rule, ...]]) -> InitPlan:
-    """Every layer's rule: the innermost block stating one for its kind (or for `residual_bn`), else
-    the network's.  Layers whose rule is their type's network-wide one are left to `by_type`."""
+    """Every layer's rule: a path rule naming it, else the innermost block stating one for its kind
+    (or for `residual_bn`), else the network's.  Layers whose rule is their type's network-wide one
+    are left to `by_type`."""
     network = tuple(network)
-    net_rules = {r.target: r.init for r in network}
-    if not net_rules and not any(blocks.values()):
+    net_rules = {r.target: r.init for r in network if not r.path}
+    if not network and not any(blocks.values()):
         return InitPlan()
+    pinned = _pinned(graph, {r.target: r for r in network if r.path},
+                     {name: tuple(r for r in rs if r.path) for name, rs in blocks.items()})
     special = residual_bns(graph) if (RESIDUAL_BN in net_rules or
                                       any(r.target == RESIDUAL_BN for rs in blocks.values() for r in rs)) else frozenset()
     by_type: dict[str, LayerInit] = {}
@@ -218,25 +238,24 @@ def resolve(graph: Graph, network: Iterable[Rule], blocks: dict[str, tuple[Rule,
     def rules_of_scope(scope_id: int) -> dict[str, LayerInit] | None:
         if scope_id not in scope_rules:
             block = graph.scopes[scope_id].block
-            rs = blocks.get(block) if block else None
+            rs = tuple(r for r in blocks.get(block, ()) if not r.path) if block else ()
             scope_rules[scope_id] = {r.target: r.init for r in rs} if rs else None
         return scope_rules[scope_id]
 
     by_path: list[tuple[str, LayerInit]] = []
     for node in graph.nodes:
-        if not node.op.is_layer or node.op.is_parameter:
+        if not _initialisable(node.op):
             continue
         kind = target_of(node.op)
-        if kind is None:
-            continue
-        keys = (RESIDUAL_BN, kind) if node.id in special else (kind,)
-        chosen: LayerInit | None = None
-        for scope in reversed(graph.scope_chain(node.scope)):
-            table = rules_of_scope(scope.id) if scope.id != 0 else None
-            if table:
-                chosen = next((table[k] for k in keys if k in table), None)
-                if chosen is not None:
-                    break
+        chosen: LayerInit | None = pinned.get(node.path)
+        if chosen is None:
+            keys = (RESIDUAL_BN, kind) if node.id in special else (kind,)
+            for scope in reversed(graph.scope_chain(node.scope)):
+                table = rules_of_scope(scope.id) if scope.id != 0 else None
+                if table:
+                    chosen = next((table[k] for k in keys if k in table), None)
+                    if chosen is not None:
+                        break
         if chosen is None and node.id in special:
             chosen = net_rules.get(RESIDUAL_BN)
         if chosen is None:
@@ -244,7 +263,67 @@ def resolve(graph: Graph, network: Iterable[Rule], blocks: dict[str, tuple[Rule,
         if chosen != by_type.get(TARGETS[kind].modules[0], KEEP):
             by_path.append((node.path, chosen if has_bias(node.op) else LayerInit(chosen.weight, None)))
     return InitPlan(tuple(by_type.items()), tuple(by_path),
-                    tuple((r.target, r.init) for r in network))
+                    tuple((f'"{r.target}"' if r.path else r.target, r.init) for r in network))
+
+
+def _initialisable(op: ops.Op) -> bool:
+    return op.is_layer and not op.is_parameter and target_of(op) is not None
+
+
+def _pinned(graph: Graph, network: dict[str, Rule], blocks: dict[str, tuple[Rule, ...]]) -> dict[str, LayerInit]:
+    """The layers path rules name (full path -> rule; the innermost scope's rule wins).  A network's
+    rule must name a layer; a block's, a layer of at least one of its instances."""
+    blocks = {name: rules for name, rules in blocks.items() if rules}
+    if not network and not blocks:
+        return {}
+    layers = {node.path for node in graph.nodes if _initialisable(node.op)}
+    pinned: dict[str, tuple[int, LayerInit]] = {}
+    for path, rule in network.items():
+        if path not in layers:
+            raise _names_no_layer(rule, graph, layers, None)
+        pinned[path] = (0, rule.init)
+    first: dict[str, str] = {}       # block -> the path of its first instance
+    matched: set[tuple[str, str]] = set()
+    for scope in graph.scopes:
+        rules = blocks.get(scope.block) if scope.block and scope.kind == "block" else None
+        if not rules:
+            continue
+        first.setdefault(scope.block, scope.path)
+        depth = len(graph.scope_chain(scope.id))
+        for rule in rules:
+            full = f"{scope.path}.{rule.target}" if scope.path else rule.target
+            if full in layers:
+                matched.add((scope.block, rule.target))
+                if depth >= pinned.get(full, (-1, None))[0]:
+                    pinned[full] = (depth, rule.init)
+    for name, rules in blocks.items():
+        for rule in rules:
+            if name in first and (name, rule.target) not in matched:
+                raise _names_no_layer(rule, graph, layers, (name, first[name]))
+    return {path: rule for path, (_, rule) in pinned.items()}
+
+
+def _names_no_layer(rule: Rule, graph: Graph, layers: set[str], block: tuple[str, str] | None) -> NameResolutionError:
+    """A path rule that names nothing initialisable: a located error, with the layers it might mean."""
+    prefix = f"{block[1]}." if block and block[1] else ""
+    candidates = sorted(p[len(prefix):] for p in layers if p.startswith(prefix))
+    where = f"an instance of block {block[0]}" if block else "this network"
+    target = rule.target
+    inside = [c for c in candidates if c.startswith(target + ".")]
+    if any(s.path == prefix + target for s in graph.scopes) or inside:
+        shown = ", ".join(f'"{c}"' for c in inside[:4]) + (", ..." if len(inside) > 4 else "")
+        return NameResolutionError(f'init: "{target}" names a scope of {where}, not a layer', rule.span,
+                                   f"a quoted target is one layer: name one of its layers ({shown})" if inside
+                                   else "a quoted target is one layer, and this scope holds none a rule can set")
+    stem, _, tail = target.rpartition(".")
+    if tail in ("weight", "bias") and stem in candidates:
+        hint = f'did you mean "{stem}"? (a rule names the layer; bias= sets its bias)'
+    else:
+        close = did_you_mean(target, candidates)
+        example = ", ".join(f'"{c}"' for c in candidates[:3])
+        hint = close or (f"layers are named by their module paths, as in the state_dict keys: {example}"
+                         if candidates else "it has no layer a rule can set")
+    return NameResolutionError(f'init: "{target}" names no layer of {where}', rule.span, hint)
 
 
 def plan_for(program, graph: Graph, network_rules: Iterable[Rule], globals_env: Env) -> InitPlan:

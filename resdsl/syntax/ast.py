@@ -145,10 +145,12 @@ class Call:
 
 @dataclass(frozen=True)
 class Label:
-    """The name given to an item; `denselayer{i}` interpolates loop variables."""
+    """The name given to an item; `denselayer{i}` interpolates loop variables.  `quoted`: written as a
+    string (`"block1-0":`)."""
 
     span: SourceSpan
     template: str
+    quoted: bool = False
 
 
 @dataclass(frozen=True)
@@ -293,12 +295,14 @@ class Require:
 
 @dataclass(frozen=True)
 class InitRule:
-    """`conv: kaiming_normal(mode=fan_out)`: the layers a rule targets and the initialiser it calls."""
+    """`conv: kaiming_normal(mode=fan_out)`: the layers a rule targets and the initialiser it calls.
+    Unquoted, the target is a kind of layer; quoted (`"classifier.1": ...`), the path of one layer."""
 
     span: SourceSpan
     target: str
     target_span: SourceSpan
     call: Call
+    path: bool = False   # `"classifier.1": ...`: a quoted target names one layer by its module path
 
 
 @dataclass(frozen=True)

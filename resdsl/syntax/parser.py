@@ -333,7 +333,7 @@ class _ToAst(Transformer):
             if not text:
                 raise SpecSyntaxError("a quoted label cannot be empty", _tok_span(self.file, tok),
                                       'write a name inside the quotes: "block1-0": ...')
-        return ast.Label(_tok_span(self.file, tok), text)
+        return ast.Label(_tok_span(self.file, tok), text, tok.type == "STRING")
 
     def call(self, meta, children):
         name, args = children
@@ -465,7 +465,8 @@ class _ToAst(Transformer):
                     raise SpecSyntaxError("an init section holds rules like `conv: kaiming_normal(mode=fan_out)`",
                                           element.span, "write `TARGET: INITIALISER(...)`, one rule per item; "
                                           "targets are layer kinds (conv, bn, fc, ...)")
-                rules.append(ast.InitRule(element.span, element.label.template, element.label.span, element.item))
+                label = element.label
+                rules.append(ast.InitRule(element.span, label.template, label.span, element.item, label.quoted))
         return ast.InitSection(self._s(meta), tuple(rules))
 
     def aux_stmt(self, meta, children):
