@@ -67,6 +67,8 @@ def activation_memory(graph: Graph) -> ActivationMemory:
         for i in node.inputs:
             last_use[i] = reader
     last_use[graph.output] = len(graph.nodes)  # a step after the last: the output stays live
+    if not indexed:
+        return _values_only(nodes, last_use)
     # Sweep: add each output when produced, drop it after its last reader.
     frees: dict[int, tuple[int, int]] = {}
     for node in nodes:
@@ -93,3 +95,21 @@ def activation_memory(graph: Graph) -> ActivationMemory:
     total = sum(n.type.numel for n in nodes)
     index_total = sum(n.type.numel for n in nodes if n.id in indexed)
     return ActivationMemory(total_elements=total, index_elements=index_total, peaks=tuple((size, Peak(*peak[1:])) for size, peak in zip(DTYPE_BYTES, best)))
+
+
+def _values_only(nodes, last_use: list[int]) -> ActivationMemory:
+    """`activation_memory` of a network without pool indices: the bytes alive are the elements alive
+    times one size, so every dtype peaks at the same step, found in one sweep."""
+    sizes = [node.type.numel for node in nodes]
+    frees: dict[int, int] = {}
+    for node, size in zip(nodes, sizes):
+        step = last_use[node.id]
+        frees[step] = frees.get(step, 0) + size
+    live = peak = peak_step = 0
+    for node, size in zip(nodes, sizes):
+        live += size
+        if live > peak:
+            peak, peak_step = live, node.id
+        live -= frees.get(node.id, 0)
+    return ActivationMemory(total_elements=sum(sizes), index_elements=0,
+                            peaks=tuple((size, Peak(peak, 0, peak_step)) for size in DTYPE_BYTES))

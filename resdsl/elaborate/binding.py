@@ -55,6 +55,11 @@ def bind(params: Sequence[ast.Param], args: Sequence[ast.Arg], evaluate: Callabl
         bound[name] = evaluate(arg.value)
     if not fill:
         return bound
+    if defaults is not None:  # a primitive: its table fills every parameter not given (else the loop below)
+        try:
+            return {name: bound[name] if name in bound else defaults[name] for name in names}
+        except KeyError:
+            pass
     result: dict[str, Any] = {}
     env = None  # made for the first default expression (most calls have none): the parameters so far
     for p in params:

@@ -38,8 +38,13 @@ class Calls(ElaboratorCore):
         # A primitive's op is a pure function of its arguments and input type: built once for each.
         built = self.state.built_ops
         extra: list[TensorRef] = []
-        key = _build_key(call.name, args, flow.type) if not primitive.sources else None
-        op = built.get(key) if key is not None else None
+        key = op = None
+        if not primitive.sources:
+            key = _build_key(call.name, args, flow.type)
+            try:
+                op = built.get(key)
+            except TypeError:  # an argument that cannot be compared (a list, say): built each time
+                key = None
         if op is None:
             try:
                 if primitive.sources:  # tensors named in the arguments are read too (`maxunpool @pool1`)
@@ -125,17 +130,12 @@ class Calls(ElaboratorCore):
         return out
 
 
-def _build_key(name: str, args: dict[str, Any], input_type: TensorType) -> tuple | None:
+def _build_key(name: str, args: dict[str, Any], input_type: TensorType) -> tuple:
     """What a primitive's op depends on, with the types of the values (1 and 1.0 may build apart; a spec
-    value holds no tuple, and a size only whole numbers); None when an argument cannot be compared (a
-    list, say)."""
+    value holds no tuple, and a size only whole numbers).  Unhashable when an argument cannot be
+    compared (a list, say)."""
     values = tuple(args.values())
-    key = (name, input_type.shape, values, tuple(map(type, values)))
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+    return (name, input_type.shape, values, tuple(map(type, values)))
 
 
 def _bound_key(block: str, bound: dict[str, Any]) -> tuple | None:

@@ -16,6 +16,10 @@ SHORTCUT_KINDS = ("A", "B", "C", "none", "gated")
 # A residual's shortcut policy, as words its block may set, and their defaults (torchvision's names).
 _POLICY_WORDS = {"proj_name": "downsample", "gate_name": "gate", "proj": "conv"}
 _PROJECTION_FORMS = ("conv", "avgpool")
+# What `residual` takes besides its policy words (made once: a span-less Param is never reported, as the
+# binder points its errors at the residual or at the argument).
+_RESIDUAL_PARAMS = tuple(ast.Param(SourceSpan("resdsl", 0, 0, 0, 0), n, None)
+                         for n in ("shortcut", "proj_bn", "gate_kernel"))
 
 
 class Residuals(ElaboratorCore):
@@ -30,8 +34,7 @@ class Residuals(ElaboratorCore):
         `gate_name` names a highway gate."""
         words = {a.name: a for a in res.args if a.name in _POLICY_WORDS}
         late = tuple(a for a in res.args if a.name == "proj_from")
-        params = tuple(ast.Param(res.span, n, None) for n in ("shortcut", "proj_bn", "gate_kernel"))
-        args = self._bind_args(params, tuple(a for a in res.args if a.name != "proj_from" and a.name not in words),
+        args = self._bind_args(_RESIDUAL_PARAMS, tuple(a for a in res.args if a.name != "proj_from" and a.name not in words),
                                Evaluator(frame.env, frame.tensors), res, "residual",
                                defaults={"shortcut": Symbol("B"), "proj_bn": True, "gate_kernel": 1})
         policy = {name: self._word(words[name], frame) if name in words else default
@@ -157,6 +160,7 @@ def _path_stride(nodes: list, first: int, last: int) -> tuple[int, int]:
     """The largest product of conv/pool strides on a path of the body (nodes first..last) to `last`;
     an up-sampling op on the way makes the body's stride unknown, and the shapes decide."""
     memo: dict[int, tuple[int, int]] = {}
+    unit = (1, 1)
     for node in nodes[first:last + 1]:
         op = node.op
         if isinstance(op, (ops.ConvTranspose, ops.MaxUnpool)):
@@ -164,11 +168,16 @@ def _path_stride(nodes: list, first: int, last: int) -> tuple[int, int]:
         elif isinstance(op, (ops.Conv, ops.Pool)):
             own = op.stride
         else:
-            own = (1, 1)
-        reached = [memo[i] for i in node.inputs if i in memo] or [(1, 1)]
-        memo[node.id] = (max(r[0] for r in reached) * own[0], max(r[1] for r in reached) * own[1])
-    stride = memo.get(last, (1, 1))
-    return (1, 1) if 0 in stride else stride
+            own = unit
+        inputs = node.inputs
+        if len(inputs) == 1:  # most ops: no max over paths
+            reached = memo.get(inputs[0], unit)
+            memo[node.id] = reached if own is unit else (reached[0] * own[0], reached[1] * own[1])
+            continue
+        paths = [memo[i] for i in inputs if i in memo] or [unit]
+        memo[node.id] = (max(r[0] for r in paths) * own[0], max(r[1] for r in paths) * own[1])
+    stride = memo.get(last, unit)
+    return unit if 0 in stride else stride
 
 
 def _stride_between(x: TensorType, y: TensorType, span: SourceSpan) -> tuple[int, int]:

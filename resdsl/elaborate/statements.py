@@ -11,7 +11,7 @@ from resdsl.elaborate.core import ElaboratorCore, no_parts
 from resdsl.elaborate.heads import aux_head, outputs_statement
 from resdsl.elaborate.init_rules import section_rules
 from resdsl.elaborate.state import Frame
-from resdsl.elaborate.values import Env, Evaluator, TensorRef, show, type_name
+from resdsl.elaborate.values import Env, Evaluator, Parts, TensorRef, show, type_name
 from resdsl.ir import ops
 from resdsl.ir.names import label_problem
 from resdsl.syntax import ast
@@ -27,10 +27,10 @@ class Statements(ElaboratorCore):
         return flow
 
     def _statement(self, stmt, frame: Frame, flow: TensorRef) -> TensorRef:
-        if not isinstance(stmt, (ast.Chain, ast.Let, ast.Require)):
-            no_parts(flow, stmt)
-        if isinstance(stmt, ast.Chain):
+        if isinstance(stmt, ast.Chain):  # by far the most common statement: first
             return self._chain(stmt, frame, flow)
+        if not isinstance(stmt, (ast.Let, ast.Require)):
+            no_parts(flow, stmt)
         if isinstance(stmt, ast.Let):
             if frame.env.defined_here(stmt.name):
                 raise NameResolutionError(f"'{stmt.name}' is already defined here", stmt.span,
@@ -110,8 +110,10 @@ class Statements(ElaboratorCore):
         return flow
 
     def _element(self, element, frame: Frame, flow: TensorRef, stage_fixed: bool = False) -> TensorRef:
-        self.work.step(element.span)
-        no_parts(flow, element.item if isinstance(element, ast.Labelled) else element)
+        state = self.state
+        state.work.step(element.span)
+        if isinstance(flow, Parts):
+            no_parts(flow, element.item if isinstance(element, ast.Labelled) else element)
         label = None
         item = element
         if isinstance(element, ast.Labelled):
@@ -121,11 +123,11 @@ class Statements(ElaboratorCore):
             stage = label or self._unlabelled_stage(_item_word(item))
             frame = Frame(frame.scope, frame.env, frame.tensors, stage, stage_level=True)
             self._enter_stage(stage, flow)
-        mark = len(self.state.builder.nodes)
+        mark = len(state.builder.nodes)
         out = self._item(item, frame, flow, label)
         if label is not None:
             frame.tensors[label] = out
-            if isinstance(item, (ast.Call, ast.Group)) and len(self.state.builder.nodes) - mark > 1:
+            if isinstance(item, (ast.Call, ast.Group)) and len(state.builder.nodes) - mark > 1:
                 self._expose_pools(frame, label, mark)
         return out
 

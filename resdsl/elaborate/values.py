@@ -272,14 +272,24 @@ class Work:
 class Evaluator:
     """Evaluates expressions against an environment and the tensors of the current block."""
 
+    __slots__ = ("env", "tensors", "_work")
+
     def __init__(self, env: Env, tensors: Mapping[str, TensorRef], work: Work | None = None):
         self.env = env
         self.tensors = tensors
-        self.work = work or Work()
+        self._work = work  # made when first needed: most evaluations are of a number or a name
+
+    @property
+    def work(self) -> Work:
+        if self._work is None:
+            self._work = Work()
+        return self._work
 
     def eval(self, e: ast.Expr) -> Any:
         budget = self.env.budget
-        budget.step(e.span)
+        budget.steps += 1  # budget.step(e.span), inlined: this runs for every term
+        if budget.steps > budget.max_steps:
+            budget.step(e.span, 0)  # raises the located LimitError
         method = _EVALUATE.get(type(e))  # a table, not getattr by name: eval runs for every term
         if method is None:
             return budget.value(getattr(self, "_" + type(e).__name__)(e), e.span)
