@@ -58,12 +58,23 @@ EXPECTED = {
     "cifar/resnet20": (["Basic", "Resnet20"], {"Basic": "(in_channels, width, stride=1)"}, [], 32),
 }
 
-# torchvision specs with a block still written one class per shape, and which block (see the docs).
-STILL_PER_SHAPE = {
-    **{f"efficientnet_v2_{s}": ["mbconv"] for s in "sml"},
-    **{f"mnasnet{w}": ["mnas_stack"] for w in ("0_5", "0_75", "1_0", "1_3")},
-    **{f"shufflenet_v2_x{w}": ["shuffle_unit"] for w in ("0_5", "1_0", "1_5", "2_0")},
-}
+EXPECTED.update({
+    # the fused and the depthwise kinds of one block: entries of both, each under its condition
+    "efficientnet_v2_s": (["ConvNormAct", "SqueezeExcite", "Mbconv", "EfficientnetV2S"],
+                          {"Mbconv": "(in_channels, out, t, kernel, eps, stride=1, fused=False, drop_path=None)"},
+                          [], 64),
+    # stacks of 1 to 4 blocks: the first, then a loop of `repeats - 1`
+    "mnasnet1_0": (["MnasInverted", "MnasStack", "Mnasnet10"],
+                   {"MnasInverted": "(in_channels, out, kernel, stride, expansion, momentum=0.0003)",
+                    "MnasStack": "(in_channels, out, kernel, stride, expansion, repeats)"}, [], 64),
+    # two forwards (split and concatenate, or two branches): if/else, the shared end written once
+    "shufflenet_v2_x1_0": (["ShuffleUnit", "ShufflenetV2X10"],
+                           {"ShuffleUnit": "(in_channels, out, stride, branch2_0_in_channels, branch1=None)"}, [],
+                           64),
+})
+
+# torchvision specs with a block still written one class per shape, and which block (see the docs): none.
+STILL_PER_SHAPE: dict[str, list[str]] = {}
 
 
 def _path(name: str) -> Path:
@@ -202,3 +213,30 @@ def test_a_family_class_builds_members_the_network_does_not_have():
         assert len(wide.conv) == 4 and wide(x).shape == (1, 32, 4, 4)
     conv = module.ConvNormAct(8, 16, kernel=5, stride=2, groups=8)
     assert conv(torch.randn(1, 8, 10, 10)).shape == (1, 16, 5, 5)
+
+
+def test_two_kinds_of_forward_are_one_if_else_and_stacks_are_a_first_block_and_a_loop():
+    shuffle = ast.parse(pycode.generate(resdsl.load(TV / "shufflenet_v2_x1_0.res")))
+    forward = _method(_class(shuffle, "ShuffleUnit"), "forward")
+    branches = [n for n in forward.body if isinstance(n, ast.If)]
+    assert len(branches) == 1 and branches[0].orelse  # if/else
+    assert [ast.unparse(n) for n in forward.body[-2:]] == ["x = channel_shuffle(x, 2)", "return x"]
+    assert "self.branch1(x)" in ast.unparse(branches[0].body) and "self.branch1" not in ast.unparse(
+        branches[0].orelse)
+    mnas = ast.parse(pycode.generate(resdsl.load(TV / "mnasnet1_0.res")))
+    init = _method(_class(mnas, "MnasStack"), "__init__")
+    loops = [n for n in init.body if isinstance(n, ast.For)]
+    assert len(loops) == 1 and ast.unparse(loops[0].iter) == "range(repeats - 1)"
+    v2 = ast.parse(pycode.generate(resdsl.load(TV / "efficientnet_v2_s.res")))
+    assert _guards(_method(_class(v2, "Mbconv"), "__init__")) == ["fused and t != 1", "t == 1", "not fused"]
+
+
+def test_a_stack_class_builds_stacks_of_any_length():
+    module = types.ModuleType("mnasnet_generated")
+    exec(compile(pycode.generate(resdsl.load(TV / "mnasnet1_0.res")), "<mnasnet>", "exec"), module.__dict__)
+    x = torch.randn(1, 16, 8, 8)
+    for repeats in (1, 2, 5):
+        stack = module.MnasStack(16, 24, 3, 2, 3, repeats).eval()
+        assert [name for name, _ in stack.named_children()] == [str(k) for k in range(repeats)]
+        with torch.no_grad():
+            assert stack(x).shape == (1, 24, 4, 4)

@@ -432,11 +432,11 @@ class Generator:
 
     # -- one class body (a block instance or the network) --
 
-    def draft(self, sid: int) -> Draft:
+    def draft(self, sid: int, tail: bool = False) -> Draft:
         rec = Recorder()
         init = []
         members = self.members(sid)
-        runs = {run.units[0]: run for run in self.runs(sid, members)}
+        runs = {run.units[0]: run for run in self.runs(sid, members, tail)}
         in_run = {c for run in runs.values() for c in run.units}
         kept: list[tuple[str, int]] = []
         for member in members:
@@ -557,18 +557,25 @@ class Generator:
         return (f"# What the network returns in training (its aux heads' outputs beside the main one).\n"
                 f"{order.type_name} = namedtuple({json.dumps(order.type_name)}, [{fields}])")
 
-    def runs(self, sid: int, members: list[tuple[str, int]]) -> list["Run"]:
+    def runs(self, sid: int, members: list[tuple[str, int]], tail: bool = False) -> list["Run"]:
         """Consecutive block instances of one class that a loop can make (DenseNet's denselayer1..N):
         names `prefix1`, `prefix2`, ... (or `0`, `1`, ...), arguments each constant or growing by a
         constant step, and a chain in the forward (each reads the previous one's output, nothing else
-        reads those)."""
+        reads those).  `tail`: the first of them is written on its own and the rest, however few, are the
+        loop (torchvision's `_stack`: the first block with the stride, then `repeats - 1` more)."""
         found: list[Run] = []
         k = 0
         while k < len(members):
             j = k
             while j + 1 < len(members) and self._extends(members[k], members[j + 1], j + 1 - k):
                 j += 1
-            if j > k and self._chain(sid, [m[1] for m in members[k:j + 1]]):
+            start = k + 1 if tail else k
+            if tail and j >= start and self._chain(sid, [m[1] for m in members[start:j + 1]]):
+                first = self.units[members[start][1]]
+                match = re.fullmatch(r"(.*?)(\d+)", first.scope.name)
+                found.append(Run([m[1] for m in members[start:j + 1]], match.group(1), int(match.group(2)),
+                                 whole=False))
+            elif not tail and j > k and self._chain(sid, [m[1] for m in members[k:j + 1]]):
                 first = self.units[members[k][1]]
                 match = re.fullmatch(r"(.*?)(\d+)", first.scope.name)
                 run_units = [m[1] for m in members[k:j + 1]]
@@ -617,12 +624,14 @@ class Generator:
         for k, (name, value, kw) in enumerate(first.args):
             column = [self.instances[c].args[k][1] for c in run.units]
             step = _progression(column)
-            text = rec.lit(value, name, field=name)
+            text = rec.lit(value, name, field=name, default=first.defaults.get(name, _NO_DEFAULT),
+                           width=name in first.widths)
             if step:
                 text = f"{text} + i * {rec.lit(step, f'{name}_step', field=name)}"
             args.append((name if kw else None, text))
         count = rec.lit(len(run.units), "count", field="count")
-        return Expr("\x01for", [(None, count), (None, Expr(first.cls, args))])
+        defaults = {p: _literal(v) for p, v in first.defaults.items()}
+        return Expr("\x01for", [(None, count), (None, Expr(first.cls, args, defaults=defaults))])
 
     def _with_indices(self, io: tuple[tuple[Any, ...], int], item: tuple[str, int]) -> tuple[tuple[Any, ...], int]:
         """A max-unpool reads its pool's indices, a value of its own (named beside the pool's output)."""
@@ -669,6 +678,10 @@ class Generator:
             families.setdefault(_definition(d), []).append(d)
         for block, members in families.items():
             source = self.write_family(block, members)
+            if source is None and any(self.runs(d.unit.scope.id, self.members(d.unit.scope.id), True) for d in members):
+                # numbered blocks as a first one and a loop of the rest, in every instance alike (MNASNet's stacks
+                # of 1 to 4 blocks)
+                source = self.write_family(block, [self.draft(d.unit.scope.id, tail=True) for d in members])
             if source is not None:
                 self.classes.append(source)
             else:
@@ -723,7 +736,8 @@ class Generator:
                f"{', ...' if len(drafts) > 2 else '.'}")
         return self.class_source(name, doc, [p for p, _ in params.values()], stored, first, texts)
 
-    def class_source(self, name: str, doc: str, signature: list[str], stored: list[str], draft: Draft,
+    def class_source(self, name: str, doc: str, signature: list[str], stored: Sequence[str | tuple[str, str]],
+                     draft: Draft,
                      texts: dict[int, str], optional: dict[str, int] | None = None,
                      tail: Sequence[str] = (), forward: list[str] | None = None,
                      entry_guards: dict[str, dict[int, str]] | None = None, taken: set[str] | None = None) -> str:
@@ -737,7 +751,7 @@ class Generator:
                  "",
                  "    " + fmt(Expr("def __init__", [(None, "self")] + [(None, p) for p in signature]), 4) + ":",
                  "        super().__init__()"]
-        lines += [f"        self.{p} = {p}" for p in stored]
+        lines += [f"        self.{p} = {p}" if isinstance(p, str) else f"        self.{p[0]} = {p[1]}" for p in stored]
         for attr, expr in draft.init:
             if attr[0] == "\x01":  # a run of block instances: `for i in range(n): self.add_module(...)`
                 count, ctor = (_map_leaves(v, sub) for _, v in expr.args)
@@ -751,13 +765,15 @@ class Generator:
             if entry_guards and attr in entry_guards:  # some entries only where a condition holds
                 listed = _unique("layers", set(taken or ()) | set(signature))
                 lines.append(f"        {listed}: list[nn.Module] = []")
+                previous = None
                 for k, (_, entry) in enumerate(expr.args):
-                    text = fmt(_map_leaves(entry, sub), 12 if k in entry_guards[attr] else 8, lead=len(listed) + 8)
+                    guard = entry_guards[attr].get(k)
+                    text = fmt(_map_leaves(entry, sub), 12 if guard else 8, lead=len(listed) + 8)
                     add = f"{listed} += {text[1:]}" if text.startswith("*[") else f"{listed}.append({text})"
-                    if k in entry_guards[attr]:
-                        lines += [f"        if {entry_guards[attr][k]}:", f"            {add}"]
-                    else:
-                        lines.append(f"        {add}")
+                    if guard and guard != previous:  # consecutive entries under one condition share the `if`
+                        lines.append(f"        if {guard}:")
+                    lines.append(f"        {'    ' if guard else ''}{add}")
+                    previous = guard
                 target = f"self.{attr} = " if attr[0] != '"' else f"self.add_module({attr}, "
                 lines.append(f"        {target}nn.Sequential(*{listed}){')' if attr[0] == chr(34) else ''}")
                 continue
@@ -793,10 +809,23 @@ class Generator:
             return sum(len(e.args) for _, e in d.init if e.keys is not None)
 
         base = max(drafts, key=lambda d: (len(d.init), entries(d), len(d.forward)))
+        base = _union_entries(base, drafts)
         attrs = [a for a, _ in base.init]
         init_of = dict(base.init)
         pieces = {a: _marked(e) for a, e in base.init}
         full = group_lines(base.forward)
+        # Instances whose forward is not the fullest one with parts left out (ShuffleNet's stride-1 unit splits
+        # its input where the stride-2 one has a second branch) form a second group with a forward of its own.
+        other = [d for d in drafts if align(full, base.params, group_lines(d.forward), d.params) is None]
+        fulls = [full]
+        if other:
+            second = max(other, key=lambda d: len(d.forward))
+            offset = len(base.slots)
+            fulls.append(group_lines([_MARKER.sub(lambda m: f"\x00{int(m.group(1)) + offset}\x00", line)
+                                      for line in second.forward]))
+            base = Draft(base.unit, base.init, base.forward, base.params, base.slots + second.slots, base.members)
+        group_of: list[int] = []
+        zero: dict[int, set[int]] = {}  # a loop's count slot -> the instances that run it no times
         maps: list[dict[int, int]] = []
         steps: list[list[Step]] = []
         optional: dict[str, int] = {}
@@ -821,17 +850,27 @@ class Generator:
                     mapping.update(zip(_marked(init_of[a].args[b_index][1])[1], _marked(entry)[1]))
                 for b_index in set(range(len(init_of[a].args))) - set(where):
                     absent_entries.setdefault((a, b_index), set()).add(j)
-            missing = [a for a in attrs if a not in mine]
-            aligned = align(full, base.params, group_lines(d.forward), d.params)
-            if aligned is None:
-                return self.refuse(block, f"{path}: forward {d.forward!r} is not a part of {base.forward!r}")
+            missing = [a for a in attrs if a not in mine and a[0] != "\x01"]
+            for a in attrs:
+                if a not in mine and a[0] == "\x01":  # a loop this instance runs no times
+                    zero.setdefault(pieces[a][1][0], set()).add(j)
             mine_lines = group_lines(d.forward)
+            group = next((g for g, f in enumerate(fulls) if align(f, base.params, mine_lines, d.params) is not None),
+                         None)
+            if group is None:
+                return self.refuse(block, f"{path}: forward {d.forward!r} is not a part of {base.forward!r}"
+                                          f"{' or of ' + repr(fulls[1]) if len(fulls) > 1 else ''}")
+            aligned = align(fulls[group], base.params, mine_lines, d.params)
             for k, step in enumerate(aligned):
-                used = set(re.findall(r"\bself\.(\w+)", full[k]))
+                if step.kind == "drop" and _is_run_loop(fulls[group][k]):
+                    zero.setdefault(_marked_lines([fulls[group][k]])[1][0], set()).add(j)
+                used = set(re.findall(r"\bself\.(\w+)", fulls[group][k]))
                 if used & set(missing) and step.kind != "drop":
-                    return self.refuse(block, f"{path}: {full[k]!r} uses a member it lacks")
+                    return self.refuse(block, f"{path}: {fulls[group][k]!r} uses a member it lacks")
                 if step.kind == "match":
-                    mapping.update(zip(_marked_lines([full[k]])[1], _marked_lines([mine_lines[step.other]])[1]))
+                    mapping.update(zip(_marked_lines([fulls[group][k]])[1],
+                                       _marked_lines([mine_lines[step.other]])[1]))
+            group_of.append(group)
             for a in missing:
                 optional[a] = 0
             maps.append(mapping)
@@ -852,14 +891,23 @@ class Generator:
         extra_values: dict[str, tuple] = {}  # its value in each instance
         stored: set[str] = set()
         widths: set[str] = set()
+        kept_as: dict[str, str] = {}
+
+        def kept(param: str) -> str:
+            """The attribute a parameter the forward reads is kept in: its name, unless a member has it
+            (Inception-ResNet's `relu` flag beside its `relu` module: `self.relu_`)."""
+            if param not in kept_as:
+                kept_as[param] = _unique(f"{param}_", taken) if param in attrs else param
+            return kept_as[param]
+
         for k, slot in enumerate(base.slots):
             if k in skipped:
                 continue
-            there = [j for j, m in enumerate(maps) if k in m]
+            there = [j for j, m in enumerate(maps) if k in m or j in zero.get(k, ())]
             if not there:  # only in statements no other instance has: the base's literal
                 texts[k] = _literal(slot.value)
                 continue
-            values = tuple(drafts[j].slots[maps[j][k]].value for j in there)
+            values = tuple(drafts[j].slots[maps[j][k]].value if k in maps[j] else 0 for j in there)
             some = [(n, tuple(c[j] for j in there)) for n, c in bases]
             typed = tuple((type(v), v) for v in values)
             if slot.has_default and set(typed) == {(type(slot.default), slot.default)}:
@@ -884,7 +932,7 @@ class Generator:
                 widths |= used
             if slot.forward:
                 stored |= used
-                expr = re.sub(r"\b(" + "|".join(sorted(used)) + r")\b", r"self.\1", expr) if used else expr
+                expr = _replace_names(expr, used, lambda x: f"self.{kept(x)}")
             texts[k] = expr
         # the parts some instances lack: under conditions on the parameters
         presence = [(a, tuple(a in [x for x, _ in d.init] for d in drafts)) for a in attrs if a in optional]
@@ -903,43 +951,78 @@ class Generator:
                 found = (text, {text})
             entry_guards.setdefault(a, {})[b_index] = found[0]
             referenced |= found[1]
-        forward: list[str] = []
-        for k, statement in enumerate(full):
-            column = [st[k] for st in steps]
-            if all(c.kind == "match" for c in column):
-                text = _unaugment(statement) if any(c.relax for c in column) else statement
-                forward += text.split("\n")
-                continue
-            variants: dict[str, list[bool]] = {}
-            relax = any(c.relax for c in column)
-            variants[_unaugment(statement) if relax else statement] = [c.kind == "match" for c in column]
-            for j, c in enumerate(column):
-                if c.kind == "alt":
-                    text = _MARKER.sub(lambda m: _literal(drafts[j].slots[int(m.group(1))].value), c.text)
-                    variants.setdefault(text, [False] * len(drafts))[j] = True
-            if any(c.kind == "drop" for c in column):
-                pair = target_and_source(statement, base.params, full[:k])
-                if pair is None:
-                    return self.refuse(block, f"{statement!r} left out without a value to keep")
-                if pair[0] != pair[1]:
-                    forward.append(f"{pair[0]} = {pair[1]}")  # what it holds where the statement is left out
-            mentions = bool(set(re.findall(r"\bself\.(\w+)", statement)) & set(optional))
-            for n, (text, truth) in enumerate(variants.items()):
-                found = condition(truth, bases, presence, prefer_members=mentions)
-                if found is None:
-                    if len(variants) > 1:
-                        return self.refuse(block, f"no condition for {text!r}")
-                    hint = target_and_source(statement, base.params, full[:k])
-                    name = flag(hint[0] if hint else "step", tuple(truth))
-                    found = (name, {name})
-                cond, used = found
-                referenced |= used
-                stored |= used
-                cond = _replace_names(cond, used, lambda x: f"self.{x}")
-                forward.append(f"{'if' if n == 0 else 'elif'} {cond}:")
-                forward += ["    " + line for line in text.split("\n")]
-        if stored & set(attrs):
-            return self.refuse(block, f"parameters {sorted(stored & set(attrs))} are also member names")
+        def render(group: int) -> list[str] | None:
+            """The forward of one group: its statements, those some instances lack under conditions."""
+            members = [j for j, g in enumerate(group_of) if g == group]
+            mine = [(n, tuple(c[j] for j in members)) for n, c in bases]
+            there = [(a, tuple(c[j] for j in members)) for a, c in presence]
+            lines: list[str] = []
+            statements = fulls[group]
+            for k, statement in enumerate(statements):
+                column = [steps[j][k] for j in members]
+                relax = any(c.relax for c in column)
+                text = _unaugment(statement) if relax else statement
+                if all(c.kind == "match" or _is_run_loop(statement) for c in column):  # a loop may run 0 times
+                    lines += text.split("\n")
+                    continue
+                variants: dict[str, list[bool]] = {text: [c.kind == "match" for c in column]}
+                for j, c in zip(members, column):
+                    if c.kind == "alt":
+                        alt = _MARKER.sub(lambda m: _literal(drafts[j].slots[int(m.group(1))].value), c.text)
+                        variants.setdefault(alt, [False] * len(members))[members.index(j)] = True
+                if any(c.kind == "drop" for c in column):
+                    pair = target_and_source(statement, base.params, statements[:k])
+                    if pair is None:
+                        self.refuse(block, f"{statement!r} left out without a value to keep")
+                        return None
+                    if pair[0] != pair[1]:
+                        lines.append(f"{pair[0]} = {pair[1]}")  # what it holds where the statement is left out
+                mentions = bool(set(re.findall(r"\bself\.(\w+)", statement)) & set(optional))
+                for n, (variant, truth) in enumerate(variants.items()):
+                    cond = guard(truth, members, mine, there, mentions, len(variants) > 1, statement, statements[:k])
+                    if cond is None:
+                        self.refuse(block, f"no condition for {variant!r}")
+                        return None
+                    lines.append(f"{'if' if n == 0 else 'elif'} {cond}:")
+                    lines += ["    " + line for line in variant.split("\n")]
+            return lines
+
+        def guard(truth: list[bool], members: list[int], mine: list, there: list, mentions: bool, several: bool,
+                  statement: str, before: list[str]) -> str | None:
+            found = condition(truth, mine, there, prefer_members=mentions)
+            if found is None:
+                if several:
+                    return None
+                hint = target_and_source(statement, base.params, before) if statement else None
+                every = [False] * len(drafts)
+                for j, t in zip(members, truth):
+                    every[j] = t
+                name = flag(hint[0] if hint else "step", tuple(every))
+                found = (name, {name})
+            cond, used = found
+            referenced.update(used)
+            stored.update(used)
+            return _replace_names(cond, used, lambda x: f"self.{kept(x)}")
+
+        forward = render(0)
+        if forward is None:
+            return None
+        if len(fulls) > 1:
+            second_forward = render(1)
+            if second_forward is None:
+                return None
+            cond = guard([g == 0 for g in group_of], list(range(len(drafts))), bases, presence, False, False, "", [])
+            # the statements both end with (`x = channel_shuffle(x, 2)`, `return x`) once, after the if/else
+            resolve = lambda line: _MARKER.sub(lambda m: texts.get(int(m.group(1)), "?"), line)  # noqa: E731
+            shared = 0
+            while shared < min(len(forward), len(second_forward)) - 1 and \
+                    resolve(forward[-1 - shared]) == resolve(second_forward[-1 - shared]):
+                shared += 1
+            while shared and (forward[-shared].startswith(" ") or second_forward[-shared].startswith(" ")):
+                shared -= 1
+            tail = forward[len(forward) - shared:]
+            forward = ([f"if {cond}:"] + ["    " + line for line in forward[:len(forward) - shared]] + ["else:"]
+                       + ["    " + line for line in second_forward[:len(second_forward) - shared]] + tail)
         calls = [d.unit.scope.call for d in drafts]
         columns = dict(bases)
         spec = [n for n, _ in bases if n != "in_channels" and n in referenced]
@@ -962,6 +1045,9 @@ class Generator:
         required = (["in_channels"] if "in_channels" in referenced else []) + [n for n in spec if n not in defaults]
         signature = required + list(extra_values) + [f"{n}={_literal(defaults[n])}" for n in spec if n in defaults]
         signature += [f"{a}=None" for a in attrs if a in optional]
+        arguments = [p.split("=")[0] for p in signature]
+        if len(set(arguments)) != len(arguments):
+            return self.refuse(block, f"a parameter and an optional member share a name: {arguments}")
         name = self.new_class_name(block)
         for j, d in enumerate(drafts):
             args: list[tuple[str, Any, bool]] = [(n, columns[n][j], False) for n in required]
@@ -978,7 +1064,7 @@ class Generator:
         doc = f"The `{block}` block ({len(drafts)} {'instance' if len(drafts) == 1 else 'instances'}: {where})."
         if fixed:
             doc += f" As built here: {', '.join(fixed)}."
-        return self.class_source(name, doc, signature, sorted(stored), base, texts, optional,
+        return self.class_source(name, doc, signature, sorted((kept(p), p) for p in stored), base, texts, optional,
                                  forward=forward, entry_guards=entry_guards, taken=taken)
 
     def refuse(self, block: str, why: str) -> None:
@@ -1162,7 +1248,7 @@ def _code_gated_sum(g: Generator, low: Lowered, args: list[str], lit: Lit) -> st
 
 def _code_channel_shuffle(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
     g.used["channel_shuffle"] = True
-    return f"channel_shuffle({args[0]}, {lit(low.node.op.groups, 'groups')})"
+    return f"channel_shuffle({args[0]}, {lit(low.node.op.groups, 'shuffle_groups')})"  # a count, not a width
 
 
 def _code_channel_slice(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
@@ -1369,6 +1455,61 @@ def _progression(column: list[Any]) -> int | None:
     return step if all(b - a == step for a, b in zip(column, column[1:])) else None
 
 
+def _relabel(arg: Arg, fn: Callable[[int], int]) -> Arg:
+    """The same constructor with its literal markers renumbered."""
+    if isinstance(arg, str):
+        return _MARKER.sub(lambda m: f"\x00{fn(int(m.group(1)))}\x00", arg)
+    if isinstance(arg, Pair):
+        return Pair(arg.name, _relabel(arg.value, fn))
+    return Expr(arg.callee, [(k, _relabel(v, fn)) for k, v in arg.args], arg.brackets, arg.defaults, arg.keys)
+
+
+def _position(key: Any) -> tuple[str, int, int]:
+    span = key[1]
+    return span.file, span.line, span.column
+
+
+def _union_entries(base: Draft, drafts: list[Draft]) -> Draft:
+    """`base` with each unnamed `nn.Sequential` holding every entry any instance has (in the order of their
+    calls in the spec: an `if`/`else` in the block's body gives entries no one instance has together),
+    the entries taken from other instances bringing their literals along as new slots."""
+    slots = list(base.slots)
+    init = []
+    for attr, expr in base.init:
+        others = [e for d in drafts for a, e in d.init if a == attr]
+        if expr.keys is None or any(e.keys is None or e.callee != "nn.Sequential" for e in others) or \
+                all(e.keys == expr.keys for e in others) or len({_marked(e)[0] for e in others}) == 1:
+            init.append((attr, expr))
+            continue
+        found: dict[Any, tuple[Draft, Arg]] = {}
+        ordered = True
+        for d in [base] + drafts:
+            e = dict(d.init).get(attr)
+            if e is None:
+                continue
+            positions = [_position(k) for k in e.keys]
+            ordered &= positions == sorted(set(positions))
+            for key, (_, entry) in zip(e.keys, e.args):
+                found.setdefault(key, (d, entry))
+        keys = sorted(found, key=_position)
+        if not ordered or len({_position(k) for k in keys}) != len(keys):
+            init.append((attr, expr))  # no one order for all: left to the comparison to refuse
+            continue
+        entries: list[tuple[str | None, Arg]] = []
+        for key in keys:
+            d, entry = found[key]
+            if d is not base:
+                def move(k: int, d: Draft = d) -> int:
+                    slots.append(d.slots[k])
+                    return len(slots) - 1
+                entry = _relabel(entry, move)
+            entries.append((None, entry))
+        init.append((attr, Expr(expr.callee, entries, expr.brackets, expr.defaults, tuple(keys))))
+    if len(slots) == len(base.slots):
+        return base
+    return Draft(base.unit, init, base.forward, base.params, slots, base.members)
+
+
 def _match_entries(full: Expr, part: Expr) -> list[int] | None:
     """Where each entry of the `nn.Sequential` `part` is among `full`'s (same call in the spec, same code),
     or None: the instance's entries are the full one's with some left out."""
@@ -1384,6 +1525,11 @@ def _match_entries(full: Expr, part: Expr) -> list[int] | None:
         where.append(k)
         k += 1
     return where
+
+
+def _is_run_loop(statement: str) -> bool:
+    """`for i in range(n):` over numbered blocks (`Generator.forward_body`): left out where it runs no times."""
+    return statement.startswith("for i in range(") and "getattr(self, f\"" in statement
 
 
 def _unaugment(statement: str) -> str:

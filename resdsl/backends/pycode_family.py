@@ -28,8 +28,9 @@ __all__ = ["fit", "CHANNEL_FIELDS", "align", "Step", "group_lines", "condition",
 # Constructor arguments that are widths: the ones a block's width parameters can explain.
 CHANNEL_FIELDS = frozenset({"in_channels", "out_channels", "num_features", "in_features", "out_features",
                             "num_channels", "normalized_shape", "num_parameters", "channels", "groups",
-                            "num_groups"})
+                            "num_groups", "start", "stop"})
 _INPUT_FIELDS = frozenset({"in_channels", "in_features"})
+_NOT_WIDTHS = re.compile(r"stride|kernel|dilation|padding")
 
 Column = tuple[Any, ...]
 
@@ -48,8 +49,16 @@ def fit(values: Column, field: str, bases: Sequence[tuple[str, Column]], width: 
     for name, column in bases:
         if name == field and column == values:
             return name
-    if field == "count":  # how many times a loop runs: a whole-number parameter of the block
-        return next((n for n, c in bases if n != "in_channels" and _ints(c) and c == values), None)
+    if field == "count":  # how many times a loop runs: a whole-number parameter of the block (`repeats - 1`)
+        counts = [(n, c) for n, c in bases if n != "in_channels" and _ints(c)]
+        exact = next((n for n, c in counts if c == values), None)
+        if exact is not None or not _ints(values) or len(set(values)) < 2:
+            return exact
+        for n, c in counts:
+            d = c[0] - values[0]
+            if 0 < d <= 2 and all(x - v == d for x, v in zip(c, values)):
+                return f"{n} - {d}"
+        return None
     if field == "padding" and _ints(values):  # `same` padding of an odd kernel
         for name, column in bases:
             if _ints(column) and len(set(column)) > 1 and all(c % 2 == 1 and (c - 1) // 2 == v
@@ -70,12 +79,13 @@ def fit(values: Column, field: str, bases: Sequence[tuple[str, Column]], width: 
     for name, column in order:
         if column == values:
             return name
-    for i, (a, ca) in enumerate(ints):
-        for b, cb in ints[i + 1:]:
+    sizes = [(n, c) for n, c in ints if not _NOT_WIDTHS.search(n)]  # a stride or kernel is no factor of a width
+    for i, (a, ca) in enumerate(sizes):
+        for b, cb in sizes[i + 1:]:
             if all(x * y == v for x, y, v in zip(ca, cb, values)):
                 return f"{a} * {b}"
-    for a, ca in ints:  # a width in groups of another (RegNet's `width // group_width`)
-        for b, cb in ints:
+    for a, ca in sizes:  # a width in groups of another (RegNet's `width // group_width`)
+        for b, cb in sizes:
             if a != b and 0 not in cb and len(set(cb)) == 1 and cb[0] > 1 and \
                     all(x % y == 0 and x // y == v for x, y, v in zip(ca, cb, values)):
                 return f"{a} // {b}"
@@ -213,7 +223,9 @@ def align(full: Sequence[str], full_params: Sequence[str], other: Sequence[str],
                 if rest is not None:
                     return [Step("match", j, relax=s.augmented and not t.augmented)] + rest
         source = _first_read(s, ea)
-        if len(s.targets) == 1 and source is not None and "\n" not in s.text:
+        if "\n" in s.text and s.text.startswith("for i in range(") and len(s.targets) == 1 and s.targets[0] in ea:
+            source = s.targets[0]  # a loop over numbered blocks, rebinding its value: it may run no times
+        if len(s.targets) == 1 and source is not None and ("\n" not in s.text or source == s.targets[0]):
             na = dict(ea)
             na[s.targets[0]] = ea[source]
             rest = walk(i + 1, j, na, eb)
