@@ -173,3 +173,16 @@ def test_help_teaches_with_examples():
                             text=True, cwd=ROOT)
     assert result.returncode == 0
     assert "examples:" in result.stdout and "--format pt2" in result.stdout and "--check" in result.stdout
+
+
+def test_family_makes_the_network_class_take_the_parameter(tmp_path, capsys):
+    out = tmp_path / "resnet_cifar.py"
+    assert main(["compile", RESNET20, "--family", "depth", "-o", str(out), "--check"]) == 0
+    module = _import(out)
+    model = module.Resnet20(depth=44)
+    assert sum(1 for name, _ in model.named_modules() if name.count(".") == 1 and name.startswith("layer")) == 21
+    # a parameter the network lacks is a usage error; one that is no whole number says so and writes the member
+    assert main(["compile", RESNET20, "--family", "width", "-o", str(tmp_path / "x.py")]) == 2
+    assert "no parameter 'width'" in capsys.readouterr().err
+    assert main(["compile", RESNET20, "--family", "shortcut", "-o", str(tmp_path / "y.py")]) == 0
+    assert "built for shortcut=A only" in capsys.readouterr().err

@@ -240,3 +240,40 @@ def test_a_stack_class_builds_stacks_of_any_length():
         assert [name for name, _ in stack.named_children()] == [str(k) for k in range(repeats)]
         with torch.no_grad():
             assert stack(x).shape == (1, 24, 4, 4)
+
+
+def _family_class(spec: str, name: str):
+    path = ROOT / "specs" / spec
+    net = resdsl.load(path)
+    members = pycode.family_members(net, name, lambda v: resdsl.load(path, **{name: v}))
+    generator = pycode.Generator(net, name, members)
+    source = generator.run()
+    assert generator.family_refused is None
+    return pycode.load_source(source), source
+
+
+@pytest.mark.parametrize("spec, name, value", [("cifar/resnet20.res", "depth", 56), ("cifar/wrn16_4.res", "depth", 28),
+                                               ("cifar/densenet40_k12.res", "depth", 100)])
+def test_the_network_class_takes_the_familys_parameter_and_builds_any_member(spec, name, value):
+    """`--family depth`: one class for every depth, equal to resdsl.build of that member."""
+    cls, source = _family_class(spec, name)
+    default = dict(resdsl.load(ROOT / "specs" / spec).parameters)[name]
+    assert list(inspect.signature(cls).parameters)[:2] == [name, "num_classes"]
+    assert inspect.signature(cls).parameters[name].default == default
+    with torch.device("meta"):
+        mine = cls(**{name: value})
+        built = resdsl.build(ROOT / "specs" / spec, **{name: value})
+    assert [(k, v.shape) for k, v in mine.state_dict().items()] == \
+        [(k, v.shape) for k, v in built.state_dict().items()]
+
+
+def test_a_family_member_computes_what_resdsl_build_computes():
+    cls, source = _family_class("cifar/resnet20.res", "depth")
+    assert "range((depth - 2) // 6)" in source
+    torch.manual_seed(0)
+    built = resdsl.build(ROOT / "specs/cifar/resnet20.res", depth=32).eval()
+    mine = cls(depth=32).eval()
+    mine.load_state_dict(built.state_dict(), strict=True)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(mine(x), built(x))

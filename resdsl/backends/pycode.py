@@ -227,8 +227,16 @@ class Draft:
 
 
 class Generator:
-    def __init__(self, net: Network):
+    def __init__(self, net: Network, family: str | None = None, members: Sequence[Network] = ()):
+        """`family`, `members`: a parameter of the network and other members of it (the network built for other
+        values of that parameter): the network class takes the parameter, its numbers written as expressions
+        of it (`range((depth - 2) // 6)`), where the members' code differs in nothing else (`family_refused`
+        says why not, otherwise)."""
         self.net = net
+        self.family = family
+        self.family_members = tuple(members)
+        self.family_refused: str | None = None
+        self.repeat_singles = family is not None  # (a member with one block more has a repeat there)
         self.graph: Graph = net.graph
         self.lowered: tuple[Lowered, ...] = lower(self.graph)
         self.units = _analyse(self.graph)
@@ -371,7 +379,7 @@ class Generator:
             while j + 1 < len(items) and self._same_instance(items[k], items[j + 1]):
                 j += 1
             ctor = self.ctor(items[k], rec, f"{prefix}{k}_")
-            if j > k:
+            if self._repeat(items, k, j):
                 count = rec.lit(j - k + 1, f"{prefix}blocks", field="count")
                 ctor = Expr(_REPEAT, [(None, ctor), (None, count)])
             out.append((None, ctor))
@@ -389,9 +397,19 @@ class Generator:
                 j += 1
             kind, i = items[k]
             span = self.units[i].scope.span if kind == "unit" else self.graph.nodes[i].span
-            keys.append((kind, span, j - k + 1 if j > k else 0))
+            keys.append((kind, span, j - k + 1 if self._repeat(items, k, j) else 0))
             k = j + 1
         return keys
+
+    def _repeat(self, items: list[tuple[str, int]], k: int, j: int) -> bool:
+        """Items k..j are written as one repeat: more than one, or (writing a family of networks, where another
+        member has more) one block after another instance of its class (a stage's rest, however short)."""
+        if j > k:
+            return True
+        if not self.repeat_singles or k == 0 or items[k][0] != "unit" or items[k - 1][0] != "unit":
+            return False
+        a, b = self.instances.get(items[k - 1][1]), self.instances.get(items[k][1])
+        return a is not None and b is not None and a.cls == b.cls and not b.optional
 
     def _same_instance(self, a: tuple[str, int], b: tuple[str, int]) -> bool:
         if a[0] != "unit" or b[0] != "unit" or a[1] not in self.instances or b[1] not in self.instances:
@@ -816,7 +834,8 @@ class Generator:
         full = group_lines(base.forward)
         # Instances whose forward is not the fullest one with parts left out (ShuffleNet's stride-1 unit splits
         # its input where the stride-2 one has a second branch) form a second group with a forward of its own.
-        other = [d for d in drafts if align(full, base.params, group_lines(d.forward), d.params) is None]
+        against_full = [align(full, base.params, group_lines(d.forward), d.params) for d in drafts]
+        other = [d for d, a in zip(drafts, against_full) if a is None]
         fulls = [full]
         if other:
             second = max(other, key=lambda d: len(d.forward))
@@ -855,12 +874,12 @@ class Generator:
                 if a not in mine and a[0] == "\x01":  # a loop this instance runs no times
                     zero.setdefault(pieces[a][1][0], set()).add(j)
             mine_lines = group_lines(d.forward)
-            group = next((g for g, f in enumerate(fulls) if align(f, base.params, mine_lines, d.params) is not None),
-                         None)
-            if group is None:
+            group, aligned = 0, against_full[j]
+            if aligned is None and len(fulls) > 1:
+                group, aligned = 1, align(fulls[1], base.params, mine_lines, d.params)
+            if aligned is None:
                 return self.refuse(block, f"{path}: forward {d.forward!r} is not a part of {base.forward!r}"
                                           f"{' or of ' + repr(fulls[1]) if len(fulls) > 1 else ''}")
-            aligned = align(fulls[group], base.params, mine_lines, d.params)
             for k, step in enumerate(aligned):
                 if step.kind == "drop" and _is_run_loop(fulls[group][k]):
                     zero.setdefault(_marked_lines([fulls[group][k]])[1][0], set()).add(j)
@@ -891,6 +910,7 @@ class Generator:
         extra_values: dict[str, tuple] = {}  # its value in each instance
         stored: set[str] = set()
         widths: set[str] = set()
+        counted: set[str] = set()  # parameters a loop's count is
         kept_as: dict[str, str] = {}
 
         def kept(param: str) -> str:
@@ -900,7 +920,8 @@ class Generator:
                 kept_as[param] = _unique(f"{param}_", taken) if param in attrs else param
             return kept_as[param]
 
-        for k, slot in enumerate(base.slots):
+        for k in sorted(range(len(base.slots)), key=lambda k: base.slots[k].field != "count"):  # counts first
+            slot = base.slots[k]
             if k in skipped:
                 continue
             there = [j for j, m in enumerate(maps) if k in m or j in zero.get(k, ())]
@@ -913,7 +934,11 @@ class Generator:
             if slot.has_default and set(typed) == {(type(slot.default), slot.default)}:
                 texts[k] = _literal(values[0])  # torch's default everywhere: left out
                 continue
+            if slot.width or slot.field in CHANNEL_FIELDS:  # a loop's count is no width (DenseNet-40's 12 and 12)
+                some = [b for b in some if b[0] not in counted] or some
             expr = fit(values, slot.field, some, width=slot.width)
+            if expr is not None and slot.field == "count":
+                counted.update(set(re.findall(r"[A-Za-z_]\w*", expr)) & names)
             if expr is None and len(set(typed)) == 1:
                 texts[k] = _literal(values[0])
                 continue
@@ -1140,9 +1165,22 @@ class Generator:
                 texts[k] = "num_classes"
         if "num_classes" in texts.values():
             signature.append(f"num_classes={self.net.output_type.channels}")
+        self.root_draft = d
+        taken = None
+        if self.family is not None:
+            fitted = self.member_texts(d, texts)
+            if fitted is not None:
+                texts.update(fitted)
+                taken = self.family
+                signature.insert(0, f"{self.family}={_literal(parameters[self.family])}")
         doc = f"{self.net.title}: input {self.net.input_type} -> output {self.net.output_type}."
+        if taken:
+            sampled = [parameters[taken]] + [dict(m.parameters)[taken] for m in self.family_members]
+            values = ", ".join(str(v) for v in sampled)
+            doc += (f" Any `{taken}` the spec allows (its numbers are expressions of it, read from the members"
+                    f" {taken}={values}).")
         fixed = [f"{n}={_show(v)}" for n, v in self.net.parameters
-                 if not (n == classes and signature) and _plain(v)]
+                 if not (n == classes and signature) and n != taken and _plain(v)]
         if fixed:
             doc += f" Built for {', '.join(fixed)}. `resdsl compile --set NAME=VALUE` writes another member."
         tail = []
@@ -1154,6 +1192,48 @@ class Generator:
             tail.append("init_weights(self, INIT_BY_TYPE, INIT_BY_PATH)")
         self.net_class = self.class_source(self.network_class_name, doc, signature, [], d, texts, tail=tail)
         return self.assemble()
+
+    def member_texts(self, d: Draft, texts: dict[int, str]) -> dict[int, str] | None:
+        """The network class's numbers as expressions of the family parameter, from the other members' code
+        (which must differ from this one's in those numbers only), or None (`family_refused` says why)."""
+        name = self.family
+        own = dict(self.net.parameters).get(name)
+
+        def refuse(why: str) -> None:
+            self.family_refused = why
+            return None
+
+        if type(own) is not int or not self.family_members:
+            return refuse(f"{name} is not a whole-number parameter with members to compare")
+        if not (name.isidentifier() and not keyword.iskeyword(name)) or name in self.reserved or name == "num_classes":
+            return refuse(f"{name} cannot be an argument name")
+        values = [own]
+        others: list[Draft] = []
+        mine = [_undocumented(c) for c in self.classes]
+        for member in self.family_members:
+            g = Generator(member)
+            g.repeat_singles = True
+            g.run()
+            if [_undocumented(c) for c in g.classes] != mine:
+                return refuse(f"the block classes of {member.title} differ")
+            if member.init.runtime_tables() != self.net.init.runtime_tables():
+                return refuse(f"the init rules of {member.title} name other paths")
+            od = g.root_draft
+            if [(a, _marked(e)[0]) for a, e in od.init] != [(a, _marked(e)[0]) for a, e in d.init] or \
+                    _marked_lines(od.forward)[0] != _marked_lines(d.forward)[0] or len(od.slots) != len(d.slots):
+                return refuse(f"the network class of {member.title} differs in more than numbers")
+            values.append(dict(member.parameters)[name])
+            others.append(od)
+        out: dict[int, str] = {}
+        for k, slot in enumerate(d.slots):
+            column = [slot.value] + [od.slots[k].value for od in others]
+            if len({(type(v), v) for v in column}) == 1:
+                continue
+            expr = _linear(column, values, name)
+            if expr is None or slot.forward or texts[k] == "num_classes":
+                return refuse(f"{slot.hint} ({column}) is no expression of {name} ({values})")
+            out[k] = expr
+        return out
 
     def assemble(self) -> str:
         from resdsl import __version__
@@ -1654,9 +1734,54 @@ def _short(p: tuple[int, int]) -> int | tuple[int, int]:
     return p[0] if p[0] == p[1] else p
 
 
-def generate(net: Network) -> str:
-    """The network as the source of one Python module that needs only torch."""
-    return Generator(net).run()
+def generate(net: Network, family: str | None = None, members: Sequence[Network] = ()) -> str:
+    """The network as the source of one Python module that needs only torch.  With `family` (a parameter of
+    the network) and `members` (the network for other values of it, `family_members`), the network class
+    takes that parameter where the members' code differs only in numbers that are expressions of it."""
+    return Generator(net, family, members).run()
+
+
+def family_members(net: Network, name: str, load: Callable[[int], Network]) -> list[Network]:
+    """Two more members of the network, `name` stepped up twice by the smallest step (1 to 12) that the
+    spec accepts both times (a CIFAR ResNet's depth 6n+2: 26 and 32 for 20); [] when there are none.
+    `load(value)` loads the network with `name=value`."""
+    from resdsl.diagnostics import ResdslError
+
+    value = dict(net.parameters).get(name)
+    if type(value) is not int:
+        return []
+    for step in range(1, 13):
+        try:
+            return [load(value + step), load(value + 2 * step)]
+        except ResdslError:
+            continue
+    return []
+
+
+def _linear(column: list[Any], values: list[int], name: str) -> str | None:
+    """`(depth - 2) // 6`, `4 * k`, `depth`: a whole number of each member as one expression of the
+    parameter's value in it (exact in every member)."""
+    if not all(type(v) is int for v in column) or column[1] == column[0]:
+        return None
+    dv, dp = column[1] - column[0], values[1] - values[0]
+    if dv > 0 and dp % dv == 0:  # v = (p - c) // a
+        a = dp // dv
+        c = values[0] - a * column[0]
+        if all((p - c) % a == 0 and (p - c) // a == v for p, v in zip(values, column)):
+            shifted = name if c == 0 else f"{name} - {c}" if c > 0 else f"{name} + {-c}"
+            return shifted if a == 1 else f"({shifted}) // {a}" if c else f"{name} // {a}"
+    if dv % dp == 0:  # v = m * p + c
+        m = dv // dp
+        c = column[0] - m * values[0]
+        if m > 0 and all(m * p + c == v for p, v in zip(values, column)):
+            scaled = name if m == 1 else f"{m} * {name}"
+            return scaled if c == 0 else f"{scaled} + {c}" if c > 0 else f"{scaled} - {-c}"
+    return None
+
+
+def _undocumented(source: str) -> str:
+    """A class's source without its docstring (which names this member's instances)."""
+    return re.sub(r'^    """.*?"""\n', "", source, count=1, flags=re.S | re.M)
 
 
 def load_source(source: str) -> type:

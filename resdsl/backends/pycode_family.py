@@ -187,7 +187,7 @@ class Step:
 
 
 def align(full: Sequence[str], full_params: Sequence[str], other: Sequence[str], other_params: Sequence[str],
-          budget: int = 20000) -> list[Step] | None:
+          budget: int = 400) -> list[Step] | None:
     """The statements of `other` (grouped) as the statements of `full` with some left out or replaced,
     verified value by value; None when no such reading exists."""
     a = [_parse(t) for t in full]

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from resdsl.cli import say, EXIT_OK, EXIT_SPEC, HelpFormatter, add_spec_arguments, load_from_args, parse_shape
+from resdsl.cli import (say, EXIT_OK, EXIT_SPEC, HelpFormatter, add_spec_arguments, load_from_args, parse_overrides,
+                        parse_shape, resolve_file)
 from resdsl.commands.progress import progress
 from resdsl.diagnostics import SourceSpan, UsageError
 from resdsl.outputs import check_output, write_atomic
@@ -29,6 +30,7 @@ examples:
   resdsl compile specs/torchvision/resnet50.res                 # writes ./resnet50.py
   resdsl compile specs/torchvision/resnet50.res -o - | less     # the code on stdout
   resdsl compile specs/cifar/resnet20.res --set depth=56 -o resnet56.py --check
+  resdsl compile specs/cifar/resnet20.res --family depth     # class Resnet20(depth=20, num_classes=10)
   resdsl compile specs/torchvision/resnet18.res --format pt2 -o resnet18.pt2
   resdsl compile specs/torchvision/resnet50.res --check --device cuda
   resdsl compile specs/torchvision/regnet_y_128gf.res --check --input 3x64x64 -o /tmp/r.py
@@ -60,6 +62,10 @@ def register(commands) -> None:
     p.add_argument("--inference", action="store_true",
                    help="compile the inference network: every BN after a conv (or fc) folded into it, no "
                         "dropout or drop-path (load weights folded by resdsl.fold)")
+    p.add_argument("--family", metavar="NAME",
+                   help="the network class takes the network's parameter NAME (e.g. depth) with its value as "
+                        "the default: two more members are compiled and the numbers that differ written as "
+                        "expressions of NAME (py only; without that, the class is built for the one value)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="where --check and the pt2/onnx export run (default: cpu)")
     p.set_defaults(run=run)
@@ -89,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         from resdsl.backends.pycode import generate
 
         with progress(f"generating Python for {net.title}"):
-            source = generate(net)
+            source = generate(net) if not args.family else _family_source(args, net)
     # With the code going to stdout, the check report goes to stderr.
     report = sys.stderr if target is None else sys.stdout
     if args.check:
@@ -108,6 +114,27 @@ def run(args: argparse.Namespace) -> int:
                          "check the path, its permissions and the free space") from None
     say(f"wrote {target} ({net.title}: {net.input_type} -> {net.output_type}, {net.params:,} parameters)")
     return EXIT_OK
+
+
+def _family_source(args: argparse.Namespace, net) -> str:
+    """The code with the network class taking `--family NAME` (a note on stderr where it cannot)."""
+    from resdsl.backends.pycode import Generator, family_members
+    from resdsl.pipeline import load
+
+    name = args.family
+    if name not in dict(net.parameters):
+        raise UsageError(f"--family {name}: {net.name} has no parameter {name!r}", _span("--family"),
+                         f"its parameters: {', '.join(n for n, _ in net.parameters)}")
+    overrides = parse_overrides(args.overrides)
+    path = resolve_file(args.file)
+    shape = parse_shape(args.input) if args.input else None
+    members = family_members(net, name, lambda v: load(path, args.network, {**overrides, name: v}, None, shape))
+    generator = Generator(net, name, members)
+    source = generator.run()
+    if generator.family_refused or not members:
+        say(f"compile: --family {name}: the class is built for {name}={dict(net.parameters)[name]} only: "
+            f"{generator.family_refused or 'no other member of the spec found'}", file=sys.stderr)
+    return source
 
 
 def _format(args: argparse.Namespace) -> str:
