@@ -16,6 +16,8 @@ CASES = [
     ("resnet18", "resnet18", {"zero_init_residual": True}, {"zero_init_residual": True}),
     ("densenet121", "densenet121", {}, {}),
     ("googlenet", "googlenet", {"aux_logits": False, "init_weights": True}, {}),
+    # the heads read inception4a / 4d but are registered after inception5b, as torchvision's
+    ("googlenet", "googlenet", {"aux_logits": True, "init_weights": True}, {"aux_logits": True}),
     ("vgg16", "vgg16", {}, {}),  # 138M draws, twice: the slowest case (~8 s)
     ("mobilenet_v2", "mobilenet_v2", {}, {}),
     ("mobilenet_v3_large", "mobilenet_v3_large", {}, {}),
@@ -81,7 +83,8 @@ def test_rules_set_what_they_say():
 
 
 @pytest.mark.parametrize("spec, overrides", [("resnet18", {"zero_init_residual": True}), ("googlenet", {}),
-                                             ("densenet121", {}), ("squeezenet1_1", {}), ("inception_v3", {})])
+                                             ("densenet121", {}), ("squeezenet1_1", {}), ("inception_v3", {}),
+                                             ("googlenet", {"aux_logits": True})])
 def test_generated_code_starts_from_the_same_tensors_as_build(spec, overrides):
     from resdsl.backends import pycode
 

@@ -3,7 +3,9 @@
 `aux aux1: googlenet_aux(classes)` elaborates its item from the value the main path has at that
 line, in a scope (or layer) named `aux1` that reports as a stage of its own; the main path goes on
 from the same value, so the next line reads what the head read.  The head sees the tensors labelled
-before it but labels nothing outside: nothing of the main path can read a head.
+before it but labels nothing outside: nothing of the main path can read a head.  `aux aux1 @x: ...`
+reads the main path's tensor `x` (labelled earlier) instead of the current value: the head's modules
+come where the line stands (torchvision's GoogLeNet registers aux1 and aux2 after inception5b).
 
 `outputs GoogLeNetOutputs(logits=main, aux_logits2=aux2, aux_logits1=aux1)` says what training
 returns: a named tuple with these fields in this order, `main` being the main output.  Without it,
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from resdsl.diagnostics import NameResolutionError, SpecSyntaxError, StructureError
 from resdsl.elaborate.state import Frame
-from resdsl.elaborate.values import Parts, TensorRef
+from resdsl.elaborate.values import Evaluator, Parts, TensorRef
 from resdsl.ir.heads import MAIN, AuxHead, OutputField, OutputOrder
 from resdsl.syntax import ast
 
@@ -35,17 +37,19 @@ def aux_head(elab: "Elaborator", stmt: ast.AuxHead, frame: Frame, flow: TensorRe
         raise NameResolutionError(f"'{MAIN}' names the main output in `outputs`; an aux head needs another name",
                                   stmt.label.span, "call it aux1, say")
     builder = elab.state.builder
+    source = flow if stmt.source is None else Evaluator(frame.env, frame.tensors).tensor(stmt.source,
+                                                                                        stmt.source_span)
     first = len(builder.nodes)
-    elab._enter_stage(name, flow)
+    elab._enter_stage(name, source)
     head = Frame(frame.scope, frame.env, dict(frame.tensors), name)  # its labels stay inside it
-    out = elab._item(stmt.item, head, flow, name)
+    out = elab._item(stmt.item, head, source, name)
     if isinstance(out, Parts):
         raise StructureError(f"aux head {name} ends in the parts of a split", stmt.span,
                          "follow the split with a merge inside the head")
     if out.node < first:
         raise StructureError(f"aux head {name} computes nothing: it returns a value of the main path", stmt.span,
                          "an aux head is a block or ops ending in its output, like `aux aux1: { gap, fc 10 }`")
-    elab.state.heads.append(AuxHead(name, flow.node, first, len(builder.nodes) - 1, out.node, stmt.span))
+    elab.state.heads.append(AuxHead(name, source.node, first, len(builder.nodes) - 1, out.node, stmt.span))
     return flow
 
 

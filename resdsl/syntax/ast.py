@@ -316,11 +316,14 @@ class InitSection:
 @dataclass(frozen=True)
 class AuxHead:
     """`aux aux1: googlenet_aux(classes)`: a training-time auxiliary head branching off the main path
-    at this point; the main path continues from the same value."""
+    at this point; the main path continues from the same value.  `aux aux1 @inception4a: ...` reads
+    that earlier tensor of the main path instead (the head still registers where it stands)."""
 
     span: SourceSpan
     label: Label
     item: "Item"
+    source: str | None = None
+    source_span: SourceSpan | None = None
 
 
 @dataclass(frozen=True)

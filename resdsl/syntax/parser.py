@@ -470,7 +470,10 @@ class _ToAst(Transformer):
         return ast.InitSection(self._s(meta), tuple(rules))
 
     def aux_stmt(self, meta, children):
-        return ast.AuxHead(self._s(meta), children[0], children[1])
+        label, source, item = children
+        if source is None:
+            return ast.AuxHead(self._s(meta), label, item)
+        return ast.AuxHead(self._s(meta), label, item, str(source)[1:], _tok_span(self.file, source))
 
     def outputs_stmt(self, meta, children):
         name, *fields = (c for c in children if c is not None)
