@@ -470,9 +470,11 @@ class _ToAst(Transformer):
         return ast.InitSection(self._s(meta), tuple(rules))
 
     def aux_stmt(self, meta, children):
-        label, source, item = children
-        if source is None:
-            return ast.AuxHead(self._s(meta), label, item)
+        return ast.AuxHead(self._s(meta), children[0], children[1])
+
+    def aux_from_stmt(self, meta, children):
+        name, source, item = children
+        label = ast.Label(_tok_span(self.file, name), str(name))
         return ast.AuxHead(self._s(meta), label, item, str(source)[1:], _tok_span(self.file, source))
 
     def outputs_stmt(self, meta, children):
