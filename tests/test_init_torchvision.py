@@ -100,4 +100,4 @@ def test_generated_code_starts_from_the_same_tensors_as_build(spec, overrides):
 def test_a_spec_without_rules_generates_no_init_code():
     from resdsl.backends import pycode
 
-    assert "init_weights" not in pycode.generate(resdsl.load(SPECS / "cifar" / "resnet20.res"))
+    assert "init_weights" not in pycode.generate(resdsl.load(SPECS / "torchvision" / "alexnet.res"))
