@@ -101,3 +101,19 @@ def test_a_spec_without_rules_generates_no_init_code():
     from resdsl.backends import pycode
 
     assert "init_weights" not in pycode.generate(resdsl.load(SPECS / "torchvision" / "alexnet.res"))
+
+
+@pytest.mark.parametrize("spec, overrides", [("resnet18", {"zero_init_residual": True}), ("squeezenet1_1", {})])
+def test_init_by_path_holds_for_the_members_the_generated_class_builds(spec, overrides):
+    # The generated class takes num_classes, which changes no module path: its INIT_BY_PATH (the residual
+    # BNs, SqueezeNet's "classifier.1") is right for classes=10 too, as resdsl.build of that member.
+    from resdsl.backends import pycode
+
+    net = resdsl.load(SPECS / "torchvision" / f"{spec}.res", **overrides)
+    assert net.init.by_path
+    cls = pycode.load_source(pycode.generate(net))
+    ours = _initial(lambda: resdsl.build(resdsl.load(SPECS / "torchvision" / f"{spec}.res", classes=10,
+                                                     **overrides)))
+    generated = _initial(lambda: cls(num_classes=10))
+    assert list(ours) == list(generated) and ours["fc.weight" if spec == "resnet18" else "classifier.1.weight"].shape[0] == 10
+    assert all(torch.equal(ours[k], generated[k]) for k in ours)
