@@ -122,13 +122,15 @@ def test_the_network_class_takes_num_classes(generated):
         assert model(torch.randn(2, 3, side, side)).shape == (2, 10)
 
 
-@pytest.mark.parametrize("name", ["resnet50", "densenet121"])
-def test_num_classes_is_the_spec_member_with_classes_set(name):
-    """The generated class with num_classes=10 has the layout resdsl.build gives for classes=10."""
-    cls = pycode.load_source(pycode.generate(resdsl.load(TV / f"{name}.res")))
+@pytest.mark.parametrize("name, overrides", [("resnet50", {}), ("densenet121", {}),
+                                             ("inception_v3", {}), ("googlenet", {"aux_logits": True})])
+def test_num_classes_is_the_spec_member_with_classes_set(name, overrides):
+    """The generated class with num_classes=10 has the layout resdsl.build gives for classes=10: the aux
+    heads' classifiers follow num_classes too (torchvision's InceptionAux(768, num_classes))."""
+    cls = pycode.load_source(pycode.generate(resdsl.load(TV / f"{name}.res", **overrides)))
     with torch.device("meta"):
         mine = cls(num_classes=10)
-        built = resdsl.build(TV / f"{name}.res", classes=10)
+        built = resdsl.build(TV / f"{name}.res", classes=10, **overrides)
     assert [(k, v.shape) for k, v in mine.state_dict().items()] == \
         [(k, v.shape) for k, v in built.state_dict().items()]
 

@@ -369,6 +369,21 @@ class Generator:
         stem = "_".join([_identifier(first), *rest])
         return {f"{stem}_out_features", f"{stem}_out_channels"}
 
+    def aux_classifier_slots(self, draft: Draft) -> set[int]:
+        """The slots of an aux head's constructor that give its classifier's width where the head is as
+        wide as the main output (Inception-v3's `InceptionAux(768, num_classes)`), so that `num_classes`
+        changes the heads with the main classifier, as torchvision's constructors do."""
+        width = self.graph.nodes[self.graph.output].type
+        if len(width.shape) != 1:
+            return set()
+        prefixes = tuple(f"{_identifier(h.name)}_" for h in self.graph.heads
+                         if self.graph.nodes[h.output].type == width)
+        if not prefixes:
+            return set()
+        return {k for k, slot in enumerate(draft.slots)
+                if not slot.forward and slot.hint.startswith(prefixes) and type(slot.value) is int
+                and slot.value == width.channels}
+
     def repeated(self, items: list[tuple[str, int]], rec: Recorder, prefix: str) -> list[tuple[None, Arg]]:
         """The entries of an unnamed `nn.Sequential`, equal consecutive block instances as one repeat:
         `Bottleneck(256, 64, ...), *[Bottleneck(1024, 256) for _ in range(5)]`."""
@@ -1160,8 +1175,9 @@ class Generator:
         classes = next((n for n in ("num_classes", "classes") if type(parameters.get(n)) is int), None)
         signature = []
         head = self.classifier_hints()
+        aux = self.aux_classifier_slots(d)
         for k, slot in enumerate(d.slots):  # the classifier's width, torchvision's `num_classes`
-            if not slot.forward and slot.hint in head:
+            if not slot.forward and (slot.hint in head or k in aux):
                 texts[k] = "num_classes"
         if "num_classes" in texts.values():
             signature.append(f"num_classes={self.net.output_type.channels}")
