@@ -50,6 +50,17 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+def _training_forwards(ours, theirs, batch, seed: int):
+    """Both modules' training-mode outputs, each forward from the same seed (dropout draws alike)."""
+    ours.train(), theirs.train()
+    outputs = []
+    with torch.no_grad():
+        for model in (ours, theirs):
+            torch.manual_seed(seed)
+            outputs.append(model(batch))
+    return outputs
+
+
 def _paired(torchvision_models, case: str):
     """(our module, torchvision's model, batch) with the same randomised weights and statistics."""
     overrides, builder, kwargs, shape = CASES[case]
@@ -71,12 +82,7 @@ def test_equal_to_torchvision_in_evaluation(case, torchvision_models, one_thread
 @pytest.mark.parametrize("case", sorted(HEADS))
 def test_training_returns_torchvisions_outputs(case, torchvision_models, one_thread):
     net, ours, theirs, batch = _paired(torchvision_models, case)
-    ours.train(), theirs.train()
-    with torch.no_grad():
-        torch.manual_seed(7)
-        a = ours(batch)
-        torch.manual_seed(7)
-        b = theirs(batch)
+    a, b = _training_forwards(ours, theirs, batch, seed=7)
     assert type(a).__name__ == type(b).__name__ and a._fields == b._fields
     for field, x, y in zip(a._fields, a, b):
         assert x.shape == y.shape, field
@@ -149,12 +155,7 @@ def test_generated_googlenet_returns_the_same_outputs(torchvision_models, tmp_pa
     source = (tmp_path / f"{net.name}.py").read_text()
     assert 'GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])' in source
     assert "if self.training:" in source
-    generated.train(), theirs.train()
-    with torch.no_grad():
-        torch.manual_seed(11)
-        a = generated(batch)
-        torch.manual_seed(11)
-        b = theirs(batch)
+    a, b = _training_forwards(generated, theirs, batch, seed=11)
     assert type(a).__name__ == "GoogLeNetOutputs" and a._fields == b._fields
     for x, y in zip(a, b):
         assert float((x - y).abs().max()) <= 1e-5 * max(1.0, float(y.abs().max()))
