@@ -1274,7 +1274,7 @@ class Generator:
                  f"INPUT_SHAPE = {tuple(net.input_type.shape)!r}"]
         if not net.init.empty:
             head += ["", *_init_tables(net)]
-        parts = ["\n".join(head)]
+        parts = []
         for helper, source in _helpers():
             if self.used.get(helper):
                 parts.append(source)
@@ -1288,7 +1288,9 @@ class Generator:
                      f"        y = model(torch.randn(1, *INPUT_SHAPE))\n"
                      f"    print(f\"{title}: {{sum(p.numel() for p in model.parameters()):,}} parameters, \"\n"
                      f"          f\"output {{tuple(y.shape)}}\")")
-        return "\n\n\n".join(parts) + "\n"
+        if not any(re.search(r"\bF\.", part) for part in parts):  # an unused import is a lint error
+            head.remove("import torch.nn.functional as F")
+        return "\n\n\n".join(["\n".join(head), *parts]) + "\n"
 
 
 # ---- aux heads: their lines run in training only ------------------------------------------------

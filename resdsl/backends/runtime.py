@@ -1,7 +1,8 @@
 """The runtime pieces of the PyTorch back ends: modules and functions a built network calls that torch
 does not have.  The code generator copies their source verbatim into every generated file (reading this
 file's text with `ast`, not importing it: generating code needs no torch), so they may use only `torch`,
-`nn` and `F`, and each must be one top-level class or function."""
+`nn` and `F` (in annotations too: `typing` is not imported there), and each must be one top-level class
+or function."""
 from __future__ import annotations
 
 from typing import Any
@@ -98,7 +99,7 @@ class ColumnDropPath:
         self.columns = columns
         self.column = None
 
-    def draw(self, module: nn.Module, args: Any) -> None:
+    def draw(self, module: nn.Module, args: tuple) -> None:
         self.column = None
         if module.training and float(torch.rand(())) < self.rate:
             self.column = int(torch.randint(1, self.columns + 1, ()))
@@ -208,7 +209,7 @@ def channel_affine(x: torch.Tensor, scale: tuple[float, ...], shift: tuple[float
     return x * s + b
 
 
-def init_weights(model: nn.Module, by_type: dict[str, Any], by_path: dict[str, Any]) -> None:
+def init_weights(model: nn.Module, by_type: dict, by_path: dict) -> None:
     """Initialise the layers of `model` as its spec's `init` rules say, in module order (weight, then bias),
     as torchvision's `for m in self.modules()` loops do.  A rule is (weight, bias): weight is None (keep
     PyTorch's default) or (a `torch.nn.init` function's name, its keyword arguments); bias is None (keep)
