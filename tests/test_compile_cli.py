@@ -35,6 +35,18 @@ def test_importing_the_command_does_not_import_torch():
     assert result.stdout.strip() == "False", result.stderr
 
 
+def test_writing_python_code_does_not_load_torch(tmp_path):
+    """Generating a .py is text: without --check (or pt2/onnx) the command never imports torch, so it
+    takes a second, not the two more torch's import costs, and works where torch is not installed."""
+    out = tmp_path / "r.py"
+    code = ("import sys; from resdsl.cli import main\n"
+            f"assert main(['compile', {RESNET20!r}, '-o', {str(out)!r}]) == 0\n"
+            "assert 'torch' not in sys.modules, 'compile to .py imported torch'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "loading torch" not in result.stderr and out.read_text(encoding="utf-8").startswith('"""resnet20')
+
+
 def test_default_output_is_network_name_py_in_the_current_directory(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["compile", RESNET20]) == 0

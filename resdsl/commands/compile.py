@@ -86,10 +86,12 @@ def run(args: argparse.Namespace) -> int:
         check_output(target, net.inputs, _span("-o"))
     if fmt == "onnx":
         _require_onnx()
-    with progress("loading torch"):
-        import torch  # only now: every other command starts without it
+    device = None
+    if args.check or fmt != "py" or args.device != "cpu":  # writing code is text: it needs no torch
+        with progress("loading torch"):
+            import torch  # only now: every other command starts without it
 
-    device = _device(torch, args.device)
+        device = _device(torch, args.device)
     source = None
     if fmt == "py":
         from resdsl.backends.pycode import generate
