@@ -36,11 +36,13 @@ _MODULES = ("resdsl.network", "resdsl.ir.ops", "resdsl.ir.graph", "resdsl.ir.hea
             "resdsl.ir.cost", "resdsl.ir.activations", "resdsl.ir.init", "resdsl.analysis.cost",
             "resdsl.analysis.memory", "resdsl.analysis.budgets", "resdsl.diagnostics", "resdsl.elaborate.values")
 _SIMPLE = (bool, int, float, str, type(None))
+Deps = "tuple[tuple[str, bytes], ...]"  # (file name as the load read it, blake2b of its text)
 
 
 def key(path_or_text: str | Path, network: str | None, overrides: dict[str, Any] | None,
-        input_shape: tuple[int, int, int] | None, enforce_budgets: bool) -> tuple[str, str] | None:
-    """(entry name, main file's display name), or None when this load cannot be cached."""
+        input_shape: tuple[int, int, int] | None, enforce_budgets: bool) -> tuple[str, str, bytes] | None:
+    """(entry name, main file's display name, digest of the main file's text as keyed), or None when
+    this load cannot be cached."""
     if overrides and not all(isinstance(v, _SIMPLE) for v in overrides.values()):
         return None  # values we cannot key on exactly (a Dims, a list): just load
     found = _main_source(path_or_text)
@@ -55,7 +57,7 @@ def key(path_or_text: str | Path, network: str | None, overrides: dict[str, Any]
         data = part.encode("utf-8", "surrogatepass")
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
-    return digest.hexdigest() + ".net", shown
+    return digest.hexdigest() + ".net", shown, _text_digest(text)
 
 
 def _main_source(path_or_text: str | Path) -> tuple[str, str] | None:
@@ -75,6 +77,12 @@ def _main_source(path_or_text: str | Path) -> tuple[str, str] | None:
 
 
 def lookup(entry: str) -> "Network | None":
+    found = lookup_traced(entry)
+    return None if found is None else found[0]
+
+
+def lookup_traced(entry: str) -> "tuple[Network, Deps] | None":
+    """The stored network and the other files it was read from, each still as it was; else None."""
     directory = cache_dir()
     if directory is None:
         return None
@@ -83,29 +91,48 @@ def lookup(entry: str) -> "Network | None":
         return None
     try:
         deps, net = _NetworkUnpickler(io.BytesIO(payload)).load()
-        fresh = all(_text_digest(Path(name).read_bytes().decode("utf-8")) == digest for name, digest in deps)
-    except Exception:  # corrupt, foreign or raced entries, vanished imports: all a miss
+        ok = unchanged(deps)
+    except Exception:  # corrupt, foreign or raced entries: all a miss
         return None
     from resdsl.network import Network
 
-    return net if fresh and isinstance(net, Network) else None
+    return (net, deps) if ok and isinstance(net, Network) else None
 
 
-def store(entry: str, main: str, sources: dict[str, str], net: "Network") -> None:
-    """Keep `net`, with the hashes of the files it was read from (all but the main file, keyed)."""
+def dependencies(main: str, sources: dict[str, str]) -> Deps:
+    """(file, digest of its text) for every file a load read but the main one (which is in the key)."""
+    return tuple((name, _text_digest(text)) for name, text in sorted(sources.items()) if name != main)
+
+
+def unchanged(deps: Deps) -> bool:
+    """Every file still has the text it was read with (a vanished or unreadable one has not)."""
+    try:
+        return all(_text_digest(Path(name).read_bytes().decode("utf-8")) == digest for name, digest in deps)
+    except (OSError, UnicodeDecodeError, TypeError, ValueError):
+        return False
+
+
+def store(entry: tuple[str, str, bytes], sources: dict[str, str], net: "Network") -> Deps | None:
+    """Keep `net`, with the hashes of the files it was read from; return those (None: the load is not
+    one the key stands for, as when the main file changed between keying and reading it)."""
+    name, main, main_digest = entry
+    text = sources.get(main)
+    if text is None or _text_digest(text) != main_digest:
+        return None
+    deps = dependencies(main, sources)
     if len(net.graph.nodes) > MAX_NODES:
-        return
+        return deps
     directory = cache_dir()
     if directory is None:
-        return
+        return deps
     import pickle
 
-    deps = tuple((name, _text_digest(text)) for name, text in sorted(sources.items()) if name != main)
     try:
         data = FORMAT + pickle.dumps((deps, net), protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, RecursionError, TypeError, AttributeError):
-        return
-    write_entry(directory, entry, data)
+        return deps
+    write_entry(directory, name, data)
+    return deps
 
 
 def _text_digest(text: str) -> bytes:

@@ -16,6 +16,8 @@ from resdsl.perf import gc_paused
 if TYPE_CHECKING:
     from resdsl.elaborate.loader import Program
 
+Trace = "tuple[str, netcache.Deps]"  # (checked-network cache entry, the other files read and their digests)
+
 # The parser, the AST and the elaborator are imported where they are used: a load served by the
 # checked-network cache (resdsl/netcache.py) needs none of them.
 
@@ -100,18 +102,28 @@ def check_program(program: Program, network: str | None = None, overrides: dict[
 def load(path_or_text: str | Path, network: str | None = None, overrides: dict[str, Any] | None = None,
          override_span: SourceSpan | None = None, input_shape: tuple[int, int, int] | None = None,
          enforce_budgets: bool = True, is_text: bool | None = None) -> Network:
+    return load_traced(path_or_text, network, overrides, override_span, input_shape, enforce_budgets, is_text)[0]
+
+
+def load_traced(path_or_text: str | Path, network: str | None = None, overrides: dict[str, Any] | None = None,
+                override_span: SourceSpan | None = None, input_shape: tuple[int, int, int] | None = None,
+                enforce_budgets: bool = True, is_text: bool | None = None) -> tuple[Network, Trace | None]:
+    """`load`, and for a load the checked-network cache can key: its entry name and the other files
+    read with their digests (what a result derived from the network must be stored with,
+    resdsl/countcache.py).  None for a load that cannot be keyed."""
     # Spec text named as such is not cached (the cache tells text from a path by itself).
     cached = None if is_text else netcache.key(path_or_text, network, overrides, input_shape, enforce_budgets)
     if cached is not None:
-        net = netcache.lookup(cached[0])
-        if net is not None:
-            return net
+        found = netcache.lookup_traced(cached[0])
+        if found is not None:
+            return found[0], (cached[0], found[1])
     with gc_paused():
         program = load_program(path_or_text, is_text)
         net = check_program(program, network, overrides, override_span, input_shape, enforce_budgets)
-    if cached is not None:
-        netcache.store(cached[0], program.main_file, program.sources, net)
-    return net
+    if cached is None:
+        return net, None
+    deps = netcache.store(cached, program.sources, net)
+    return net, None if deps is None else (cached[0], deps)
 
 
 def _stage_shares(graph, costs) -> dict[str, dict[str, int]]:

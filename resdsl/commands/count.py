@@ -5,8 +5,7 @@ import argparse
 import json
 import sys
 
-from resdsl.cli import (say, EXIT_OK, EXIT_SPEC, _ARGV, HelpFormatter, add_spec_arguments, load_from_args,
-                        parse_shape)
+from resdsl.cli import say, EXIT_OK, EXIT_SPEC, _ARGV, HelpFormatter, add_spec_arguments, parse_shape
 from resdsl.diagnostics import UsageError
 
 MAX_BATCH = 1 << 20
@@ -47,22 +46,41 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from resdsl.backends.count import render_text, report
-    from resdsl.units import si
+    from resdsl import countcache, netcache
+    from resdsl.backends.count_text import render_text
+    from resdsl.cli import parse_overrides, resolve_file
 
     if args.batch < 1:
         raise UsageError(f"--batch must be at least 1, got {args.batch}", _ARGV)
     shape = parse_shape(args.input) if args.input else None
     if args.batch > MAX_BATCH:
         raise UsageError(f"--batch {args.batch:,} is past the limit of {MAX_BATCH:,}", _ARGV)
-    net = load_from_args(args, input_shape=shape, enforce_budgets=False)
-    data = report(net, batch=args.batch, by=args.by)
+    path, overrides = resolve_file(args.file), parse_overrides(args.overrides)
+    # A report stored by an earlier run of this very count (resdsl/countcache.py): no IR is imported.
+    keyed = netcache.key(path, args.network, overrides, shape, False)
+    stored = None if keyed is None else countcache.lookup(keyed[0], args.by, args.batch)
+    if stored is not None:
+        data, exceeded = stored
+    else:
+        data, exceeded, trace = _count(path, args.network, overrides, shape, args.by, args.batch)
+        countcache.store(trace, args.by, args.batch, data, exceeded)
     if args.json:
         say(json.dumps(data, indent=2))
     else:
         say(render_text(data), end="")
-    exceeded = [b for b in net.budgets if not b.ok]
-    for b in exceeded:  # the figures are printed; the broken budgets still fail the command
-        say(f"{b.limit.span}: error: {b.limit.metric} budget {b.limit.op} {si(b.limit.limit)} exceeded "
-              f"({si(b.actual)})", file=sys.stderr)
+    for line in exceeded:  # the figures are printed; the broken budgets still fail the command
+        say(line, file=sys.stderr)
     return EXIT_SPEC if exceeded else EXIT_OK
+
+
+def _count(path, network, overrides, shape, by: str, batch: int):
+    """Load, check and count: (report data, budget error lines, the load's trace for the cache)."""
+    from resdsl.backends.count import report
+    from resdsl.pipeline import load_traced
+    from resdsl.units import si
+
+    net, trace = load_traced(path, network, overrides, None, shape, enforce_budgets=False)
+    data = report(net, batch=batch, by=by)
+    exceeded = [f"{b.limit.span}: error: {b.limit.metric} budget {b.limit.op} {si(b.limit.limit)} exceeded "
+                f"({si(b.actual)})" for b in net.budgets if not b.ok]
+    return data, exceeded, trace
