@@ -104,6 +104,16 @@ def dependencies(main: str, sources: dict[str, str]) -> Deps:
     return tuple((name, _text_digest(text)) for name, text in sorted(sources.items()) if name != main)
 
 
+def trace(entry: tuple[str, str, bytes], sources: dict[str, str]) -> "tuple[str, Deps] | None":
+    """(entry name, the other files read with their digests) of a load that read `sources`; None when
+    the main file it read is not the one keyed (it changed in between)."""
+    name, main, main_digest = entry
+    text = sources.get(main)
+    if text is None or _text_digest(text) != main_digest:
+        return None
+    return name, dependencies(main, sources)
+
+
 def unchanged(deps: Deps) -> bool:
     """Every file still has the text it was read with (a vanished or unreadable one has not)."""
     try:
@@ -115,11 +125,10 @@ def unchanged(deps: Deps) -> bool:
 def store(entry: tuple[str, str, bytes], sources: dict[str, str], net: "Network") -> Deps | None:
     """Keep `net`, with the hashes of the files it was read from; return those (None: the load is not
     one the key stands for, as when the main file changed between keying and reading it)."""
-    name, main, main_digest = entry
-    text = sources.get(main)
-    if text is None or _text_digest(text) != main_digest:
+    traced = trace(entry, sources)
+    if traced is None:
         return None
-    deps = dependencies(main, sources)
+    name, deps = traced
     if len(net.graph.nodes) > MAX_NODES:
         return deps
     directory = cache_dir()

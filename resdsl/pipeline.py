@@ -110,7 +110,7 @@ def load_traced(path_or_text: str | Path, network: str | None = None, overrides:
                 enforce_budgets: bool = True, is_text: bool | None = None) -> tuple[Network, Trace | None]:
     """`load`, and for a load the checked-network cache can key: its entry name and the other files
     read with their digests (what a result derived from the network must be stored with,
-    resdsl/countcache.py).  None for a load that cannot be keyed."""
+    resdsl/reportcache.py).  None for a load that cannot be keyed."""
     # Spec text named as such is not cached (the cache tells text from a path by itself).
     cached = None if is_text else netcache.key(path_or_text, network, overrides, input_shape, enforce_budgets)
     if cached is not None:

@@ -1,6 +1,6 @@
 """The count report as text: `render_text` of the plain dict `resdsl.backends.count.report` builds.
 
-Apart from the report so that printing a stored report (resdsl/countcache.py) imports no IR: this
+Apart from the report so that printing a stored report (resdsl/reportcache.py) imports no IR: this
 module reads only the dict (as `--json` prints it, so a report read back from JSON renders the same).
 """
 from __future__ import annotations

@@ -46,7 +46,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from resdsl import countcache, netcache
+    from resdsl import netcache, reportcache
     from resdsl.backends.count_text import render_text
     from resdsl.cli import parse_overrides, resolve_file
 
@@ -56,14 +56,15 @@ def run(args: argparse.Namespace) -> int:
     if args.batch > MAX_BATCH:
         raise UsageError(f"--batch {args.batch:,} is past the limit of {MAX_BATCH:,}", _ARGV)
     path, overrides = resolve_file(args.file), parse_overrides(args.overrides)
-    # A report stored by an earlier run of this very count (resdsl/countcache.py): no IR is imported.
+    # A report stored by an earlier run of this very count (resdsl/reportcache.py): no IR is imported.
     keyed = netcache.key(path, args.network, overrides, shape, False)
-    stored = None if keyed is None else countcache.lookup(keyed[0], args.by, args.batch)
+    what = ("count", args.by, args.batch)
+    stored = None if keyed is None else reportcache.lookup(keyed[0], what)
     if stored is not None:
         data, exceeded = stored
     else:
         data, exceeded, trace = _count(path, args.network, overrides, shape, args.by, args.batch)
-        countcache.store(trace, args.by, args.batch, data, exceeded)
+        reportcache.store(trace, what, data, exceeded)
     if args.json:
         say(json.dumps(data, indent=2))
     else:

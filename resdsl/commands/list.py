@@ -74,30 +74,44 @@ def run(args: argparse.Namespace) -> int:
 def describe(entry, first: bool) -> dict:
     """One library spec as a JSON-ready record (documented in docs/json.md)."""
     from resdsl.catalog import header, library_dir
-    from resdsl.pipeline import load, load_program
 
-    text = entry.path.read_text("utf-8")
-    meta = header(text)
+    meta = header(entry.path.read_text("utf-8"))
     record = {"name": entry.name if first else entry.qualified, "qualified": entry.qualified,
               "collection": entry.collection, "path": str(entry.path.relative_to(library_dir())),
               "kind": "network", "family": None, "title": meta.title, "paper": meta.paper or None,
               "params": None, "macs": None, "input_shape": None, "output_shape": None}
     try:
-        program = load_program(entry.path)
-        if program.main_tables and not program.main_networks:
-            record["kind"] = "table"
-            record["family"] = None
-            record["rows"] = sum(len(program.tables[t].rows) for t in program.main_tables)
-            return record
-        net = load(entry.path)  # through the checked-network cache: a warm `list` checks nothing again
-        definition = program.networks[net.name]
-        target = getattr(definition, "target", None)
-        record["family"] = dict(meta.tags).get("family") or (target.name if target is not None else None)
-        record.update(params=net.params, macs=net.macs, input_shape=list(net.input_type.shape),
-                      output_shape=list(net.output_type.shape))
+        record.update(figures(entry.path, dict(meta.tags).get("family")))
     except ResdslError as err:
         record["error"] = err.message
     return record
+
+
+def figures(path, family: str | None) -> dict:
+    """What `list` shows of a spec that needs checking it: stored by an earlier `list` (resdsl/reportcache.py,
+    a miss when the spec, an import, the prelude or resdsl changed), else loaded and checked."""
+    from resdsl import netcache, reportcache
+
+    keyed = netcache.key(path, None, None, None, True)
+    what = ("list", family or "")
+    stored = None if keyed is None else reportcache.lookup(keyed[0], what)
+    if stored is not None:
+        return stored[0]
+    from resdsl.pipeline import load_program, load_traced
+
+    program = load_program(path)
+    if program.main_tables and not program.main_networks:
+        found = {"kind": "table", "family": None,
+                 "rows": sum(len(program.tables[t].rows) for t in program.main_tables)}
+        trace = None if keyed is None else netcache.trace(keyed, program.sources)
+    else:
+        net, trace = load_traced(path)  # through the checked-network cache too
+        target = getattr(program.networks[net.name], "target", None)
+        found = {"family": family or (target.name if target is not None else None), "params": net.params,
+                 "macs": net.macs, "input_shape": list(net.input_type.shape),
+                 "output_shape": list(net.output_type.shape)}
+    reportcache.store(trace, what, found)
+    return found
 
 
 def _matches(record: dict, patterns: list[str]) -> bool:

@@ -1,4 +1,4 @@
-"""Stored count reports (resdsl/countcache.py): a warm `resdsl count` prints exactly what a fresh one
+"""Stored count reports (resdsl/reportcache.py): a warm `resdsl count` prints exactly what a fresh one
 does, any edited input or other option is a miss, and the cache's failures fall back to counting."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from resdsl import countcache
+from resdsl import reportcache
 from resdsl.cli import main
 from resdsl.syntax import cache
 
@@ -92,16 +92,16 @@ def test_a_corrupt_or_foreign_entry_is_a_miss(cache_at, capsys):
     spec = ROOT / "specs/cifar/resnet20.res"
     fresh = count(capsys, spec)
     [entry] = entries(cache_at)
-    stored = json.loads(entry.read_bytes()[len(countcache.FORMAT):])
-    for planted in [b"garbage", countcache.FORMAT + b"{\"deps\": 3}", countcache.FORMAT + b"[1, 2]",
-                    countcache.FORMAT + json.dumps({**stored, "errors": [1]}).encode(),
+    stored = json.loads(entry.read_bytes()[len(reportcache.FORMAT):])
+    for planted in [b"garbage", reportcache.FORMAT + b"{\"deps\": 3}", reportcache.FORMAT + b"[1, 2]",
+                    reportcache.FORMAT + json.dumps({**stored, "errors": [1]}).encode(),
                     b"resdsl-count-0\n" + json.dumps(stored).encode()]:
         entry.write_bytes(planted)
         assert count(capsys, spec) == fresh
     # A dependency's digest that no longer matches (an edited prelude file, say): counted again.
     stored["report"]["params"] = 1
     stored["deps"][0][1] = "00" * 20
-    entry.write_bytes(countcache.FORMAT + json.dumps(stored).encode())
+    entry.write_bytes(reportcache.FORMAT + json.dumps(stored).encode())
     assert count(capsys, spec) == fresh
 
 
@@ -131,9 +131,9 @@ def test_the_switch_bypasses_it(cache_at, capsys, monkeypatch):
     spec = ROOT / "specs/cifar/resnet20.res"
     fresh = count(capsys, spec, "--json")
     [entry] = entries(cache_at)
-    stored = json.loads(entry.read_bytes()[len(countcache.FORMAT):])
+    stored = json.loads(entry.read_bytes()[len(reportcache.FORMAT):])
     stored["report"]["params"] = 1  # a wrong but well-formed entry: only a bypass can tell
-    entry.write_bytes(countcache.FORMAT + json.dumps(stored).encode())
+    entry.write_bytes(reportcache.FORMAT + json.dumps(stored).encode())
     monkeypatch.setenv(cache.OFF_ENV, "1")
     assert count(capsys, spec, "--json") == fresh
 
@@ -161,7 +161,7 @@ def test_concurrent_cold_runs_leave_whole_entries(tmp_path):
     assert len({out for out, _ in outputs}) == 1
     assert not list(shared.glob(".tmp-*"))
     [entry] = entries(shared)
-    stored = json.loads(entry.read_bytes()[len(countcache.FORMAT):])  # whole JSON, not a torn write
+    stored = json.loads(entry.read_bytes()[len(reportcache.FORMAT):])  # whole JSON, not a torn write
     assert stored["report"]["by"] == "op" and stored["errors"] == []
     again = subprocess.run(cmd, env=env, capture_output=True, check=True).stdout
     assert again == outputs[0][0]
@@ -174,12 +174,35 @@ def test_another_resdsl_version_is_a_miss(cache_at, capsys, monkeypatch):
     spec = ROOT / "specs/cifar/resnet20.res"
     fresh = count(capsys, spec, "--json")
     [entry] = entries(cache_at)
-    stored = json.loads(entry.read_bytes()[len(countcache.FORMAT):])
+    stored = json.loads(entry.read_bytes()[len(reportcache.FORMAT):])
     stored["report"]["params"] = 1
-    entry.write_bytes(countcache.FORMAT + json.dumps(stored).encode())
+    entry.write_bytes(reportcache.FORMAT + json.dumps(stored).encode())
     monkeypatch.setattr(resdsl, "__version__", resdsl.__version__ + ".post1")
     netcache._fingerprint.cache_clear()
     try:
         assert count(capsys, spec, "--json") == fresh and len(entries(cache_at)) == 2
     finally:
         netcache._fingerprint.cache_clear()
+
+
+def test_a_warm_list_shows_what_a_fresh_one_does(tmp_path):
+    """`resdsl list` keeps each spec's figures (tables' row counts too): the second run checks nothing."""
+    env = {**os.environ, cache.DIR_ENV: str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    script = ("import contextlib, io, sys\nfrom resdsl.cli import main\nout = io.StringIO()\n"
+              "with contextlib.redirect_stdout(out):\n"
+              "    assert main(['list', '--collection', 'cifar', '--collection', 'tables', '--json']) == 0\n"
+              "print(out.getvalue())\nprint(sorted(m for m in sys.modules if m.startswith('resdsl.ir')))\n")
+
+    def run(**extra: str) -> tuple[str, str]:
+        out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**env, **extra}, capture_output=True,
+                             text=True, check=True).stdout
+        listing, _, modules = out.rstrip().rpartition("\n")
+        return listing, modules
+
+    fresh, _ = run(**{cache.OFF_ENV: "1"})
+    first, _ = run()
+    warm, modules = run()
+    assert fresh == first == warm
+    assert {"table", "network"} <= {r["kind"] for r in json.loads(fresh)["specs"]}
+    assert len(list((tmp_path / "cache").glob("*.list"))) == len(json.loads(fresh)["specs"])
+    assert modules == "[]", modules
