@@ -26,7 +26,7 @@ from resdsl.syntax.cache import Unpickler, UnpicklingError, blake2b, cache_dir, 
 if TYPE_CHECKING:
     from resdsl.network import Network
 
-FORMAT = b"resdsl-network-1\n"
+FORMAT = b"resdsl-network-2\n"  # 2: block calls keep their definitions
 MAX_NODES = 20_000
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -34,7 +34,8 @@ _PACKAGE = Path(__file__).resolve().parent
 # names one of its classes (elaborate.values only for networks with Dims or symbol parameters).
 _MODULES = ("resdsl.network", "resdsl.ir.ops", "resdsl.ir.graph", "resdsl.ir.heads", "resdsl.ir.types",
             "resdsl.ir.cost", "resdsl.ir.activations", "resdsl.ir.init", "resdsl.analysis.cost",
-            "resdsl.analysis.memory", "resdsl.analysis.budgets", "resdsl.diagnostics", "resdsl.elaborate.values")
+            "resdsl.analysis.memory", "resdsl.analysis.budgets", "resdsl.diagnostics", "resdsl.elaborate.values",
+            "resdsl.syntax.ast")  # (a block call keeps its definition: ir.graph.BlockCall)
 _SIMPLE = (bool, int, float, str, type(None))
 Deps = "tuple[tuple[str, bytes], ...]"  # (file name as the load read it, blake2b of its text)
 

@@ -10,12 +10,13 @@ from resdsl.ir.graph import BlockCall
 from resdsl.syntax import ast
 
 
-def block_call(block: ast.BlockDef, bound: dict[str, Any], args: tuple[ast.Arg, ...]) -> BlockCall:
+def block_call(block: ast.BlockDef, bound: dict[str, Any], args: tuple[ast.Arg, ...],
+               functions: tuple[ast.FuncDef, ...] = ()) -> BlockCall:
     positional = sum(1 for a in args if a.name is None)
     given = {p.name for p in block.params[:positional]} | {a.name for a in args if a.name is not None}
     order = [p.name for p in block.params]
     return BlockCall(block.name, tuple((name, plain(bound[name])) for name in order if name in bound),
-                     tuple(name for name in order if name in given))
+                     tuple(name for name in order if name in given), block, functions)
 
 
 def plain(value: Any) -> Any:

@@ -89,7 +89,7 @@ class Calls(ElaboratorCore):
             # record is the template's when the call is written the same way (a stage row's blocks).
             seen_args, record = template.record
             if seen_args is not args:
-                record = block_call(block, bound, args)
+                record = block_call(block, bound, args, self.state.function_defs)
                 template.record = (args, record)
             try:
                 out, drop_paths = self.state.builder.replay(template, frame.scope, label, flow, frame.stage,
@@ -98,7 +98,7 @@ class Calls(ElaboratorCore):
                 raise LimitError(err.message, call.span, err.hint) from None
             return out
         env = self.globals.child(bound)
-        record = block_call(block, bound, args)
+        record = block_call(block, bound, args, self.state.function_defs)
         mark = self.state.builder.mark()
         if block.inline and label is None:
             inner = Frame(frame.scope, env, {"in": flow}, frame.stage)

@@ -30,7 +30,8 @@ class ElaboratorCore:
                      budget: WorkBudget | None = None) -> ElaborationState:
         work = budget if budget is not None else WorkBudget()  # by default each network gets the whole budget
         functions = Env({name: Function(d) for name, d in self.program.functions.items()}, budget=work)
-        return ElaborationState(work=work, globals=functions, input_override=input_shape)
+        return ElaborationState(work=work, globals=functions, function_defs=tuple(self.program.functions.values()),
+                                input_override=input_shape)
 
     @property
     def work(self) -> WorkBudget:

@@ -48,6 +48,7 @@ class Frame:
 class ElaborationState:
     work: WorkBudget                        # the work budget of this network (values.Env shares it)
     globals: Env                            # the spec's `def` functions, the root of every scope
+    function_defs: tuple = ()               # their definitions (ast.FuncDef), as block calls record them
     input_override: tuple[int, int, int] | None = None
     builder: "GraphBuilder | None" = None
     network_body: ast.Body | None = None

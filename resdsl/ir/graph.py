@@ -2,7 +2,7 @@
 scopes network -> stage -> block -> op, each with a stable module path (`layer3.5.conv2`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -33,11 +33,18 @@ class BlockCall:
     """The call a block instance was made by: the block's name and its bound arguments, every parameter
     in the definition's order (`given` names those the call wrote; the others took their default).
     Values are plain data: bool, int, float, str (a shortcut kind `B`, a size `3x3`), tuples of them, or
-    None for a tensor argument."""
+    None for a tensor argument.
+
+    `definition` is the block's definition as written (its `resdsl.syntax.ast.BlockDef`, spans included)
+    and `functions` the spec's `def`s (`ast.FuncDef`) it may call: data the code generator reads the
+    block's own conditions from (`if expanded != @in.c`, a shortcut's `B if stride == 1 else none`).  One
+    object per definition, shared by its instances; not compared."""
 
     block: str
     args: tuple[tuple[str, Any], ...]
     given: tuple[str, ...]
+    definition: Any = field(default=None, compare=False)
+    functions: tuple[Any, ...] = field(default=(), compare=False)
 
     def value(self, name: str) -> Any:
         return dict(self.args)[name]
