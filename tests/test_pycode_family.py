@@ -69,7 +69,7 @@ EXPECTED.update({
                     "MnasStack": "(in_channels, out, kernel, stride, expansion, repeats)"}, [], 64),
     # two forwards (split and concatenate, or two branches): if/else, the shared end written once
     "shufflenet_v2_x1_0": (["ShuffleUnit", "ShufflenetV2X10"],
-                           {"ShuffleUnit": "(in_channels, out, stride, branch2_0_in_channels, branch1=None)"}, [],
+                           {"ShuffleUnit": "(out, stride, branch2_0_in_channels, branch1=None)"}, [],
                            64),
 })
 
@@ -194,8 +194,8 @@ def test_optional_parts_are_written_under_conditions_on_the_blocks_parameters():
     init = _method(bneck, "__init__")
     assert _guards(init) == ["expanded != in_channels", "se"]
     assert "self.block = nn.Sequential(*layers)" in ast.unparse(init)
-    # the residual add only where the shape is kept
-    assert _guards(_method(bneck, "forward")) == ["self.out == self.in_channels"]
+    # the residual add where the spec's shortcut choice puts it (`B if stride == 1 and @in.c == out else none`)
+    assert _guards(_method(bneck, "forward")) == ["self.stride == 1 and self.in_channels == self.out"]
     # a projection shortcut as torchvision writes its downsample
     regnet = ast.parse(pycode.generate(resdsl.load(TV / "regnet_y_400mf.res")))
     assert _guards(_method(_class(regnet, "RegnetBlock"), "forward")) == ["self.proj is not None"]

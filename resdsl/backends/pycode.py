@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, Union
 
 from resdsl.backends.lowering import Lowered, ParameterInit, lower, passes_indices
+from resdsl.backends import pycode_guards as guards
 from resdsl.backends.pycode_family import CHANNEL_FIELDS, Step, align, condition, fit, group_lines, target_and_source
 from resdsl.diagnostics import NameResolutionError
 from resdsl.ir.names import class_name, is_attribute, label_problem
@@ -257,6 +258,10 @@ class Generator:
         self.fallback: list[str] = []  # blocks written as one class per shape (their instances did not unify)
         self.refused: dict[str, str] = {}  # block -> why its instances did not unify (the first reason)
         self.current_runs: dict[int, Run] = {}  # the runs of the draft being written
+        self.origins: dict[int, list[tuple[Any, str] | None]] = {}  # scope -> what made each forward line
+        # block -> why a condition of its class is fitted to the instances rather than read from the spec
+        self.fitted: dict[str, list[str]] = {}
+        self.spec_functions: dict[str, str] = {}  # the spec's `def`s the classes call, as Python source
 
     # -- structure decisions --
 
@@ -527,9 +532,12 @@ class Generator:
         lines = []
         runs = self.current_runs
         skip: set[int] = set()
+        origins: list[tuple[Any, str] | None] = []  # what made each line: (span, op class or "unit")
         for k, (item, (inputs, out)) in enumerate(zip(items, ios)):
             if k in skip:
                 continue
+            origins += [None] * (len(lines) - len(origins))
+            origins.append(self._origin(item))
             if item[0] == "unit" and item[1] in runs:
                 run = runs[item[1]]
                 value = names[inputs[0]]  # it dies here (`runs` checked): the loop rebinds it
@@ -579,7 +587,16 @@ class Generator:
                                               for f in order.fields if f.head is not None}}
             lines.append(_TRAINING + f"return {order.type_name}({', '.join(values[f.head] for f in order.fields)})")
         lines.append(f"return {names[output]}")
+        origins += [None] * (len(lines) - len(origins))
+        self.origins[sid] = origins[:len(lines)]
         return _training_blocks(lines), [names[i] for i in params]
+
+    def _origin(self, item: tuple[str, int]) -> tuple[Any, str]:
+        kind, i = item
+        if kind == "unit":
+            return self.units[i].scope.span, "unit"
+        node = self.graph.nodes[i]
+        return node.span, type(node.op).__name__
 
     def outputs_type(self) -> str | None:
         """`GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", ...])`: what training returns."""
@@ -847,6 +864,7 @@ class Generator:
         init_of = dict(base.init)
         pieces = {a: _marked(e) for a, e in base.init}
         full = group_lines(base.forward)
+        full_origins = [_grouped_origins(base.forward, self.origins.get(base.unit.scope.id))]
         # Instances whose forward is not the fullest one with parts left out (ShuffleNet's stride-1 unit splits
         # its input where the stride-2 one has a second branch) form a second group with a forward of its own.
         against_full = [align(full, base.params, group_lines(d.forward), d.params) for d in drafts]
@@ -857,6 +875,7 @@ class Generator:
             offset = len(base.slots)
             fulls.append(group_lines([_MARKER.sub(lambda m: f"\x00{int(m.group(1)) + offset}\x00", line)
                                       for line in second.forward]))
+            full_origins.append(_grouped_origins(second.forward, self.origins.get(second.unit.scope.id)))
             base = Draft(base.unit, base.init, base.forward, base.params, base.slots + second.slots, base.members)
         group_of: list[int] = []
         zero: dict[int, set[int]] = {}  # a loop's count slot -> the instances that run it no times
@@ -982,10 +1001,21 @@ class Generator:
             extra_values[name] = truth
             return name
 
+        def spec(truth: Sequence[bool], members: list[int], origin: tuple[Any, str] | None,
+                 what: str) -> tuple[str, set[str]] | None:
+            """The spec's own condition for a part made at `origin`, checked on the instances `members`."""
+            found = self.spec_condition(block, [drafts[j] for j in members], truth, origin, bases, what)
+            if found is None:
+                return None
+            text, used = found
+            return text, used
+
         entry_guards: dict[str, dict[int, str]] = {}
         for (a, b_index), without in sorted(absent_entries.items()):
             truth = tuple(j not in without for j in range(len(drafts)))
-            found = condition(truth, bases)
+            keys = init_of[a].keys
+            origin = (keys[b_index][1], "unit" if keys[b_index][0] == "unit" else "node") if keys else None
+            found = spec(truth, list(range(len(drafts))), origin, f"entry {b_index} of {a}") or condition(truth, bases)
             if found is None:
                 text = flag(f"{a}_{b_index}", truth)
                 found = (text, {text})
@@ -1018,8 +1048,23 @@ class Generator:
                     if pair[0] != pair[1]:
                         lines.append(f"{pair[0]} = {pair[1]}")  # what it holds where the statement is left out
                 mentions = bool(set(re.findall(r"\bself\.(\w+)", statement)) & set(optional))
+                origin_of = {text: full_origins[group][k]}
+                for j, c in zip(members, column):
+                    if c.kind == "alt":
+                        alt = _MARKER.sub(lambda m: _literal(drafts[j].slots[int(m.group(1))].value), c.text)
+                        mine_origins = _grouped_origins(drafts[j].forward, self.origins.get(drafts[j].unit.scope.id))
+                        origin_of.setdefault(alt, mine_origins[c.other] if c.other < len(mine_origins) else None)
                 for n, (variant, truth) in enumerate(variants.items()):
-                    cond = guard(truth, members, mine, there, mentions, len(variants) > 1, statement, statements[:k])
+                    cond = None
+                    if not mentions:  # (an optional member's own call keeps `self.downsample is not None`)
+                        found = spec(truth, members, origin_of.get(variant), f"{variant.splitlines()[0]!r}")
+                        if found is not None:
+                            referenced.update(found[1])
+                            stored.update(found[1])
+                            cond = _replace_names(found[0], found[1], lambda x: f"self.{kept(x)}")
+                    if cond is None:
+                        cond = guard(truth, members, mine, there, mentions, len(variants) > 1, statement,
+                                     statements[:k])
                     if cond is None:
                         self.refuse(block, f"no condition for {variant!r}")
                         return None
@@ -1051,7 +1096,14 @@ class Generator:
             second_forward = render(1)
             if second_forward is None:
                 return None
-            cond = guard([g == 0 for g in group_of], list(range(len(drafts))), bases, presence, False, False, "", [])
+            cond = self.spec_choice(block, drafts, [g == 0 for g in group_of], full_origins, bases)
+            if cond is not None:
+                referenced.update(cond[1])
+                stored.update(cond[1])
+                cond = _replace_names(cond[0], cond[1], lambda x: f"self.{kept(x)}")
+            else:
+                cond = guard([g == 0 for g in group_of], list(range(len(drafts))), bases, presence, False, False,
+                             "", [])
             # the statements both end with (`x = channel_shuffle(x, 2)`, `return x`) once, after the if/else
             resolve = lambda line: _MARKER.sub(lambda m: texts.get(int(m.group(1)), "?"), line)  # noqa: E731
             shared = 0
@@ -1106,6 +1158,83 @@ class Generator:
             doc += f" As built here: {', '.join(fixed)}."
         return self.class_source(name, doc, signature, sorted((kept(p), p) for p in stored), base, texts, optional,
                                  forward=forward, entry_guards=entry_guards, taken=taken)
+
+    def spec_condition(self, block: str, drafts: list[Draft], truth: Sequence[bool], origin: tuple[Any, str] | None,
+                       bases: list[tuple[str, tuple]], what: str) -> tuple[str, set[str]] | None:
+        """The condition the spec writes for a part of `block` made at `origin` (`pycode_guards.presence`),
+        as (Python text over the class's parameters, the parameters it reads), where it holds exactly in
+        the instances `truth` says; else None, the reason kept in `Generator.fitted`."""
+        try:
+            tree, reader = self._presence(drafts, truth, origin, bases)
+            return self._guard_text(tree, reader)
+        except guards.Unreadable as err:
+            self.fitted.setdefault(block, []).append(f"{what}: {err}")
+            return None
+
+    def spec_choice(self, block: str, drafts: list[Draft], truth: Sequence[bool],
+                    origins: list[list[tuple[Any, str] | None]], bases: list[tuple[str, tuple]]
+                    ) -> tuple[str, set[str]] | None:
+        """The condition choosing the first of two forwards (ShuffleNet's `if stride == 1 { ... } else { ... }`):
+        one of the `if`s the statements of either stand in, the one true exactly where `truth` says."""
+        why = "no `if` of the spec separates the two forwards"
+        for group, polarity in ((0, True), (1, False)):
+            for origin in origins[group]:
+                if origin is None:
+                    continue
+                try:
+                    definition, functions, columns = self._spec_of(drafts, bases)
+                    place = guards.locate(definition, origin[0])
+                    if place is None:
+                        continue
+                    for cond, taken in place.conditions:
+                        reader = guards.Reader([p.name for p in definition.params], self._fixed(definition, columns),
+                                               place.lets, {f.name: f for f in functions})
+                        tree = reader.read(cond)
+                        if taken != polarity:
+                            tree = guards.negate(tree)
+                        try:
+                            guards.check(tree, columns, truth, reader)
+                        except guards.Unreadable as err:
+                            why = str(err)
+                            continue
+                        return self._guard_text(tree, reader)
+                except guards.Unreadable as err:
+                    why = str(err)
+        self.fitted.setdefault(block, []).append(f"the choice of forward: {why}")
+        return None
+
+    def _spec_of(self, drafts: list[Draft], bases: list[tuple[str, tuple]]) -> tuple[Any, tuple, dict[str, tuple]]:
+        calls = [d.unit.scope.call for d in drafts]
+        definition = calls[0].definition if calls[0] is not None else None
+        if definition is None or any(c is None or c.definition is not definition for c in calls):
+            raise guards.Unreadable("the instances do not record their block's definition")
+        return definition, calls[0].functions, dict(bases)
+
+    @staticmethod
+    def _fixed(definition: Any, columns: dict[str, tuple]) -> dict[str, Any]:
+        params = {p.name for p in definition.params}
+        return {n: c[0] for n, c in columns.items()
+                if n in params and not all(guards.writable(v) for v in c) and len({repr(v) for v in c}) == 1}
+
+    def _presence(self, drafts: list[Draft], truth: Sequence[bool], origin: tuple[Any, str] | None,
+                  bases: list[tuple[str, tuple]]) -> tuple[Any, Any]:
+        if origin is None:
+            raise guards.Unreadable("its origin in the spec is not known")
+        if any(d.unit.scope.id not in self.origins for d in drafts):
+            raise guards.Unreadable("its origin in the spec is not known")
+        definition, functions, columns = self._spec_of(drafts, bases)
+        return guards.presence(definition, functions, origin[0], origin[1], columns, truth)
+
+    def _guard_text(self, tree: Any, reader: Any) -> tuple[str, set[str]]:
+        """A condition's text (the parameters bare: the caller writes `self.` where the forward reads them),
+        the spec functions it calls written into the file."""
+        for name in sorted(reader.used_functions):
+            if name in self.reserved or name in self.class_names:
+                raise guards.Unreadable(f"the function name {name} is taken in the generated file")
+        text = guards.render(tree)
+        for name in sorted(reader.used_functions):
+            self.spec_functions.setdefault(name, guards.function_source(reader, name))
+        return text, guards.names_in(tree)
 
     def refuse(self, block: str, why: str) -> None:
         """Record why the instances of `block` keep one class per shape (`Generator.refused`)."""
@@ -1296,6 +1425,17 @@ class Generator:
 # ---- aux heads: their lines run in training only ------------------------------------------------
 
 _TRAINING = "\x01"  # marks a forward line of an aux head until `_training_blocks` writes the `if`
+
+
+def _grouped_origins(lines: Sequence[str], origins: Sequence[Any] | None) -> list[Any]:
+    """The origin of each statement `group_lines` makes of `lines` (its first line's)."""
+    if origins is None or len(origins) != len(lines):
+        return [None] * len(group_lines(lines))
+    out: list[Any] = []
+    for k, (line, origin) in enumerate(zip(lines, origins)):
+        if not (line.startswith(" ") and k):
+            out.append(origin)
+    return out
 
 
 def _training_blocks(lines: list[str]) -> list[str]:

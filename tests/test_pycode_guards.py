@@ -1,0 +1,174 @@
+"""The conditions of a generated family class are the spec's own (issue 11 part 2): read from the block's `if`s
+and its residual's shortcut choice, not fitted to the instances one network happens to have.  So a class
+instantiated for a configuration its network does not contain (a stride-2 bneck keeping its width) is
+what `resdsl.build` makes of that block: same state_dict keys, same outputs."""
+from __future__ import annotations
+
+import ast
+import types
+from pathlib import Path
+
+import pytest
+
+from resdsl.backends import pycode_guards as guards
+from resdsl.syntax import ast as spec_ast
+
+torch = pytest.importorskip("torch")
+
+import resdsl  # noqa: E402
+from resdsl.backends import pycode  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TV = ROOT / "specs/torchvision"
+FAMILIES = TV / "families"
+
+
+def _generated(spec: Path) -> tuple[pycode.Generator, str, types.ModuleType]:
+    generator = pycode.Generator(resdsl.load(spec))
+    source = generator.run()
+    module = types.ModuleType(f"generated_{spec.stem}")
+    exec(compile(source, f"<{spec.stem}>", "exec"), module.__dict__)
+    return generator, source, module
+
+
+def _class(tree: ast.Module, name: str) -> ast.ClassDef:
+    return next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
+
+
+def _method(cls: ast.ClassDef, name: str) -> ast.FunctionDef:
+    return next(f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == name)
+
+
+def _guards(fn: ast.FunctionDef) -> list[str]:
+    return [ast.unparse(n.test) for n in ast.walk(fn) if isinstance(n, ast.If)]
+
+
+def _one_block(family: str, call: str, input_shape: str) -> torch.nn.Module:
+    """resdsl.build of a network that is the one block call."""
+    text = f'import "{FAMILIES / family}"\nnetwork t {{\n  input {input_shape}\n  {call}\n}}\n'
+    return resdsl.build(text)
+
+
+def _randomised(module: torch.nn.Module) -> torch.nn.Module:
+    """BN running statistics and affines far from their defaults, so that a wrong wiring shows."""
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 3)
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) * 4 + 0.5)
+                m.weight.copy_(torch.randn(m.num_features, generator=g) * 4)
+                m.bias.copy_(torch.randn(m.num_features, generator=g) * 4)
+    return module.eval()
+
+
+def _same_as_built(mine: torch.nn.Module, built: torch.nn.Module, x: torch.Tensor) -> None:
+    """`mine` (the generated class alone) has the layout of the built one-block network's block and its outputs."""
+    theirs = {k[len("0."):]: v for k, v in built.state_dict().items()}
+    assert list(mine.state_dict()) == list(theirs)
+    mine.load_state_dict(theirs, strict=True)
+    _randomised(built)
+    mine.load_state_dict({k[len("0."):]: v for k, v in built.state_dict().items()}, strict=True)
+    mine.eval()
+    with torch.no_grad():
+        expected = built(x)
+        assert torch.equal(mine(x), expected)
+    return expected
+
+
+@pytest.fixture(scope="module")
+def mobilenet_v3():
+    return _generated(TV / "mobilenet_v3_large.res")
+
+
+@pytest.fixture(scope="module")
+def shufflenet():
+    return _generated(TV / "shufflenet_v2_x1_0.res")
+
+
+def test_mobilenet_v3_guards_are_the_specs(mobilenet_v3):
+    generator, source, _ = mobilenet_v3
+    bneck = _class(ast.parse(source), "Bneck")
+    # `let shortcut = B if stride == 1 and @in.c == out else none`: both halves, not only the widths
+    assert _guards(_method(bneck, "forward")) == ["self.stride == 1 and self.in_channels == self.out"]
+    # `if expanded != @in.c { ... }` and `if se { ... }`
+    assert _guards(_method(bneck, "__init__")) == ["expanded != in_channels", "se"]
+    conv = _class(ast.parse(source), "ConvNormAct")
+    assert _guards(_method(conv, "forward")) == ["self.act == 'hardswish'", "self.act == 'relu'"]
+    assert "bneck" not in generator.fitted and "conv_norm_act" not in generator.fitted, generator.fitted
+
+
+def test_a_stride_2_bneck_keeping_its_width_has_no_residual_add(mobilenet_v3):
+    """A configuration mobilenet_v3_large does not have: the network's stride-2 bnecks all change width."""
+    _, _, module = mobilenet_v3
+    torch.manual_seed(0)
+    mine = module.Bneck(16, 3, 64, 16, False, "relu", 2, block_2_squeeze=24)
+    built = _one_block("mobilenet_v3.res", 'bneck(3x3, 64, 16, false, "relu", 2)', "16x8x8")
+    out = _same_as_built(mine, built, torch.randn(2, 16, 8, 8))
+    assert out.shape == (2, 16, 4, 4)
+    # and at stride 1 the same widths do add the input (the add is there, and it matters)
+    torch.manual_seed(0)
+    mine = module.Bneck(16, 3, 64, 16, False, "relu", 1, block_2_squeeze=24)
+    built = _one_block("mobilenet_v3.res", 'bneck(3x3, 64, 16, false, "relu", 1)', "16x8x8")
+    x = torch.randn(2, 16, 8, 8)
+    out = _same_as_built(mine, built, x)
+    with torch.no_grad():
+        assert torch.allclose(out - x, mine.block(x), atol=1e-6)
+
+
+def test_shufflenet_chooses_its_forward_by_the_stride_as_the_spec_does(shufflenet):
+    generator, source, _ = shufflenet
+    unit = _class(ast.parse(source), "ShuffleUnit")
+    assert _guards(_method(unit, "forward")) == ["self.stride != 1"]
+    assert "shuffle_unit" not in generator.fitted, generator.fitted
+
+
+def test_a_shufflenet_unit_at_stride_2_keeping_its_width_is_the_two_branch_one(shufflenet):
+    _, _, module = shufflenet
+    nn = torch.nn
+    torch.manual_seed(0)
+    branch1 = nn.Sequential(nn.Conv2d(116, 116, 3, 2, 1, groups=116, bias=False), nn.BatchNorm2d(116),
+                            nn.Conv2d(116, 58, 1, bias=False), nn.BatchNorm2d(58), nn.ReLU(inplace=True))
+    mine = module.ShuffleUnit(116, 2, branch2_0_in_channels=116, branch1=branch1)
+    built = _one_block("shufflenet_v2.res", "shuffle_unit(116, stride=2)", "116x8x8")
+    assert _same_as_built(mine, built, torch.randn(2, 116, 8, 8)).shape == (2, 116, 4, 4)
+    # stride 1: split, one branch
+    mine = module.ShuffleUnit(116, 1, branch2_0_in_channels=58)
+    built = _one_block("shufflenet_v2.res", "shuffle_unit(116)", "116x8x8")
+    assert _same_as_built(mine, built, torch.randn(2, 116, 8, 8)).shape == (2, 116, 8, 8)
+
+
+def test_resnet50s_downsample_stays_torchvisions_member_test():
+    _, source, _ = _generated(TV / "resnet50.res")
+    bottleneck = _class(ast.parse(source), "Bottleneck")
+    assert _guards(_method(bottleneck, "forward")) == ["self.downsample is not None"]
+
+
+# ---- the translation itself ------------------------------------------------------------------------------
+
+
+def _expr(text: str) -> spec_ast.Expr:
+    from resdsl.syntax.parser import parse_expression
+
+    return parse_expression(text, "<t>")
+
+
+@pytest.mark.parametrize("text, python", [
+    ("stride == 1 and @in.c == out", "stride == 1 and in_channels == out"),
+    ("not (a or b) and c", "not (a or b) and c"),
+    ("(a + b) * 2 // 3 - -a", "(a + b) * 2 // 3 - -a"),
+    ("a - (b - 1)", "a - (b - 1)"),
+    ("max(8, int(a + 4 / 2) // 8 * 8)", "max(8, int(a + 4 / 2) // 8 * 8)"),
+    ('1 if act == "relu" else 2', '1 if act == "relu" else 2'),
+])
+def test_expressions_are_written_with_pythons_precedence(text, python):
+    reader = guards.Reader(["a", "b", "c", "stride", "out", "act"], {}, (), {})
+    assert guards.render(reader.read(_expr(text))) == python
+
+
+def test_unwritable_parameters_fold_and_the_shortcut_choice_reads_as_its_condition():
+    reader = guards.Reader(["stride", "shortcut"], {"shortcut": "B"}, (), {})
+    kind = reader.read(_expr("shortcut if stride == 1 else none"))
+    assert guards.render(guards.compare(kind, "!=", "none")) == "stride == 1"
+    with pytest.raises(guards.Unreadable):
+        guards.Reader(["x"], {}, (), {}).read(_expr("rows[0]"))
