@@ -133,11 +133,11 @@ def test_the_generated_file_runs_as_a_script(tmp_path):
 
 def test_numbers_shared_by_block_instances_become_parameters():
     source = pycode.generate(resdsl.load(ROOT / "specs/cifar/resnet20.res"))
-    # One basic block class; option A (a function, not a member) pads where the width changes, with the
-    # block's own width and stride, stored on self for the forward.
+    # One basic block class; option A (a function, not a member) pads where the body changes the shape, with
+    # the block's own width and stride, stored on self for the forward.
     assert source.count("class Basic(") == 1
     assert "self.width = width" in source and "self.stride = stride" in source
-    assert ("        if self.width != self.in_channels:\n"
+    assert ("        if self.stride != 1 or self.width != self.in_channels:\n"
             "            x = zero_pad_shortcut(x, self.width, self.stride)\n") in source
     assert "def zero_pad_shortcut(" in source  # the runtime helper is copied in, not imported
     dense = pycode.generate(resdsl.load(ROOT / "specs/torchvision/densenet121.res"))

@@ -230,7 +230,12 @@ def test_two_kinds_of_forward_are_one_if_else_and_stacks_are_a_first_block_and_a
     loops = [n for n in init.body if isinstance(n, ast.For)]
     assert len(loops) == 1 and ast.unparse(loops[0].iter) == "range(repeats - 1)"
     v2 = ast.parse(pycode.generate(resdsl.load(TV / "efficientnet_v2_s.res")))
-    assert _guards(_method(_class(v2, "Mbconv"), "__init__")) == ["fused and t != 1", "t == 1", "not fused"]
+    # the spec's `if fused { if expanded != @in.c {...} else {...} } else { if expanded != @in.c {...} ... }`,
+    # `expanded` being its `let expanded = make_divisible(@in.c * t)` (the helper written into the file)
+    expanded = "make_divisible(in_channels * t)"
+    assert _guards(_method(_class(v2, "Mbconv"), "__init__")) == [
+        f"fused and {expanded} != in_channels", f"fused and {expanded} == in_channels",
+        f"not fused and {expanded} != in_channels", "not fused"]
 
 
 def test_a_stack_class_builds_stacks_of_any_length():

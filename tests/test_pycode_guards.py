@@ -172,3 +172,17 @@ def test_unwritable_parameters_fold_and_the_shortcut_choice_reads_as_its_conditi
     assert guards.render(guards.compare(kind, "!=", "none")) == "stride == 1"
     with pytest.raises(guards.Unreadable):
         guards.Reader(["x"], {}, (), {}).read(_expr("rows[0]"))
+
+
+def test_resnet20s_option_a_pads_where_the_body_changes_the_shape():
+    """Option A zero-pads where the residual's body changes the shape (its stride or its width): the residual's
+    own rule, not `width != in_channels` alone, which every instance of ResNet-20 also satisfies."""
+    generator, source, module = _generated(ROOT / "specs/cifar/resnet20.res")
+    basic = _class(ast.parse(source), "Basic")
+    assert _guards(_method(basic, "forward")) == ["self.stride != 1 or self.width != self.in_channels"]
+    assert "basic" not in generator.fitted, generator.fitted
+    torch.manual_seed(0)
+    mine = module.Basic(16, 16, stride=2)  # a stride-2 block keeping its width: ResNet-20 has none
+    text = ('network t {\n  input 16x8x8\n  basic(16, stride=2, shortcut=A)\n}\n')
+    built = resdsl.build(text)
+    assert _same_as_built(mine, built, torch.randn(2, 16, 8, 8)).shape == (2, 16, 4, 4)

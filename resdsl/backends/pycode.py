@@ -954,6 +954,7 @@ class Generator:
                 kept_as[param] = _unique(f"{param}_", taken) if param in attrs else param
             return kept_as[param]
 
+        plain: dict[int, str] = {}  # a slot's expression with the parameters bare (`width`, not `self.width`)
         for k in sorted(range(len(base.slots)), key=lambda k: base.slots[k].field != "count"):  # counts first
             slot = base.slots[k]
             if k in skipped:
@@ -989,6 +990,7 @@ class Generator:
             referenced |= used
             if slot.width or slot.field in CHANNEL_FIELDS:
                 widths |= used
+            plain[k] = expr
             if slot.forward:
                 stored |= used
                 expr = _replace_names(expr, used, lambda x: f"self.{kept(x)}")
@@ -1002,13 +1004,21 @@ class Generator:
             return name
 
         def spec(truth: Sequence[bool], members: list[int], origin: tuple[Any, str] | None,
-                 what: str) -> tuple[str, set[str]] | None:
-            """The spec's own condition for a part made at `origin`, checked on the instances `members`."""
-            found = self.spec_condition(block, [drafts[j] for j in members], truth, origin, bases, what)
-            if found is None:
-                return None
-            text, used = found
-            return text, used
+                 what: str, statement: str = "") -> tuple[str, set[str]] | None:
+            """The spec's own condition for a part made at `origin`, checked on the instances `members`.  An
+            option-A shortcut's zero padding is there where the body changes the shape: its own stride and
+            width (the statement's slots) against the block's, `stride != 1 or width != in_channels`."""
+            changes = None
+            if origin is not None and origin[1] == "ZeroPadShortcut" and statement:
+                ids = _marked_lines([statement])[1]
+                try:
+                    width, stride = (guards.from_python(plain[k]) for k in ids) if len(ids) == 2 else (None, None)
+                    if width is not None:
+                        changes = ("or", ("bin", "!=", stride, ("const", 1)), ("bin", "!=", width, ("var", "in_channels")))
+                except (guards.Unreadable, KeyError):
+                    changes = None
+            return self.spec_condition(block, [drafts[j] for j in members], truth, origin, bases,
+                                       _MARKER.sub("#", what), referenced, changes)
 
         entry_guards: dict[str, dict[int, str]] = {}
         for (a, b_index), without in sorted(absent_entries.items()):
@@ -1057,7 +1067,9 @@ class Generator:
                 for n, (variant, truth) in enumerate(variants.items()):
                     cond = None
                     if not mentions:  # (an optional member's own call keeps `self.downsample is not None`)
-                        found = spec(truth, members, origin_of.get(variant), f"{variant.splitlines()[0]!r}")
+                        found = spec(truth, members, origin_of.get(variant),
+                                     repr(_MARKER.sub("#", variant.splitlines()[0])),
+                                     statement if variant == text else "")
                         if found is not None:
                             referenced.update(found[1])
                             stored.update(found[1])
@@ -1096,7 +1108,7 @@ class Generator:
             second_forward = render(1)
             if second_forward is None:
                 return None
-            cond = self.spec_choice(block, drafts, [g == 0 for g in group_of], full_origins, bases)
+            cond = self.spec_choice(block, drafts, [g == 0 for g in group_of], full_origins, bases, referenced)
             if cond is not None:
                 referenced.update(cond[1])
                 stored.update(cond[1])
@@ -1160,19 +1172,20 @@ class Generator:
                                  forward=forward, entry_guards=entry_guards, taken=taken)
 
     def spec_condition(self, block: str, drafts: list[Draft], truth: Sequence[bool], origin: tuple[Any, str] | None,
-                       bases: list[tuple[str, tuple]], what: str) -> tuple[str, set[str]] | None:
+                       bases: list[tuple[str, tuple]], what: str, keep: set[str],
+                       changes: Any = None) -> tuple[str, set[str]] | None:
         """The condition the spec writes for a part of `block` made at `origin` (`pycode_guards.presence`),
         as (Python text over the class's parameters, the parameters it reads), where it holds exactly in
         the instances `truth` says; else None, the reason kept in `Generator.fitted`."""
         try:
-            tree, reader = self._presence(drafts, truth, origin, bases)
+            tree, reader = self._presence(drafts, truth, origin, bases, keep, changes)
             return self._guard_text(tree, reader)
         except guards.Unreadable as err:
-            self.fitted.setdefault(block, []).append(f"{what}: {err}")
+            self.fitted.setdefault(block, []).append(f"{_MARKER.sub('#', what)}: {err}")
             return None
 
     def spec_choice(self, block: str, drafts: list[Draft], truth: Sequence[bool],
-                    origins: list[list[tuple[Any, str] | None]], bases: list[tuple[str, tuple]]
+                    origins: list[list[tuple[Any, str] | None]], bases: list[tuple[str, tuple]], keep: set[str]
                     ) -> tuple[str, set[str]] | None:
         """The condition choosing the first of two forwards (ShuffleNet's `if stride == 1 { ... } else { ... }`):
         one of the `if`s the statements of either stand in, the one true exactly where `truth` says."""
@@ -1187,8 +1200,9 @@ class Generator:
                     if place is None:
                         continue
                     for cond, taken in place.conditions:
-                        reader = guards.Reader([p.name for p in definition.params], self._fixed(definition, columns),
-                                               place.lets, {f.name: f for f in functions})
+                        reader = guards.Reader([p.name for p in definition.params],
+                                               guards.fixed_values(definition, columns, keep), place.lets,
+                                               {f.name: f for f in functions})
                         tree = reader.read(cond)
                         if taken != polarity:
                             tree = guards.negate(tree)
@@ -1210,20 +1224,15 @@ class Generator:
             raise guards.Unreadable("the instances do not record their block's definition")
         return definition, calls[0].functions, dict(bases)
 
-    @staticmethod
-    def _fixed(definition: Any, columns: dict[str, tuple]) -> dict[str, Any]:
-        params = {p.name for p in definition.params}
-        return {n: c[0] for n, c in columns.items()
-                if n in params and not all(guards.writable(v) for v in c) and len({repr(v) for v in c}) == 1}
-
     def _presence(self, drafts: list[Draft], truth: Sequence[bool], origin: tuple[Any, str] | None,
-                  bases: list[tuple[str, tuple]]) -> tuple[Any, Any]:
+                  bases: list[tuple[str, tuple]], keep: set[str], changes: Any = None) -> tuple[Any, Any]:
         if origin is None:
             raise guards.Unreadable("its origin in the spec is not known")
         if any(d.unit.scope.id not in self.origins for d in drafts):
             raise guards.Unreadable("its origin in the spec is not known")
         definition, functions, columns = self._spec_of(drafts, bases)
-        return guards.presence(definition, functions, origin[0], origin[1], columns, truth)
+        return guards.presence(definition, functions, origin[0], origin[1], columns, truth,
+                               guards.fixed_values(definition, columns, keep), changes)
 
     def _guard_text(self, tree: Any, reader: Any) -> tuple[str, set[str]]:
         """A condition's text (the parameters bare: the caller writes `self.` where the forward reads them),
@@ -1232,8 +1241,14 @@ class Generator:
             if name in self.reserved or name in self.class_names:
                 raise guards.Unreadable(f"the function name {name} is taken in the generated file")
         text = guards.render(tree)
-        for name in sorted(reader.used_functions):
-            self.spec_functions.setdefault(name, guards.function_source(reader, name))
+        sources: dict[str, str] = {}
+        while set(reader.used_functions) - set(sources):  # (writing one may need another)
+            for name in sorted(set(reader.used_functions) - set(sources)):
+                if name in self.reserved or name in self.class_names:
+                    raise guards.Unreadable(f"the function name {name} is taken in the generated file")
+                sources[name] = guards.function_source(reader, name)
+        for name, source in sources.items():
+            self.spec_functions.setdefault(name, source)
         return text, guards.names_in(tree)
 
     def refuse(self, block: str, why: str) -> None:
@@ -1407,6 +1422,7 @@ class Generator:
         for helper, source in _helpers():
             if self.used.get(helper):
                 parts.append(source)
+        parts += [self.spec_functions[n] for n in sorted(self.spec_functions)]  # the spec's `def`s the classes call
         if self.outputs_type() is not None:
             parts.append(self.outputs_type())
         parts.extend(self.classes)

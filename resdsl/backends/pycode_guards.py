@@ -230,21 +230,32 @@ class Reader:
         if not required <= count <= len(definition.params):
             raise Unreadable(f"{definition.name}() takes other arguments")
 
+    def inner(self) -> "Reader":
+        """A reader of the spec's functions' bodies: they see their own parameters and the other functions only."""
+        reader = Reader((), {}, (), self.functions)
+        reader.used_functions = self.used_functions  # (a function calling another needs that one written too)
+        reader._depth = self._depth
+        return reader
+
     def function(self, name: str, args: Sequence[Any]) -> Any:
-        """The value of the spec function `name` at `args` (for checking a reading on the instances)."""
+        """The value of the spec function `name` at `args` (for checking a reading on the instances), as the
+        Python function `function_source` writes computes it."""
         definition = self.functions[name]
+        inner = self.inner()
         scope: dict[str, Tree] = {}
         for k, p in enumerate(definition.params):
-            scope[p.name] = ("const", args[k]) if k < len(args) else self.read(p.default, scope)
+            scope[p.name] = ("const", args[k] if k < len(args) else evaluate(inner.read(p.default, scope), {}, inner))
         for step in definition.steps:
             if isinstance(step, ast.Let):
-                scope[step.name] = ("const", evaluate(self.read(step.value, scope), {}, self))
-        return evaluate(self.read(definition.result, scope), {}, self)
+                scope[step.name] = ("const", evaluate(inner.read(step.value, scope), {}, inner))
+        return evaluate(inner.read(definition.result, scope), {}, inner)
 
 
 def function_source(reader: Reader, name: str) -> str:
-    """The spec function `name` as a Python function (its `require`s left out: the spec checked them)."""
+    """The spec function `name` as a Python function (its `require`s left out: the spec checked them).  A
+    default that reads another parameter (`min_value=divisor`) is `None` in the signature, taken in the body."""
     definition = reader.functions[name]
+    inner = reader.inner()
     params = [p.name for p in definition.params]
     if not all(_identifier(p) for p in params):
         raise Unreadable(f"a parameter name of {name}() cannot be written")
@@ -254,22 +265,23 @@ def function_source(reader: Reader, name: str) -> str:
         if p.default is None:
             signature.append(p.name)
             continue
-        default = reader.read(p.default, {})
+        default = inner.read(p.default, scope)
         if default[0] == "const" and writable(default[1]):
             signature.append(f"{p.name}={_literal(default[1])}")
-        else:  # a default reading another parameter (`min_value=divisor`): taken when None is passed
+        else:
             signature.append(f"{p.name}=None")
-            late.append(f"    if {p.name} is None:\n        {p.name} = {render(reader.read(p.default, scope))}")
+            late.append(f"    if {p.name} is None:\n        {p.name} = {render(default)}")
     body = []
     for step in definition.steps:
         if isinstance(step, ast.Let):
             if not _identifier(step.name):
                 raise Unreadable(f"the name {step.name!r} in {name}() cannot be written")
-            body.append(f"    {step.name} = {render(reader.read(step.value, scope))}")
+            body.append(f"    {step.name} = {render(inner.read(step.value, scope))}")
             scope[step.name] = ("var", step.name)
-    result = render(reader.read(definition.result, scope))
+    result = render(inner.read(definition.result, scope))
     return "\n".join([f"def {name}({', '.join(signature)}):",
-                      f'    """The spec\'s `{name}`."""', *late, *body, f"    return {result}"])
+                      f'    """The spec\'s `{name}` (its `def`), as the spec computes it."""', *late, *body,
+                      f"    return {result}"])
 
 
 # ---- trees ------------------------------------------------------------------------------------------------
@@ -421,32 +433,49 @@ def _wrap(rendered: tuple[str, int], at_least: int) -> str:
 # ---- a part's presence --------------------------------------------------------------------------------
 
 
+def fixed_values(definition: ast.BlockDef, columns: dict[str, tuple], keep: Iterable[str]) -> dict[str, Any]:
+    """The parameters a reading folds to their value: those every instance gives one value, unless the class
+    takes them anyway (`keep`).  A condition on such a parameter could only pick parts no instance has
+    (EfficientNet-B0's `fused`, false throughout), so the class is written for that value, as its docstring
+    says ("As built here")."""
+    keep = set(keep)
+    return {p.name: columns[p.name][0] for p in definition.params
+            if p.name in columns and p.name not in keep and len({(type(v), repr(v)) for v in columns[p.name]}) == 1}
+
+
 def presence(definition: ast.BlockDef, functions: Sequence[ast.FuncDef], span: SourceSpan, op: str,
-             columns: dict[str, tuple], truth: Sequence[bool]) -> tuple[Tree, Reader]:
+             columns: dict[str, tuple], truth: Sequence[bool], fixed: dict[str, Any],
+             changes: Tree | None = None) -> tuple[Tree, Reader]:
     """The condition under which the part made at `span` (by an op of class `op`, or a call: "unit") is
     there, read from `definition`, checked against every instance (`columns`: each parameter's value per
-    instance, `truth`: whether the part is there); `Unreadable` says why not."""
+    instance, `truth`: whether the part is there; `fixed`: parameters folded to their value); `Unreadable`
+    says why not.  `changes`: where the residual's body changes the shape (its stride and width against the
+    block's input), which an option-A shortcut pads where its kind is `A`: the residual's own rule."""
     place = locate(definition, span)
     if place is None:
         raise Unreadable("it is not made by the block's own body")
     params = [p.name for p in definition.params]
-    fixed = {n: c[0] for n, c in columns.items()
-             if n in params and not all(writable(v) for v in c) and len({repr(v) for v in c}) == 1}
     reader = Reader(params, fixed, place.lets, {f.name: f for f in functions})
     parts = [reader.read(c) if taken else negate(reader.read(c)) for c, taken in place.conditions]
     if place.residual is not None:
-        if op != "Add":
-            raise Unreadable(f"the residual's {op} follows the shapes, not a condition of the spec")
         kind = next((a.value for a in place.residual.args if a.name == "shortcut"), None)
         if kind is None:
             kind = next((a.value for a in place.residual.args if a.name is None), None)
         kind_tree = ("const", "B") if kind is None else reader.read(kind)
-        parts.append(compare(kind_tree, "!=", "none"))  # `shortcut=none` makes no add
+        if op == "Add":
+            parts.append(compare(kind_tree, "!=", "none"))  # `shortcut=none` makes no add
+        elif op == "ZeroPadShortcut" and changes is not None:
+            parts += [compare(kind_tree, "==", "A"), changes]
+        else:
+            raise Unreadable(f"the residual's {op} follows the shapes, which no expression here gives")
+    parts = [p for p in parts if p != ("const", True)]  # (`shortcut=B` always adds; a folded `not fused`)
     if not parts:
         raise Unreadable("the spec writes it without a condition (it is absent for another reason)")
     tree = parts[0]
     for p in parts[1:]:
         tree = _simplify(("and", tree, p))
+    if tree[0] == "const":
+        raise Unreadable("its condition holds or fails for every member the class is written for")
     check(tree, columns, truth, reader)
     return tree, reader
 
@@ -474,3 +503,27 @@ def check(tree: Tree, columns: dict[str, tuple], truth: Sequence[bool], reader: 
             raise Unreadable(f"it cannot be evaluated for instance {j} ({err})") from None
         if type(got) is not bool or got != bool(want):
             raise Unreadable(f"{render(tree)} gives {got!r} where instance {j} says {bool(want)}")
+
+
+def from_python(text: str) -> Tree:
+    """A slot's fitted expression (`width`, `width * expansion`, `(kernel - 1) // 2`, `16`) as a tree: names,
+    whole numbers, + - * // and parentheses only."""
+    import ast as python
+
+    def tree(node: Any) -> Tree:
+        if isinstance(node, python.Constant) and type(node.value) is int:
+            return ("const", node.value)
+        if isinstance(node, python.Name) and _identifier(node.id):
+            return ("var", node.id)
+        if isinstance(node, python.BinOp):
+            ops = {python.Add: "+", python.Sub: "-", python.Mult: "*", python.FloorDiv: "//"}
+            op = ops.get(type(node.op))
+            if op is not None:
+                return ("bin", op, tree(node.left), tree(node.right))
+        raise Unreadable(f"the expression {text!r} is not read back")
+
+    try:
+        parsed = python.parse(text, mode="eval")
+    except SyntaxError:
+        raise Unreadable(f"the expression {text!r} is not read back") from None
+    return tree(parsed.body)
