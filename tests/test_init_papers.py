@@ -109,3 +109,126 @@ def test_alexnet_starts_as_the_paper_says():
         if w.numel() >= BIG:
             assert abs(float(w.std()) / 0.01 - 1) < 0.05, layer
         assert bool(torch.all(b == (1.0 if layer in ones else 0.0))), layer
+
+
+# ---- NIN, the Torch7 nets (BN-NIN, BN-AlexNet, ENet) and TF-Slim's Inception-v4 / Inception-ResNet-v2 ----
+
+
+F32 = 1 + 1e-6  # a bound computed in float64 holds to float32 rounding
+
+
+def _modules(path: str, **overrides):
+    torch.manual_seed(0)
+    return list(resdsl.build(resdsl.load(SPECS / path, **overrides)).named_modules())
+
+
+def test_nin_starts_as_its_cuda_convnet_definition():
+    # mavenlin/cuda-convnet NIN/cifar-10_def: initW=0.05 everywhere (weights 0.05 * randn), initB=0.
+    convs = [(n, m) for n, m in _modules("cifar/nin.res") if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 9
+    for name, m in convs:
+        if m.weight.numel() >= BIG:
+            assert abs(float(m.weight.std()) / 0.05 - 1) < 0.05, name
+        assert bool(torch.all(m.bias == 0)), name
+    assert sum(m.weight.numel() >= BIG for _, m in convs) >= 5
+
+
+def _check_torch7_bn(bns) -> None:
+    # Torch7's BatchNormalization reset(): weight uniform(0, 1), bias 0.
+    assert bns and all(bool(torch.all(m.bias == 0)) for m in bns)
+    weights = torch.cat([m.weight.detach().flatten() for m in bns])
+    assert float(weights.min()) >= 0.0 and float(weights.max()) < 1.0 and weights.numel() > 500
+    assert abs(float(weights.mean()) - 0.5) < 0.05 and abs(float(weights.std()) - 12 ** -0.5) < 0.02
+
+
+@pytest.mark.parametrize("path", ["paper/bn_nin.res", "paper/bn_alexnet.res"])
+def test_the_imagenet_multigpu_nets_start_from_torch7s_reset(path):
+    # models/ninbn.lua and alexnetowtbn_cudnn.lua set nothing: convs and Linears keep Torch7's reset()
+    # (weight and bias uniform(+-1 / sqrt(fan_in)), PyTorch's default too), BNs Torch7's BN reset().
+    modules = _modules(path)
+    bns = [m for _, m in modules if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
+    _check_torch7_bn(bns)
+    if path.endswith("bn_alexnet.res"):
+        assert any(isinstance(m, torch.nn.BatchNorm1d) for m in bns)  # the fc BNs too
+    layers = [(n, m) for n, m in modules if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    for name, m in layers:
+        bound = 1 / math.sqrt(_fans(m.weight)[0])
+        assert float(m.weight.abs().max()) <= bound * F32 and float(m.bias.abs().max()) <= bound * F32, name
+        assert float(m.bias.abs().max()) > 0, name  # not zeroed: Torch7 draws biases too
+
+
+def test_enet_starts_from_torch7s_reset():
+    modules = dict(_modules("paper/enet.res", height=64, width=64))
+    _check_torch7_bn([m for m in modules.values() if isinstance(m, torch.nn.BatchNorm2d)])
+    prelus = [m for m in modules.values() if isinstance(m, torch.nn.PReLU)]
+    assert prelus and all(bool(torch.all(m.weight == 0.25)) for m in prelus)
+    upconvs = {n: m for n, m in modules.items() if isinstance(m, torch.nn.ConvTranspose2d)}
+    assert len(upconvs) == 3
+    for name, m in upconvs.items():
+        c_in, _, kh, kw = m.weight.shape  # Torch7's SpatialFullConvolution: +-1 / sqrt(kW * kH * nInputPlane)
+        bound = 1 / math.sqrt(c_in * kh * kw)
+        assert float(m.weight.abs().max()) <= bound * F32 and float(m.weight.abs().max()) > 0.9 * bound, name
+    # fullconv (16 -> 19, 2x2): Torch7's bound 1/8, wider than PyTorch's default 1 / sqrt(19 * 4)
+    assert float(upconvs["fullconv"].weight.abs().max()) > 1 / math.sqrt(19 * 4)
+
+
+def _check_scaleless_bns(modules) -> None:
+    bns = [m for _, m in modules if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(bns) > 100 and all(bool(torch.all(m.weight == 1)) and bool(torch.all(m.bias == 0)) for m in bns)
+
+
+def test_inception_resnet_v2_keeps_slims_layer_defaults():
+    # inception_resnet_v2_arg_scope sets no weights_initializer: conv2d's and fully_connected's default,
+    # xavier_initializer() (uniform +-sqrt(6 / (fan_in + fan_out))), zero biases (the projections').
+    modules = _modules("paper/inception_resnet_v2.res", resolution=75)
+    with_bias = 0
+    for name, m in modules:
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            fan_in, fan_out = _fans(m.weight)
+            limit = math.sqrt(6 / (fan_in + fan_out))
+            assert float(m.weight.abs().max()) <= limit * F32, name
+            if m.weight.numel() >= BIG:
+                assert abs(float(m.weight.std()) / (limit / math.sqrt(3)) - 1) < 0.05, name
+            if m.bias is not None:
+                assert bool(torch.all(m.bias == 0)), name
+                with_bias += 1
+    assert with_bias == 10 + 20 + 10 + 1  # the residual projections and the classifier
+    _check_scaleless_bns(modules)
+
+
+# Where each shipped CIFAR / paper spec's rules come from: the spec (or the family it calls) names it.
+SOURCES = {
+    "cifar/families/resnet_cifar.res": "fb.resnet.torch",
+    "cifar/families/preact_resnet_cifar.res": "KaimingHe/resnet-1k-layers",
+    "cifar/families/densenet_cifar.res": "liuzhuang13/DenseNet",
+    "cifar/families/resnext_cifar.res": "facebookresearch/ResNeXt",
+    "cifar/families/wrn.res": "szagoruyko/wide-residual-networks",
+    "cifar/families/resnet_cifar_sd.res": "yueatsprograms/Stochastic_Depth",
+    "cifar/families/fractalnet.res": "gustavla/fractalnet",
+    "cifar/nin.res": "mavenlin/cuda-convnet NIN/cifar-10_def",
+    "paper/families/resnet_paper.res": "fb.resnet.torch",
+    "paper/alexnet.res": "Sec. 5",
+    "paper/bn_nin.res": "soumith/imagenet-multiGPU.torch models/ninbn.lua",
+    "paper/bn_alexnet.res": "soumith/imagenet-multiGPU.torch models/alexnetowtbn_cudnn.lua",
+    "paper/enet.res": "e-lab/ENet-training",
+    "paper/families/inception_resnet_v2.res": "tensorflow/models research/slim/nets/inception_resnet_v2.py",
+}
+NO_SOURCE = {"cifar/allcnn_c.res": "We found no code released by the authors"}
+PENDING = {"paper/inception_v4.res", "paper/families/inception_v4.res"}  # TF-Slim's rule: not yet expressible
+
+
+def test_every_cifar_and_paper_spec_states_its_init_and_cites_where_it_comes_from():
+    shipped = {str(p.relative_to(SPECS)) for d in ("cifar", "paper") for p in (SPECS / d).rglob("*.res")}
+    for path in sorted(shipped):
+        net = resdsl.load(SPECS / path)
+        if path in PENDING:
+            continue
+        if path in NO_SOURCE:
+            assert net.init.empty and NO_SOURCE[path] in (SPECS / path).read_text(), path
+        else:
+            assert not net.init.empty, f"{path} states no init rules and says nothing about it"
+    for path, source in {**SOURCES, **NO_SOURCE}.items():
+        assert path in shipped, path
+        text = (SPECS / path).read_text()
+        section = next((line for line in text.splitlines() if line.strip().startswith("init {")), "")
+        assert source in text and ("#" in section or path in NO_SOURCE or "Sec." in text), path
