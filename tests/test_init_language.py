@@ -50,6 +50,18 @@ def test_network_rules_apply_by_layer_type_with_defaults_filled_in():
     assert plan.by_path == ()  # every layer follows its type's rule
 
 
+def test_variance_scaling_is_tensorflows_rule_with_defaults_filled_in():
+    plan = _load("init { conv: variance_scaling(2, mode=fan_out)\n"
+                 " fc: variance_scaling(distribution=slim_truncated_normal, bias=0) }").init
+    by_type = dict(plan.by_type)
+    assert by_type["Conv2d"] == LayerInit(Initialiser("variance_scaling", (
+        ("scale", 2.0), ("mode", "fan_out"), ("distribution", "truncated_normal"))))
+    assert plan.runtime_tables()[0]["Linear"] == (
+        ("variance_scaling_", {"scale": 1.0, "mode": "fan_in", "distribution": "slim_truncated_normal"}), 0.0)
+    assert plan.runtime_pieces() == ("variance_scaling_",)  # what a generated file must define
+    assert _load("init { conv: kaiming_normal() }").init.runtime_pieces() == ()
+
+
 def test_residual_bn_picks_the_last_bn_of_each_residual_branch_only():
     plan = _load("init { bn: ones(bias=0) }\n  if zero { init { residual_bn: zeros } }", zero=True).init
     assert [p for p, _ in plan.by_path] == ["layer1.0.bn2", "layer1.1.bn2", "layer2.0.bn2"]
@@ -87,6 +99,18 @@ def test_rules_may_use_network_parameters():
     ("init { bn: constant(1, bias=fan_in) }", "bias takes a number", "or default"),
     ("init { bn: ones, bn: zeros }", "'bn' is given twice", None),
     ("init { conv 3x3 8 }", "an init section holds rules", "TARGET: INITIALISER"),
+    ("init { conv: variance_scaling(mode=fan_inn) }", "mode is one of fan_in, fan_out, fan_avg", "'fan_in'"),
+    ("init { conv: variance_scaling(distribution=truncated) }", "distribution is one of truncated_normal",
+     "'truncated_normal'"),
+    ("init { conv: variance_scaling(distribution=normal) }", "distribution is one of", "write truncated_normal"),
+    ("init { conv: variance_scaling(scale=0) }", "scale must be positive, got 0", "scale=2 for ReLU"),
+    ("init { conv: variance_scaling(2, fan_in, truncated_normal, 0, 1) }", "takes 4 positional arguments",
+     "scale, mode, distribution, bias"),
+    ("init { conv: variance_scaling_initializer() }", "unknown initialiser",
+     "variance_scaling(scale=F, distribution=slim_truncated_normal)"),
+    ("init { conv: VarianceScaling() }", "unknown initialiser", "did you mean 'variance_scaling'?"),
+    ("init { conv: xavier() }", "unknown initialiser 'xavier'", "kaiming_uniform(nonlinearity=linear)"),
+    ("init { conv: lecun_normal() }", "unknown initialiser", "variance_scaling(scale=1, mode=fan_in"),
 ])
 def test_bad_rules_are_located_errors_with_hints(net_init, message, hint):
     with pytest.raises(ResdslError) as err:

@@ -177,6 +177,27 @@ def _check_scaleless_bns(modules) -> None:
     assert len(bns) > 100 and all(bool(torch.all(m.weight == 1)) and bool(torch.all(m.bias == 0)) for m in bns)
 
 
+def test_inception_v4_starts_as_tf_slims_inception_arg_scope():
+    # slim.variance_scaling_initializer(): truncated_normal(0, sqrt(1.3 * 2 / fan_in)), redrawn beyond 2
+    # stddev; BN without gamma (1) and beta 0; Logits xavier_initializer() (glorot uniform), bias 0.
+    modules = _modules("paper/inception_v4.res", resolution=75)
+    convs = [(n, m) for n, m in modules if isinstance(m, torch.nn.Conv2d)]
+    big = 0
+    for name, m in convs:
+        stddev = math.sqrt(1.3 * 2 / _fans(m.weight)[0])
+        assert float(m.weight.abs().max()) <= 2 * stddev * F32 and m.bias is None, name
+        if m.weight.numel() >= BIG:
+            assert abs(float(m.weight.std()) / (stddev * 0.87962566103423978) - 1) < 0.03, name
+            big += 1
+    assert big > 100
+    _check_scaleless_bns(modules)
+    (fc,) = [m for _, m in modules if isinstance(m, torch.nn.Linear)]
+    fan_in, fan_out = _fans(fc.weight)
+    limit = math.sqrt(6 / (fan_in + fan_out))
+    assert float(fc.weight.abs().max()) <= limit * F32 and abs(float(fc.weight.std()) / (limit / math.sqrt(3)) - 1) < 0.03
+    assert bool(torch.all(fc.bias == 0))
+
+
 def test_inception_resnet_v2_keeps_slims_layer_defaults():
     # inception_resnet_v2_arg_scope sets no weights_initializer: conv2d's and fully_connected's default,
     # xavier_initializer() (uniform +-sqrt(6 / (fan_in + fan_out))), zero biases (the projections').
@@ -211,18 +232,16 @@ SOURCES = {
     "paper/bn_nin.res": "soumith/imagenet-multiGPU.torch models/ninbn.lua",
     "paper/bn_alexnet.res": "soumith/imagenet-multiGPU.torch models/alexnetowtbn_cudnn.lua",
     "paper/enet.res": "e-lab/ENet-training",
+    "paper/families/inception_v4.res": "tensorflow/models research/slim/nets/inception_v4.py",
     "paper/families/inception_resnet_v2.res": "tensorflow/models research/slim/nets/inception_resnet_v2.py",
 }
 NO_SOURCE = {"cifar/allcnn_c.res": "We found no code released by the authors"}
-PENDING = {"paper/inception_v4.res", "paper/families/inception_v4.res"}  # TF-Slim's rule: not yet expressible
 
 
 def test_every_cifar_and_paper_spec_states_its_init_and_cites_where_it_comes_from():
     shipped = {str(p.relative_to(SPECS)) for d in ("cifar", "paper") for p in (SPECS / d).rglob("*.res")}
     for path in sorted(shipped):
         net = resdsl.load(SPECS / path)
-        if path in PENDING:
-            continue
         if path in NO_SOURCE:
             assert net.init.empty and NO_SOURCE[path] in (SPECS / path).read_text(), path
         else:

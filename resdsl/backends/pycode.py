@@ -170,7 +170,7 @@ def _check_literal(value: Any) -> None:
         raise TypeError(f"cannot write {value!r} into generated code")
 
 
-_WORD = re.compile(r"[a-z][a-z_]{0,15}")  # option words: DropPath's mode="row", gelu's "tanh"
+_WORD = re.compile(r"[a-z][a-z_]{0,23}")  # option words: DropPath's mode="row", gelu's "tanh", "slim_truncated_normal"
 
 
 _MARKER = re.compile("\x00(\\d+)\x00")
@@ -1349,6 +1349,7 @@ class Generator:
             tail = ["global_drop_path(self)  # FractalNet's joins share one column draw per forward"]
         if not self.net.init.empty:  # the spec's init rules, applied as resdsl.build applies them
             self.used["init_weights"] = True
+            self.used.update(dict.fromkeys(self.net.init.runtime_pieces(), True))  # variance_scaling_
             tail.append("init_weights(self, INIT_BY_TYPE, INIT_BY_PATH)")
         self.net_class = self.class_source(self.network_class_name, doc, signature, [], d, texts, tail=tail)
         return self.assemble()
@@ -1620,7 +1621,7 @@ _GROUP_SOURCE = '''class Group(nn.Module):
 # The runtime pieces a generated file may define, in the order it defines them.
 RUNTIME_PIECES = ("DropPath", "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear",
                   "channel_shuffle", "Scale", "MeanJoin", "channel_affine",
-                  "ColumnDropPath", "global_drop_path", "MaxUnpool", "init_weights")
+                  "ColumnDropPath", "global_drop_path", "MaxUnpool", "variance_scaling_", "init_weights")
 
 
 def _init_tables(net: Network) -> list[str]:

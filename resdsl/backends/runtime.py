@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["DropPath", "MeanJoin", "ColumnDropPath", "global_drop_path", "MaxUnpool", "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear",
-           "Scale", "channel_shuffle", "channel_slice", "layer_scale", "channel_affine", "init_weights",
+           "Scale", "channel_shuffle", "channel_slice", "layer_scale", "channel_affine", "variance_scaling_",
+           "init_weights",
            "RUNTIME"]
 
 
@@ -209,10 +210,36 @@ def channel_affine(x: torch.Tensor, scale: tuple[float, ...], shift: tuple[float
     return x * s + b
 
 
+def variance_scaling_(tensor: torch.Tensor, scale: float = 1.0, mode: str = "fan_in",
+                      distribution: str = "truncated_normal") -> torch.Tensor:
+    """TensorFlow's fan-relative initialiser, in place.  The fans as TF counts them (a torch weight's dims 1
+    and 0 times its kernel size, which are TF's kernel dims -2 and -1); n the one `mode` names (at least 1).
+    truncated_normal (tf.keras VarianceScaling): std sqrt(scale / n) / 0.87962566103423978, redrawn beyond
+    2 stds; untruncated_normal: std sqrt(scale / n); uniform: +-sqrt(3 scale / n); slim_truncated_normal
+    (tf.contrib.layers / tf_slim variance_scaling_initializer, factor=scale): std sqrt(1.3 scale / n),
+    redrawn beyond 2 stds."""
+    shape = tensor.shape
+    receptive = 1
+    for size in shape[2:]:
+        receptive *= size
+    fan_in = shape[1] * receptive if len(shape) > 1 else (shape[0] if len(shape) else 1)
+    fan_out = shape[0] * receptive if len(shape) else 1
+    n = max(1.0, {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode])
+    if distribution == "uniform":
+        limit = (3.0 * scale / n) ** 0.5
+        return nn.init.uniform_(tensor, -limit, limit)
+    if distribution == "untruncated_normal":
+        return nn.init.normal_(tensor, 0.0, (scale / n) ** 0.5)
+    std = (1.3 * scale / n) ** 0.5 if distribution == "slim_truncated_normal" else \
+        (scale / n) ** 0.5 / 0.87962566103423978
+    return nn.init.trunc_normal_(tensor, 0.0, std, -2.0 * std, 2.0 * std)
+
+
 def init_weights(model: nn.Module, by_type: dict, by_path: dict) -> None:
     """Initialise the layers of `model` as its spec's `init` rules say, in module order (weight, then bias),
     as torchvision's `for m in self.modules()` loops do.  A rule is (weight, bias): weight is None (keep
-    PyTorch's default) or (a `torch.nn.init` function's name, its keyword arguments); bias is None (keep)
+    PyTorch's default) or (the name of a `torch.nn.init` function or of a function beside this one
+    (`variance_scaling_`), its keyword arguments); bias is None (keep)
     or the constant it starts at.  `by_path` (module path -> rule) wins over `by_type` (class name -> rule)."""
     with torch.no_grad():
         for name, module in model.named_modules():
@@ -221,7 +248,8 @@ def init_weights(model: nn.Module, by_type: dict, by_path: dict) -> None:
                 continue
             weight, bias = rule
             if weight is not None and getattr(module, "weight", None) is not None:
-                getattr(nn.init, weight[0])(module.weight, **weight[1])
+                initialise = getattr(nn.init, weight[0], None) or globals()[weight[0]]
+                initialise(module.weight, **weight[1])
             if bias is not None and getattr(module, "bias", None) is not None:
                 nn.init.constant_(module.bias, bias)
 

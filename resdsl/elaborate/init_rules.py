@@ -32,7 +32,18 @@ from resdsl.syntax import ast
 FOREIGN = {"he_normal": "kaiming_normal", "he_uniform": "kaiming_uniform", "msra": "kaiming_normal",
            "glorot_normal": "xavier_normal", "glorot_uniform": "xavier_uniform", "gaussian": "normal",
            "truncated_normal": "trunc_normal", "zero": "zeros", "one": "ones", "const": "constant",
-           "torch_default": "default", "keep": "default"}
+           "torch_default": "default", "keep": "default", "variancescaling": "variance_scaling"}
+# Words whose nearest neighbour would mislead: TF 1's VarianceScaling took "normal" for truncated_normal.
+WORD_HINTS = {("distribution", "normal"): "TensorFlow's 'normal' was its truncated normal: write "
+                                          "truncated_normal (or untruncated_normal for a plain normal)"}
+# Foreign names whose nearest word would mislead: the rule that says the same thing.
+FOREIGN_RULES = {"xavier": "Caffe's xavier filler, uniform(+-sqrt(3 / fan_in)), is "
+                           "kaiming_uniform(nonlinearity=linear); torch's xavier_uniform averages fan-in and fan-out",
+                 "variance_scaling_initializer": "tf.contrib.layers' (tf_slim's) variance_scaling_initializer("
+                                                 "factor=F) is variance_scaling(scale=F, distribution="
+                                                 "slim_truncated_normal); uniform=True is distribution=uniform",
+                 "lecun_normal": "write variance_scaling(scale=1, mode=fan_in, distribution=truncated_normal)",
+                 "he_truncated_normal": "write variance_scaling(scale=2, mode=fan_in, distribution=truncated_normal)"}
 FOREIGN_TARGETS = {"batchnorm": "bn", "batchnorm2d": "bn", "conv2d": "conv", "dense": "fc", "linear": "fc",
                    "convtranspose2d": "upconv", "layernorm2d": "layernorm", "ln": "layernorm", "gn": "groupnorm",
                    "last_bn": RESIDUAL_BN, "zero_init_residual": RESIDUAL_BN}
@@ -91,7 +102,8 @@ def _layer_init(call: ast.Call, evaluate: Evaluate, defined: Callable[[str], boo
     if fn is None:
         stripped = call.name.rstrip("_")
         alias = stripped if stripped in INITIALISERS else FOREIGN.get(call.name.lower())
-        hint = (f"did you mean '{alias}'?" if alias else did_you_mean(call.name, INITIALISERS)) or None
+        rule = FOREIGN_RULES.get(call.name.lower())
+        hint = (f"did you mean '{alias}'?" if alias else rule or did_you_mean(call.name, INITIALISERS)) or None
         raise NameResolutionError(f"init: unknown initialiser '{call.name}'", call.name_span,
                                   f"{hint + ' ' if hint else ''}(initialisers: {', '.join(INITIALISERS)})")
     params = tuple(ast.Param(call.span, name, None) for name, _ in fn.params) + (ast.Param(call.span, "bias", None),)
@@ -116,8 +128,9 @@ def _layer_init(call: ast.Call, evaluate: Evaluate, defined: Callable[[str], boo
         if name in words:
             word = v.name if isinstance(v, Symbol) else v
             if word not in words[name]:
+                hint = WORD_HINTS.get((name, str(word))) or did_you_mean(str(word), words[name])
                 raise ArgumentError(f"{call.name}: {name} is one of {', '.join(words[name])}, got {show(v)}", span,
-                                 did_you_mean(str(word), words[name]) or f"for example {name}={words[name][0]}")
+                                    hint or f"for example {name}={words[name][0]}")
             checked.append((name, word))
         else:
             checked.append((name, _number(v, f"{call.name}: {name}", span)))
@@ -142,6 +155,9 @@ def _number(v: Any, what: str, span: SourceSpan, hint: str | None = None) -> flo
 def _check_values(call: ast.Call, args: dict[str, Any], spans: dict[str, SourceSpan]) -> None:
     if "std" in args and args["std"] <= 0:
         raise ArgumentError(f"{call.name}: std must be positive, got {args['std']:g}", spans.get("std", call.span))
+    if "scale" in args and args["scale"] <= 0:
+        raise ArgumentError(f"{call.name}: scale must be positive, got {args['scale']:g}",
+                            spans.get("scale", call.span), "it multiplies the variance: scale=2 for ReLU nets")
     if "gain" in args and args["gain"] <= 0:
         raise ArgumentError(f"{call.name}: gain must be positive, got {args['gain']:g}", spans.get("gain", call.span))
     if call.name in ("uniform", "trunc_normal") and args["a"] >= args["b"]:

@@ -67,11 +67,21 @@ class InitFunction:
     summary: str
     words: tuple[tuple[str, tuple[str, ...]], ...] = ()
     torch_names: tuple[tuple[str, str], ...] = ()  # our parameter -> torch's keyword, where they differ
+    runtime: bool = False              # `torch` names a runtime piece (resdsl/backends/runtime.py), not nn.init's
 
 
 NONLINEARITIES = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu")
 _KAIMING = (("a", 0), ("mode", "fan_in"), ("nonlinearity", "leaky_relu"))
 _KAIMING_WORDS = (("mode", ("fan_in", "fan_out")), ("nonlinearity", NONLINEARITIES))
+
+# TensorFlow's fan-relative initialiser (tf.keras.initializers.VarianceScaling, init_ops_v2.py): std
+# sqrt(scale / n), n the fan its mode names.  truncated_normal divides the std by 0.87962566103423978 (the
+# std of a unit normal truncated at +-2) and redraws beyond 2 of those stds; slim_truncated_normal is
+# tf.contrib.layers' (and tf_slim's) variance_scaling_initializer(factor=scale, uniform=False): a normal
+# of std sqrt(1.3 * scale / n) redrawn beyond 2 of its stds, what TF-Slim's Inception models use.
+DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform", "slim_truncated_normal")
+_VARIANCE_SCALING = (("scale", 1.0), ("mode", "fan_in"), ("distribution", "truncated_normal"))
+_VARIANCE_SCALING_WORDS = (("mode", ("fan_in", "fan_out", "fan_avg")), ("distribution", DISTRIBUTIONS))
 
 INITIALISERS: dict[str, InitFunction] = {
     "kaiming_normal": InitFunction(_KAIMING, "kaiming_normal_",
@@ -90,6 +100,10 @@ INITIALISERS: dict[str, InitFunction] = {
                              torch_names=(("value", "val"),)),
     "zeros": InitFunction((), "zeros_", "every element 0"),
     "ones": InitFunction((), "ones_", "every element 1"),
+    "variance_scaling": InitFunction(_VARIANCE_SCALING, "variance_scaling_",
+                                     "TensorFlow's VarianceScaling: std sqrt(scale/n), n = fan_in|fan_out|fan_avg; "
+                                     "distribution truncated_normal|untruncated_normal|uniform|slim_truncated_normal",
+                                     _VARIANCE_SCALING_WORDS, runtime=True),
     "default": InitFunction((), None, "PyTorch's own initialisation of the layer (reset_parameters)"),
 }
 
@@ -159,6 +173,11 @@ class InitPlan:
         `init_weights` takes; a weight spec is (torch.nn.init function name, keyword arguments)."""
         return ({name: _runtime(rule) for name, rule in self.by_type},
                 {path: _runtime(rule) for path, rule in self.by_path})
+
+    def runtime_pieces(self) -> tuple[str, ...]:
+        """The runtime functions the rules call beside torch.nn.init's (a generated file must define them)."""
+        names = {rule.weight.name for _, rule in (*self.by_type, *self.by_path) if rule.weight is not None}
+        return tuple(sorted(INITIALISERS[n].torch for n in names if INITIALISERS[n].runtime))
 
 
 def _runtime(rule: LayerInit) -> tuple[Any, Any]:
