@@ -27,7 +27,7 @@ EXPECTED = {
                     {"DenseLayer": "(in_channels, growth, bn_size)",
                      "DenseBlock": "(in_channels, layers, growth, bn_size)", "Transition": "(in_channels)"}, [], 64),
     "googlenet": (["ConvBn", "Inception", "Googlenet"],
-                  {"Inception": "(in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj)"}, [], 96),
+                  {"Inception": "(in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj, k5=3)"}, [], 96),
     "vgg16_bn": (["Vgg16Bn"], {}, [], 64),
     "resnext50_32x4d": (["Bottleneck", "Resnext5032x4d"],
                         {"Bottleneck": "(in_channels, width, groups, stride=1, expansion=4, downsample=None)"}, [],
@@ -36,8 +36,8 @@ EXPECTED = {
     # a residual add only where the shape is kept): one class each, the parts under conditions.
     "mobilenet_v3_large": (["ConvNormAct", "SqueezeExcite", "Bneck", "MobilenetV3Large"],
                            {"ConvNormAct": "(in_channels, out, act, eps, momentum, kernel=1, stride=1, groups=1)",
-                            "Bneck": "(in_channels, kernel, expanded, out, se, act, stride, block_2_squeeze, "
-                                     "eps=0.001, momentum=0.01)"}, [], 64),
+                            "Bneck": "(in_channels, kernel, expanded, out, se, act, stride, eps=0.001, momentum=0.01)"},
+                           [], 64),
     "mobilenet_v3_small": (["ConvNormAct", "SqueezeExcite", "Bneck", "MobilenetV3Small"], {}, [], 64),
     "efficientnet_b0": (["ConvNormAct", "SqueezeExcite", "Mbconv", "EfficientnetB0"],
                         {"ConvNormAct": "(in_channels, out, act, kernel=1, stride=1, groups=1)",
@@ -48,7 +48,7 @@ EXPECTED = {
                       "InvertedResidual": "(in_channels, out, stride, t)"}, [], 64),
     "regnet_y_400mf": (["ConvBnRelu", "RegnetSe", "RegnetBlock", "RegnetY400mf"],
                        {"ConvBnRelu": "(in_channels, out, kernel=1, stride=1, groups=1, relu=True)",
-                        "RegnetBlock": "(in_channels, out, stride, group_width, proj=None)"}, [], 64),
+                        "RegnetBlock": "(in_channels, out, stride, group_width, se_ratio)"}, [], 64),
     "regnet_x_400mf": (["ConvBnRelu", "RegnetBlock", "RegnetX400mf"], {}, [], 64),
     "squeezenet1_0": (["Fire", "Squeezenet10"], {"Fire": "(in_channels, squeeze, expand1x1)"}, [], 64),
     "convnext_tiny": (["Cnblock", "ConvnextTiny"], {}, [], 64),
@@ -69,7 +69,7 @@ EXPECTED.update({
                     "MnasStack": "(in_channels, out, kernel, stride, expansion, repeats)"}, [], 64),
     # two forwards (split and concatenate, or two branches): if/else, the shared end written once
     "shufflenet_v2_x1_0": (["ShuffleUnit", "ShufflenetV2X10"],
-                           {"ShuffleUnit": "(out, stride, branch2_0_in_channels, branch1=None)"}, [],
+                           {"ShuffleUnit": "(in_channels, out, stride)"}, [],
                            64),
 })
 

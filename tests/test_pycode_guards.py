@@ -102,13 +102,13 @@ def test_a_stride_2_bneck_keeping_its_width_has_no_residual_add(mobilenet_v3):
     """A configuration mobilenet_v3_large does not have: the network's stride-2 bnecks all change width."""
     _, _, module = mobilenet_v3
     torch.manual_seed(0)
-    mine = module.Bneck(16, 3, 64, 16, False, "relu", 2, block_2_squeeze=24)
+    mine = module.Bneck(16, 3, 64, 16, False, "relu", 2)
     built = _one_block("mobilenet_v3.res", 'bneck(3x3, 64, 16, false, "relu", 2)', "16x8x8")
     out = _same_as_built(mine, built, torch.randn(2, 16, 8, 8))
     assert out.shape == (2, 16, 4, 4)
     # and at stride 1 the same widths do add the input (the add is there, and it matters)
     torch.manual_seed(0)
-    mine = module.Bneck(16, 3, 64, 16, False, "relu", 1, block_2_squeeze=24)
+    mine = module.Bneck(16, 3, 64, 16, False, "relu", 1)
     built = _one_block("mobilenet_v3.res", 'bneck(3x3, 64, 16, false, "relu", 1)', "16x8x8")
     x = torch.randn(2, 16, 8, 8)
     out = _same_as_built(mine, built, x)
@@ -124,16 +124,16 @@ def test_shufflenet_chooses_its_forward_by_the_stride_as_the_spec_does(shufflene
 
 
 def test_a_shufflenet_unit_at_stride_2_keeping_its_width_is_the_two_branch_one(shufflenet):
-    _, _, module = shufflenet
-    nn = torch.nn
+    """The unit builds its branch1 where the spec has it (`else` of `if stride == 1`), and its branch2 reads the
+    whole input or half of it as the stride says: `ShuffleUnit(in_channels, out, stride)`, as torchvision's."""
+    _, source, module = shufflenet
     torch.manual_seed(0)
-    branch1 = nn.Sequential(nn.Conv2d(116, 116, 3, 2, 1, groups=116, bias=False), nn.BatchNorm2d(116),
-                            nn.Conv2d(116, 58, 1, bias=False), nn.BatchNorm2d(58), nn.ReLU(inplace=True))
-    mine = module.ShuffleUnit(116, 2, branch2_0_in_channels=116, branch1=branch1)
+    mine = module.ShuffleUnit(116, 116, 2)
     built = _one_block("shufflenet_v2.res", "shuffle_unit(116, stride=2)", "116x8x8")
     assert _same_as_built(mine, built, torch.randn(2, 116, 8, 8)).shape == (2, 116, 4, 4)
     # stride 1: split, one branch
-    mine = module.ShuffleUnit(116, 1, branch2_0_in_channels=58)
+    mine = module.ShuffleUnit(116, 116, 1)
+    assert mine.branch1 is None
     built = _one_block("shufflenet_v2.res", "shuffle_unit(116)", "116x8x8")
     assert _same_as_built(mine, built, torch.randn(2, 116, 8, 8)).shape == (2, 116, 8, 8)
 
@@ -186,3 +186,74 @@ def test_resnet20s_option_a_pads_where_the_body_changes_the_shape():
     text = ('network t {\n  input 16x8x8\n  basic(16, stride=2, shortcut=A)\n}\n')
     built = resdsl.build(text)
     assert _same_as_built(mine, built, torch.randn(2, 16, 8, 8)).shape == (2, 16, 4, 4)
+
+
+# ---- widths the spec writes as expressions -------------------------------------------------------------
+
+
+def test_a_width_the_spec_computes_is_its_expression_not_a_parameter(mobilenet_v3):
+    """MobileNetV3's squeeze width is the spec's `make_divisible(expanded // 4)` (the helper written into the
+    file), not a parameter `block_2_squeeze` the caller must know."""
+    _, source, module = mobilenet_v3
+    bneck = _class(ast.parse(source), "Bneck")
+    assert [a.arg for a in _method(bneck, "__init__").args.args] == \
+        ["self", "in_channels", "kernel", "expanded", "out", "se", "act", "stride", "eps", "momentum"]
+    assert "layers.append(SqueezeExcite(expanded, make_divisible(expanded // 4)))" in ast.unparse(bneck)
+    assert module.make_divisible(100 // 4) == 24 and module.make_divisible(240 // 4) == 64
+    # an SE bneck of an expansion the network lacks: the squeeze rounds as the spec's make_divisible does
+    torch.manual_seed(0)
+    mine = module.Bneck(24, 5, 100, 24, True, "hardswish", 1)
+    assert mine.block[2].fc1.out_channels == 24
+    built = _one_block("mobilenet_v3.res", 'bneck(5x5, 100, 24, true, "hardswish", 1)', "24x8x8")
+    _same_as_built(mine, built, torch.randn(2, 24, 8, 8))
+
+
+def test_efficientnet_widths_are_the_specs_make_divisible():
+    """`let expanded = make_divisible(@in.c * t)` and `squeeze_excite(max(1, @in.c // 4))`: an input width where
+    the rounding matters (21 * 6 = 126 -> 128) builds what resdsl.build builds."""
+    _, source, module = _generated(TV / "efficientnet_b0.res")
+    mbconv = ast.unparse(_class(ast.parse(source), "Mbconv"))
+    assert "ConvNormAct(in_channels, make_divisible(in_channels * t), 'silu')" in mbconv
+    assert "SqueezeExcite(make_divisible(in_channels * t), max(1, in_channels // 4))" in mbconv
+    torch.manual_seed(0)
+    mine = module.Mbconv(21, 24, 3, stride=1, t=6)
+    assert getattr(mine.block[0], "0").out_channels == 128
+    built = _one_block("efficientnet.res", "mbconv(24, 1, 6, 3x3)", "21x8x8")
+    _same_as_built(mine, built, torch.randn(2, 21, 8, 8))
+
+
+# ---- blocks that used to keep one class per shape -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec, classes", [
+    ("cifar/fractalnet20.res", ["Fconv", "Fractal2", "Fractal3"]),   # two equal convs: a repeat in some, not others
+    ("paper/inception_resnet_v2.res", ["Block8"]),                      # `relu` parameter and `relu` member
+])
+def test_blocks_once_written_per_shape_are_one_class(spec, classes):
+    generator, source, _ = _generated(ROOT / "specs" / spec)
+    assert generator.fallback == [], generator.refused
+    names = [n.name for n in ast.parse(source).body if isinstance(n, ast.ClassDef)]
+    for name in classes:
+        assert name in names and f"{name}2" not in names
+
+
+def test_a_keyword_parameter_is_renamed_and_block8_scales_as_the_spec_says():
+    _, source, module = _generated(ROOT / "specs/paper/inception_resnet_v2.res")
+    block8 = _class(ast.parse(source), "Block8")
+    assert _guards(_method(block8, "forward")) == ["self.scale != 1", "self.relu is not None"]
+    assert guards.python_name("global") == "global_" and guards.python_name("drop") == "drop"
+
+
+def test_a_member_the_spec_makes_under_its_own_condition_is_built_by_the_class():
+    """RegNet's `if stride != 1 or @in.c != out { proj: ... }`: the class builds `proj` itself (as torchvision's
+    ResBottleneckBlock does), so a stride-2 block keeping its width (none in regnet_y_400mf) gets one.  A
+    projection shortcut the shapes decide (ResNet's downsample) stays an argument."""
+    _, source, module = _generated(TV / "regnet_y_400mf.res")
+    block = _class(ast.parse(source), "RegnetBlock")
+    assert "self.proj = ConvBnRelu(in_channels, out, stride=stride, relu=False) if stride != 1 or in_channels != out " \
+           "else None" in ast.unparse(_method(block, "__init__"))
+    torch.manual_seed(0)
+    mine = module.RegnetBlock(48, 48, 2, 8, 0.25)
+    assert mine.proj is not None and module.RegnetBlock(48, 48, 1, 8, 0.25).proj is None
+    built = _one_block("regnet.res", "regnet_block(48, 2, 8, 0.25)", "48x8x8")
+    _same_as_built(mine, built, torch.randn(2, 48, 8, 8))

@@ -138,6 +138,7 @@ class Slot:
     default: Any = None  # the keyword's default (`groups=1`), when it is left out at that value
     has_default: bool = False
     width: bool = False  # a child block's parameter that is a width there (as `out_channels` is)
+    origin: tuple[Any, str, Any] | None = None  # a child block's argument: (its call's span, parameter, definition)
 
 
 _NO_DEFAULT = object()
@@ -152,10 +153,10 @@ class Recorder:
     slots: list[Slot] = field(default_factory=list)
 
     def lit(self, value: Any, hint: str, forward: bool = False, field: str = "", default: Any = _NO_DEFAULT,
-            width: bool = False) -> str:
+            width: bool = False, origin: tuple[Any, str, Any] | None = None) -> str:
         _check_literal(value)
         self.slots.append(Slot(value, hint, forward, field, None if default is _NO_DEFAULT else default,
-                               default is not _NO_DEFAULT, width))
+                               default is not _NO_DEFAULT, width, origin))
         return f"\x00{len(self.slots) - 1}\x00"
 
 
@@ -258,6 +259,7 @@ class Generator:
         self.fallback: list[str] = []  # blocks written as one class per shape (their instances did not unify)
         self.refused: dict[str, str] = {}  # block -> why its instances did not unify (the first reason)
         self.current_runs: dict[int, Run] = {}  # the runs of the draft being written
+        self.unrolled = False  # drafting with equal consecutive blocks written out (no `*[... for _ in range(n)]`)
         self.origins: dict[int, list[tuple[Any, str] | None]] = {}  # scope -> what made each forward line
         # block -> why a condition of its class is fitted to the instances rather than read from the spec
         self.fitted: dict[str, list[str]] = {}
@@ -343,9 +345,14 @@ class Generator:
         unit = self.units[i]
         if unit.kind == CLASS:
             inst = self.instances[i]
+            call = unit.scope.call
+            spec_params = ({guards.python_name(p.name) for p in call.definition.params}
+                           if call is not None and call.definition else set())
             args: list[tuple[str | None, Arg]] = [
                 (p if keyword else None, rec.lit(v, f"{prefix}{p}", field=p, default=inst.defaults.get(p, _NO_DEFAULT),
-                                                 width=p in inst.widths))
+                                                 width=p in inst.widths,
+                                                 origin=(unit.scope.span, p, call.definition) if p in spec_params
+                                                 else None))
                 for p, v, keyword in inst.args]
             args += [(attr, self.ctor(member, rec, f"{prefix}{attr}_")) for attr, member in inst.optional]
             return Expr(inst.cls, args, defaults={p: _literal(v) for p, v in inst.defaults.items()})
@@ -396,7 +403,7 @@ class Generator:
         k = 0
         while k < len(items):
             j = k
-            while j + 1 < len(items) and self._same_instance(items[k], items[j + 1]):
+            while not self.unrolled and j + 1 < len(items) and self._same_instance(items[k], items[j + 1]):
                 j += 1
             ctor = self.ctor(items[k], rec, f"{prefix}{k}_")
             if self._repeat(items, k, j):
@@ -413,7 +420,7 @@ class Generator:
         k = 0
         while k < len(items):
             j = k
-            while j + 1 < len(items) and self._same_instance(items[k], items[j + 1]):
+            while not self.unrolled and j + 1 < len(items) and self._same_instance(items[k], items[j + 1]):
                 j += 1
             kind, i = items[k]
             span = self.units[i].scope.span if kind == "unit" else self.graph.nodes[i].span
@@ -715,7 +722,8 @@ class Generator:
             arg = f"torch.flatten({args[0]}, 1)" if low.flatten else ", ".join(args)  # a join takes several
             return f"{self.ref(sid, node.path)}({arg})"
         render = FUNCTION_LAYER_CODE.get(type(node.op)) if node.op.is_layer else FUNCTIONAL_CODE[type(node.op)]
-        lit = lambda value, field: rec.lit(value, f"{node.name}_{field}", forward=True, field=field)  # noqa: E731
+        lit = lambda value, field: rec.lit(value, f"{node.name}_{field}", forward=True, field=field,  # noqa: E731
+                                           origin=(node.span, field, None) if type(value) in (int, float) else None)
         return render(self, low, args, lit)
 
     # -- classes --
@@ -732,7 +740,16 @@ class Generator:
                 # numbered blocks as a first one and a loop of the rest, in every instance alike (MNASNet's stacks
                 # of 1 to 4 blocks)
                 source = self.write_family(block, [self.draft(d.unit.scope.id, tail=True) for d in members])
+            if source is None:
+                # equal consecutive blocks written out rather than as a repeat, in every instance alike (FractalNet's
+                # `col2: { fconv(w), fconv(w) }` is a repeat where the block keeps its width, two calls where not)
+                self.unrolled = True
+                try:
+                    source = self.write_family(block, [self.draft(d.unit.scope.id) for d in members])
+                finally:
+                    self.unrolled = False
             if source is not None:
+                self.refused.pop(block, None)
                 self.classes.append(source)
             else:
                 self.fallback.append(block)
@@ -790,7 +807,8 @@ class Generator:
                      draft: Draft,
                      texts: dict[int, str], optional: dict[str, int] | None = None,
                      tail: Sequence[str] = (), forward: list[str] | None = None,
-                     entry_guards: dict[str, dict[int, str]] | None = None, taken: set[str] | None = None) -> str:
+                     entry_guards: dict[str, dict[int, str]] | None = None, taken: set[str] | None = None,
+                     built: dict[str, str] | None = None) -> str:
         """`optional`: members the caller passes (`downsample=None`), and the forward line each one's call is;
         `tail`: lines that end `__init__` (the network's global drop-path wiring)."""
         optional = optional or {}
@@ -811,6 +829,10 @@ class Generator:
                 continue
             if attr in optional:
                 lines.append(f"        self.{attr} = {attr}")
+                continue
+            if built and attr in built:  # made where the spec's condition holds, else None
+                end = f" if {built[attr]} else None"
+                lines.append(f"        self.{attr} = {fmt(_map_leaves(expr, sub), 8, lead=len(attr) + 12 + len(end))}{end}")
                 continue
             if entry_guards and attr in entry_guards:  # some entries only where a condition holds
                 listed = _unique("layers", set(taken or ()) | set(signature))
@@ -932,14 +954,31 @@ class Generator:
             expr = init_of[a]
             if a[0] in '"\x01' or expr.callee == "nn.Parameter":
                 return self.refuse(block, f"optional member {a!r} is not an attribute module")
-        skipped = {k for a in optional for k in pieces[a][1]}
+        built_uses: set[str] = set()
         bases = self.family_bases(drafts)
         if bases is None:
             return self.refuse(block, "block parameter names unusable")
+        # An optional member the spec makes under a condition of the block's own (`if dropout > 0 { dropout: ... }`)
+        # is built by the class under it; one the shapes decide (a projection shortcut) is passed, `downsample=None`.
+        built: dict[str, str] = {}
+        for a in [a for a in attrs if a in optional]:
+            truth = tuple(a in [x for x, _ in d.init] for d in drafts)
+            holder = next(d for d in drafts if a in [x for x, _ in d.init])
+            member = holder.members[[x for x, _ in holder.init].index(a)]
+            found = self.spec_condition(block, drafts, truth, self._origin(member), bases, f"member {a}", set(),
+                                        note=False)  # (else passed by the caller: nothing fitted)
+            if found is not None:
+                built[a] = found[0]
+                optional.pop(a)
+                built_uses.update(found[1])
+        skipped = {k for a in optional for k in pieces[a][1]}
+        # the spec's `if` choosing between two forwards, if it reads: a number may differ with it too
+        choice = (self.spec_choice(block, drafts, [g == 0 for g in group_of], full_origins, bases, set())
+                  if len(fulls) > 1 else None)
         names = {n for n, _ in bases}
         taken = set(self.reserved) | self.class_names | names | set(attrs)
         texts: dict[int, str] = {}
-        referenced: set[str] = set()
+        referenced: set[str] = set(built_uses)
         extras: dict[tuple, str] = {}  # an unexplained varying column -> its parameter
         extra_values: dict[str, tuple] = {}  # its value in each instance
         stored: set[str] = set()
@@ -955,6 +994,7 @@ class Generator:
             return kept_as[param]
 
         plain: dict[int, str] = {}  # a slot's expression with the parameters bare (`width`, not `self.width`)
+        spec_widths: list[tuple[str, Any, Any]] = []  # the spec's argument expressions read so far: (text, tree, reader)
         for k in sorted(range(len(base.slots)), key=lambda k: base.slots[k].field != "count"):  # counts first
             slot = base.slots[k]
             if k in skipped:
@@ -971,12 +1011,29 @@ class Generator:
                 continue
             if slot.width or slot.field in CHANNEL_FIELDS:  # a loop's count is no width (DenseNet-40's 12 and 12)
                 some = [b for b in some if b[0] not in counted] or some
-            expr = fit(values, slot.field, some, width=slot.width)
+            # a child block's argument: the expression the spec writes for it, where it reads (`make_divisible(...)`)
+            read = self.spec_argument(block, drafts, there, values, slot, bases)
+            if read is not None:
+                expr = read[0]
+                spec_widths.append(read)
+            else:
+                expr = fit(values, slot.field, some, width=slot.width)
+                if (slot.width or slot.field in CHANNEL_FIELDS) and expr != "in_channels":
+                    # a width the spec writes for an earlier layer, where it gives this one's in every instance (the
+                    # width a squeeze-excite reads is its expansion conv's `make_divisible(in_channels * t)`)
+                    expr = _same_width(spec_widths, there, values, bases) or expr
             if expr is not None and slot.field == "count":
                 counted.update(set(re.findall(r"[A-Za-z_]\w*", expr)) & names)
             if expr is None and len(set(typed)) == 1:
                 texts[k] = _literal(values[0])
                 continue
+            if expr is None and choice is not None:  # one expression in each forward's instances
+                sides = [[i for i, j in enumerate(there) if group_of[j] == g] for g in (0, 1)]
+                if all(sides):
+                    picked = [fit(tuple(values[i] for i in side), slot.field,
+                                  [(n, tuple(c[i] for i in side)) for n, c in some], width=slot.width) for side in sides]
+                    if None not in picked:
+                        expr = f"{picked[0]} if {choice[0]} else {picked[1]}"
             if expr is None:
                 key = (tuple(there), typed)
                 if key not in extras:
@@ -996,7 +1053,8 @@ class Generator:
                 expr = _replace_names(expr, used, lambda x: f"self.{kept(x)}")
             texts[k] = expr
         # the parts some instances lack: under conditions on the parameters
-        presence = [(a, tuple(a in [x for x, _ in d.init] for d in drafts)) for a in attrs if a in optional]
+        presence = [(a, tuple(a in [x for x, _ in d.init] for d in drafts)) for a in attrs
+                    if a in optional or a in built]
 
         def flag(hint: str, truth: tuple[bool, ...]) -> str:
             name = _unique(f"use_{_identifier(hint)}", taken)
@@ -1057,7 +1115,7 @@ class Generator:
                         return None
                     if pair[0] != pair[1]:
                         lines.append(f"{pair[0]} = {pair[1]}")  # what it holds where the statement is left out
-                mentions = bool(set(re.findall(r"\bself\.(\w+)", statement)) & set(optional))
+                mentions = bool(set(re.findall(r"\bself\.(\w+)", statement)) & (set(optional) | set(built)))
                 origin_of = {text: full_origins[group][k]}
                 for j, c in zip(members, column):
                     if c.kind == "alt":
@@ -1108,7 +1166,7 @@ class Generator:
             second_forward = render(1)
             if second_forward is None:
                 return None
-            cond = self.spec_choice(block, drafts, [g == 0 for g in group_of], full_origins, bases, referenced)
+            cond = choice
             if cond is not None:
                 referenced.update(cond[1])
                 stored.update(cond[1])
@@ -1132,7 +1190,8 @@ class Generator:
         spec = [n for n, _ in bases if n != "in_channels" and n in referenced]
         defaults: dict[str, Any] = {}
         for n in spec:
-            defaulted = {(type(columns[n][j]), columns[n][j]) for j, c in enumerate(calls) if n not in c.given}
+            defaulted = {(type(columns[n][j]), columns[n][j]) for j, c in enumerate(calls)
+                         if n not in {guards.python_name(g) for g in c.given}}
             if len(defaulted) == 1:
                 value = next(iter(defaulted))[1]
                 try:
@@ -1163,17 +1222,17 @@ class Generator:
                                                        {n: defaults[n] for n in spec if n in defaults},
                                                        frozenset(widths))
         fixed = [f"{n}={_show(v)}" for n, v in (calls[0].args if calls[0] else ())
-                 if n not in referenced and len({(type(c.value(n)), c.value(n)) for c in calls}) == 1]
+                 if guards.python_name(n) not in referenced and len({(type(c.value(n)), c.value(n)) for c in calls}) == 1]
         where = ", ".join(d.unit.scope.path for d in drafts[:3]) + (", ..." if len(drafts) > 3 else "")
         doc = f"The `{block}` block ({len(drafts)} {'instance' if len(drafts) == 1 else 'instances'}: {where})."
         if fixed:
             doc += f" As built here: {', '.join(fixed)}."
         return self.class_source(name, doc, signature, sorted((kept(p), p) for p in stored), base, texts, optional,
-                                 forward=forward, entry_guards=entry_guards, taken=taken)
+                                 forward=forward, entry_guards=entry_guards, taken=taken, built=built)
 
     def spec_condition(self, block: str, drafts: list[Draft], truth: Sequence[bool], origin: tuple[Any, str] | None,
                        bases: list[tuple[str, tuple]], what: str, keep: set[str],
-                       changes: Any = None) -> tuple[str, set[str]] | None:
+                       changes: Any = None, note: bool = True) -> tuple[str, set[str]] | None:
         """The condition the spec writes for a part of `block` made at `origin` (`pycode_guards.presence`),
         as (Python text over the class's parameters, the parameters it reads), where it holds exactly in
         the instances `truth` says; else None, the reason kept in `Generator.fitted`."""
@@ -1181,7 +1240,31 @@ class Generator:
             tree, reader = self._presence(drafts, truth, origin, bases, keep, changes)
             return self._guard_text(tree, reader)
         except guards.Unreadable as err:
-            self.fitted.setdefault(block, []).append(f"{_MARKER.sub('#', what)}: {err}")
+            if note:
+                self.fitted.setdefault(block, []).append(f"{_MARKER.sub('#', what)}: {err}")
+            return None
+
+    def spec_argument(self, block: str, drafts: list[Draft], there: list[int], values: tuple, slot: Slot,
+                      bases: list[tuple[str, tuple]]) -> tuple[str, Any, Any] | None:
+        """A child block's argument as the spec writes it in the call (`pycode_guards.argument`), giving the
+        slot's value in every instance that has it: (its text, tree, reader); None (the reason in
+        `Generator.fitted`) where it does not read, and for the width coming in (no argument of the spec)."""
+        if slot.origin is None:
+            return None
+        span, param, child = slot.origin
+        try:
+            definition, functions, columns = self._spec_of([drafts[j] for j in there],
+                                                           [(n, tuple(c[j] for j in there)) for n, c in bases])
+            fixed = {n: c[0] for n, c in columns.items()
+                     if not all(guards.writable(v) for v in c) and len({repr(v) for v in c}) == 1}
+            tree, reader = guards.argument(definition, functions, span, child, param, columns, values, fixed)
+            if tree[0] == "const":
+                return None  # a number written in the call: the literal, as fitted
+            text, _ = self._guard_text(tree, reader)
+            return text, tree, reader
+        except guards.Unreadable as err:
+            if child is not None:  # (a primitive's number is only tried: most take several)
+                self.fitted.setdefault(block, []).append(f"{slot.hint}: {err}")
             return None
 
     def spec_choice(self, block: str, drafts: list[Draft], truth: Sequence[bool],
@@ -1263,9 +1346,10 @@ class Generator:
         out: list[tuple[str, tuple]] = []
         if all(c is not None for c in calls) and len({(c.block, tuple(n for n, _ in c.args)) for c in calls}) == 1:
             for n, _ in calls[0].args:
-                if not n.isidentifier() or keyword.iskeyword(n) or n in self.reserved or n == "self":
+                name = guards.python_name(n)  # (`global` is `global_`)
+                if not name.isidentifier() or name in self.reserved or name == "self":
                     return None
-                out.append((n, tuple(_python_value(c.value(n)) for c in calls)))
+                out.append((name, tuple(_python_value(c.value(n)) for c in calls)))
         if len(drafts[0].unit.inputs) == 1 and "in_channels" not in {n for n, _ in out}:
             out.append(("in_channels", tuple(self.graph.nodes[d.unit.inputs[0]].type.channels for d in drafts)))
         return out
@@ -1442,6 +1526,21 @@ class Generator:
 # ---- aux heads: their lines run in training only ------------------------------------------------
 
 _TRAINING = "\x01"  # marks a forward line of an aux head until `_training_blocks` writes the `if`
+
+
+def _same_width(read: list[tuple[str, Any, Any]], there: list[int], values: tuple,
+                bases: list[tuple[str, tuple]]) -> str | None:
+    """The latest of the spec's expressions `read` that gives `values` in the instances `there`."""
+    columns = dict(bases)
+    for text, tree, reader in reversed(read):
+        try:
+            if all(guards.evaluate(tree, {n: c[j] for n, c in columns.items()}, reader) == v and
+                   type(guards.evaluate(tree, {n: c[j] for n, c in columns.items()}, reader)) is type(v)
+                   for j, v in zip(there, values)):
+                return text
+        except (guards.Unreadable, TypeError, ValueError, ZeroDivisionError, OverflowError, KeyError):
+            continue
+    return None
 
 
 def _grouped_origins(lines: Sequence[str], origins: Sequence[Any] | None) -> list[Any]:

@@ -29,7 +29,8 @@ from resdsl.diagnostics import SourceSpan
 from resdsl.syntax import ast
 
 __all__ = ["Unreadable", "Reader", "Tree", "render", "evaluate", "names_in", "locate", "Place",
-           "function_source", "negate"]
+           "function_source", "negate", "presence", "argument", "compare", "check", "fixed_values", "from_python",
+           "writable"]
 
 Tree = tuple  # ("const", v) | ("var", name) | ("bin", op, a, b) | ("and"|"or", a, b) | ("not", a) | ("neg", a)
 #               | ("if", cond, then, otherwise) | ("call", builtin, args) | ("fn", spec function, args)
@@ -39,7 +40,7 @@ class Unreadable(Exception):
     """The spec's condition cannot be written faithfully in Python here (the message says why)."""
 
 
-_BUILTINS = {"min": min, "max": max, "abs": abs, "int": int}
+_BUILTINS = {"min": min, "max": max, "abs": abs, "int": int, "round": round}  # (the spec's round is Python's)
 _ARITH = ("+", "-", "*", "/", "//", "%")
 _COMPARE = ("==", "!=", "<", "<=", ">", ">=")
 # Python's binding strengths (higher binds tighter).
@@ -49,11 +50,19 @@ _WORD = re.compile(r"[a-z][a-z_0-9]{0,15}")
 
 
 def writable(value: Any) -> bool:
+    if type(value) is tuple:  # a size (1, 7)
+        return bool(value) and all(type(v) is int for v in value)
     if type(value) in (bool, int):
         return True
     if type(value) is float:
         return value == value and value not in (float("inf"), float("-inf"))
     return type(value) is str and bool(_WORD.fullmatch(value))
+
+
+def python_name(name: str) -> str:
+    """A block parameter's name in the generated class: the spec's, with `_` after a Python keyword
+    (FractalNet's `global` is `global_`)."""
+    return f"{name}_" if keyword.iskeyword(name) or keyword.issoftkeyword(name) else name
 
 
 def _identifier(name: str) -> bool:
@@ -71,6 +80,7 @@ class Place:
     conditions: tuple[tuple[ast.Expr, bool], ...]
     lets: tuple[ast.Let, ...]
     residual: ast.Residual | None
+    call: ast.Call | None = None  # the call written at exactly that span, if it is one
 
 
 def _inside(span: SourceSpan, outer: SourceSpan) -> bool:
@@ -127,7 +137,7 @@ def _in_element(element: Any, span: SourceSpan, conditions: tuple, lets: tuple) 
         return _in_body(element.body, span, conditions, lets) or Place(conditions, lets, None)
     if isinstance(element, (ast.Group, ast.Merge)):
         return _in_body(element.body, span, conditions, lets) or Place(conditions, lets, None)
-    return Place(conditions, lets, None)
+    return Place(conditions, lets, None, element if isinstance(element, ast.Call) and element.span == span else None)
 
 
 # ---- translating expressions ----------------------------------------------------------------------------
@@ -165,8 +175,8 @@ class Reader:
             if not _WORD.fullmatch(e.value):
                 raise Unreadable(f"the string {e.value!r} is no option word")
             return ("const", e.value)
-        if isinstance(e, ast.DimsLit):
-            return ("const", "x".join(str(v) for v in e.values))  # as a block call records a size
+        if isinstance(e, ast.DimsLit):  # as the class's parameters hold a size: 3, or (1, 7)
+            return ("const", e.values[0] if len(set(e.values)) == 1 else tuple(e.values))
         if isinstance(e, ast.Name):
             return self._name(e.name, scope)
         if isinstance(e, ast.Attr) and isinstance(e.target, ast.ValueRef) and e.target.name == "in" \
@@ -210,13 +220,13 @@ class Reader:
                 return self.read(value, scope)
             finally:
                 self.lets[name] = value
-        if name in self.fixed:
-            value = self.fixed[name]
-            if isinstance(value, (tuple, list)) or value is None:
+        if name in self.params and python_name(name) in self.fixed:
+            value = self.fixed[python_name(name)]
+            if isinstance(value, list) or value is None:
                 raise Unreadable(f"the parameter {name} holds {value!r}")
             return ("const", value)
         if name in self.params:
-            return ("var", name)
+            return ("var", python_name(name))
         if name in ("true", "false"):
             return ("const", name == "true")
         if name in ("A", "B", "C", "none", "gated"):  # shortcut kinds, as a block call records them
@@ -439,8 +449,9 @@ def fixed_values(definition: ast.BlockDef, columns: dict[str, tuple], keep: Iter
     (EfficientNet-B0's `fused`, false throughout), so the class is written for that value, as its docstring
     says ("As built here")."""
     keep = set(keep)
-    return {p.name: columns[p.name][0] for p in definition.params
-            if p.name in columns and p.name not in keep and len({(type(v), repr(v)) for v in columns[p.name]}) == 1}
+    names = [python_name(p.name) for p in definition.params]
+    return {n: columns[n][0] for n in names
+            if n in columns and n not in keep and len({(type(v), repr(v)) for v in columns[n]}) == 1}
 
 
 def presence(definition: ast.BlockDef, functions: Sequence[ast.FuncDef], span: SourceSpan, op: str,
@@ -467,7 +478,7 @@ def presence(definition: ast.BlockDef, functions: Sequence[ast.FuncDef], span: S
         elif op == "ZeroPadShortcut" and changes is not None:
             parts += [compare(kind_tree, "==", "A"), changes]
         else:
-            raise Unreadable(f"the residual's {op} follows the shapes, which no expression here gives")
+            raise Unreadable(f"the residual makes its {op} by its own rule, not under a condition of the spec")
     parts = [p for p in parts if p != ("const", True)]  # (`shortcut=B` always adds; a folded `not fused`)
     if not parts:
         raise Unreadable("the spec writes it without a condition (it is absent for another reason)")
@@ -527,3 +538,39 @@ def from_python(text: str) -> Tree:
     except SyntaxError:
         raise Unreadable(f"the expression {text!r} is not read back") from None
     return tree(parsed.body)
+
+
+def argument(definition: ast.BlockDef, functions: Sequence[ast.FuncDef], span: SourceSpan,
+             child: ast.BlockDef, param: str, columns: dict[str, tuple], values: Sequence[Any],
+             fixed: dict[str, Any]) -> tuple[Tree, Reader]:
+    """The expression the call at `span` in `definition`'s body writes for `child`'s parameter `param`
+    (`squeeze_excite(make_divisible(expanded // 4), ...)`, its `let`s inlined), checked to give `values[j]` in instance j (`columns` per instance, as for `presence`)."""
+    place = locate(definition, span)
+    if place is None or place.call is None:
+        raise Unreadable("the call is not in the block's own body")
+    call = place.call
+    if child is None:  # a primitive of one argument (`scale scale`): that argument is the op's one number
+        if len(call.args) != 1:
+            raise Unreadable(f"the primitive {call.name} takes {len(call.args)} arguments here")
+        given = {param: call.args[0].value}
+    else:
+        names = [p.name for p in child.params]
+        positional = [a for a in call.args if a.name is None]
+        given = {python_name(names[k]): a.value for k, a in enumerate(positional) if k < len(names)}
+        given.update({python_name(a.name): a.value for a in call.args if a.name is not None})
+    if param not in given:
+        raise Unreadable(f"the call leaves {param} at its default")
+    reader = Reader([p.name for p in definition.params], fixed, place.lets, {f.name: f for f in functions})
+    tree = reader.read(given[param])
+    for name in names_in(tree):
+        if name not in columns or not all(writable(v) for v in columns[name]):
+            raise Unreadable(f"{name} is no parameter the class can take")
+    render(tree)
+    for j, want in enumerate(values):
+        try:
+            got = evaluate(tree, {n: c[j] for n, c in columns.items()}, reader)
+        except (TypeError, ZeroDivisionError, OverflowError, ValueError, KeyError) as err:
+            raise Unreadable(f"it cannot be evaluated for instance {j} ({err})") from None
+        if type(got) is not type(want) or got != want:
+            raise Unreadable(f"{render(tree)} gives {got!r} where instance {j} has {want!r}")
+    return tree, reader
