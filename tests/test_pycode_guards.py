@@ -257,3 +257,30 @@ def test_a_member_the_spec_makes_under_its_own_condition_is_built_by_the_class()
     assert mine.proj is not None and module.RegnetBlock(48, 48, 1, 8, 0.25).proj is None
     built = _one_block("regnet.res", "regnet_block(48, 2, 8, 0.25)", "48x8x8")
     _same_as_built(mine, built, torch.randn(2, 48, 8, 8))
+
+
+def test_enets_index_passing_blocks_are_classes_taking_and_returning_the_indices():
+    """ENet's down-sampling bottleneck returns its pool's indices beside its value, the up-sampling one takes
+    them (`forward(x, indices)`), as PyTorch ENet implementations write them: classes, not containers."""
+    _, source, module = _generated(ROOT / "specs/paper/enet.res")
+    tree = ast.parse(source)
+    down, up = _class(tree, "EnetDown"), _class(tree, "EnetUp")
+    assert [a.arg for a in _method(down, "forward").args.args] == ["self", "x"]
+    assert ast.unparse(_method(down, "forward").body[-1]) == "return (out, pool_indices)"
+    assert [a.arg for a in _method(up, "forward").args.args] == ["self", "x", "indices"]
+    net = ast.unparse(_method(_class(tree, "Enet"), "forward"))
+    assert "out, bottleneck1_0_pool_indices = self.bottleneck1_0(out)" in net
+    assert "self.bottleneck5_0(out, bottleneck1_0_pool_indices)" in net
+    # a pair the network does not have (16 -> 32 -> 16 channels on a 16x16 map), against resdsl.build
+    text = (f'import "{ROOT / "specs/paper/enet.res"}"\nnetwork t {{\n  input 16x16x16\n'
+            "  down: enet_down(32, 0.1)\n  up: enet_up(16, @down.pool)\n}\n")
+    built = _randomised(resdsl.build(text, network="t"))
+    torch.manual_seed(0)
+    mine = torch.nn.ModuleDict({"down": module.EnetDown(16, 32, 0.1), "up": module.EnetUp(32, 16, (16, 16))}).eval()
+    assert list(mine.state_dict()) == list(built.state_dict())
+    mine.load_state_dict(built.state_dict(), strict=True)
+    x = torch.randn(2, 16, 16, 16)
+    with torch.no_grad():
+        y, indices = mine["down"](x)
+        assert indices.shape == (2, 16, 8, 8)
+        assert torch.equal(mine["up"](y, indices), built(x))

@@ -194,6 +194,10 @@ class Unit:
     outputs: tuple[int, ...]    # nodes inside read outside (or the network's output)
     first_layer: int | None     # the first layer node inside: the registration order of modules
     kind: str = INLINE
+    # a block class passing max-pool indices (ENet): pools outside whose indices it reads (`forward(x, indices)`),
+    # pools inside whose indices are read outside (`return x, indices`); not among `inputs` / `outputs`
+    index_in: tuple[int, ...] = ()
+    index_out: tuple[int, ...] = ()
 
 
 @dataclass
@@ -278,12 +282,41 @@ class Generator:
                 unit.kind = ROOT
             elif not any(self.graph.nodes[n].op.is_layer and not self.function_rendered(n) for n in unit.nodes):
                 unit.kind = INLINE
+            elif unit.scope.kind == "block" and self._index_class(unit):
+                unit.kind = CLASS
             elif not _is_function(unit) or passes_indices(self.graph, unit.nodes, unit.inputs, unit.outputs):
                 unit.kind = GROUP
             elif unit.scope.kind == "block":
                 unit.kind = CLASS
             else:
                 unit.kind = SEQUENTIAL if self.is_chain(sid) else GROUP
+
+    def _index_class(self, unit: Unit) -> bool:
+        """A block that passes max-pool indices across its edge, and only those besides one value in and one out
+        (ENet's down-sampling bottleneck returns its pool's indices, the up-sampling one takes them), is a class
+        whose forward takes and returns them beside the value: its unit's edge is set so (`index_in`, `index_out`)."""
+        graph = self.graph
+        if not passes_indices(graph, unit.nodes, unit.inputs, unit.outputs):
+            return False
+        inside = set(unit.nodes)
+
+        def as_indices(reader: int, pool: int) -> bool:
+            op = graph.nodes[reader].op
+            return op.indices_input is not None and graph.nodes[reader].inputs[op.indices_input] == pool and \
+                graph.nodes[reader].inputs.count(pool) == 1
+
+        index_in = tuple(i for i in unit.inputs if i in graph.indexed_pools and
+                         all(as_indices(n, i) for n in unit.nodes if i in graph.nodes[n].inputs))
+        index_out = tuple(o for o in unit.outputs if o in graph.indexed_pools and o != graph.output and
+                          all(as_indices(u, o) for u in graph.users[o] if u not in inside))
+        inputs = tuple(i for i in unit.inputs if i not in index_in)
+        outputs = tuple(o for o in unit.outputs if o not in index_out or
+                        any(u not in inside and not as_indices(u, o) for u in graph.users[o]))
+        stripped = Unit(unit.scope, unit.nodes, inputs, outputs, unit.first_layer)
+        if not (index_in or index_out) or not _is_function(stripped) or outputs[0] in graph.indexed_pools:
+            return False
+        unit.inputs, unit.outputs, unit.index_in, unit.index_out = inputs, outputs, index_in, index_out
+        return True
 
     def items(self, sid: int) -> list[tuple[str, int]]:
         """What the forward of scope `sid` calls, in order: ("node", id) or ("unit", scope id)."""
@@ -530,10 +563,16 @@ class Generator:
         for k, (inputs, _) in enumerate(ios):
             for i in dict.fromkeys(inputs):
                 uses.setdefault(i, []).append(k)
+        if sid != 0:
+            ends = ends + [(INDICES, p) for p in unit.index_out]  # returned beside the value
         for end in ends:
             uses.setdefault(end, []).append(len(items))  # the returned values outlive the body
-        params = [0] if sid == 0 else list(unit.inputs)
-        names = {nid: ("x" if k == 0 else f"x{k}") for k, nid in enumerate(params)}
+        params: list[Any] = [0] if sid == 0 else list(unit.inputs)
+        names: dict[Any, str] = {nid: ("x" if k == 0 else f"x{k}") for k, nid in enumerate(params)}
+        if sid != 0:
+            for k, p in enumerate(unit.index_in):  # `forward(self, x, indices)`
+                names[(INDICES, p)] = "indices" if k == 0 else f"indices{k}"
+                params.append((INDICES, p))
         generic = set(names.values())  # names that say nothing: free to rebind to the next value
         live = set(names.values())
         lines = []
@@ -575,9 +614,20 @@ class Generator:
                 target = reusable[0] if reusable else self.fresh(live, "" if flow else self.local_name(item))
                 if target.startswith("out"):
                     generic.add(target)
-                if item[0] == "node" and out in self.graph.indexed_pools:  # (values, indices)
+                if item[0] == "unit" and self.units[item[1]].index_out:  # a block returning pool indices too
                     live.add(target)
-                    indices = self.fresh(live, _identifier(self.graph.nodes[out].path) + "_indices")
+                    got = []
+                    for p in self.units[item[1]].index_out:
+                        got.append(self.fresh(live, _identifier(self.graph.nodes[p].path) + "_indices"))
+                        names[(INDICES, p)] = got[-1]
+                        live.add(got[-1])
+                    lines.append(f"{target}, {', '.join(got)} = {expr}")
+                elif item[0] == "node" and out in self.graph.indexed_pools:  # (values, indices)
+                    live.add(target)
+                    where = self.graph.nodes[out].path
+                    inside = unit.scope.path
+                    where = where[len(inside) + 1:] if inside and where.startswith(inside + ".") else where
+                    indices = self.fresh(live, _identifier(where) + "_indices")
                     names[(INDICES, out)] = indices
                     live.add(indices)
                     lines.append(f"{target}, {indices} = {expr}")
@@ -593,7 +643,8 @@ class Generator:
             values = {None: names[output], **{f.head: names[self.graph.head_named(f.head).output]
                                               for f in order.fields if f.head is not None}}
             lines.append(_TRAINING + f"return {order.type_name}({', '.join(values[f.head] for f in order.fields)})")
-        lines.append(f"return {names[output]}")
+        returned = [names[output]] + ([names[(INDICES, p)] for p in unit.index_out] if sid != 0 else [])
+        lines.append(f"return {', '.join(returned)}")
         origins += [None] * (len(lines) - len(origins))
         self.origins[sid] = origins[:len(lines)]
         return _training_blocks(lines), [names[i] for i in params]
@@ -693,8 +744,8 @@ class Generator:
     def _with_indices(self, io: tuple[tuple[Any, ...], int], item: tuple[str, int]) -> tuple[tuple[Any, ...], int]:
         """A max-unpool reads its pool's indices, a value of its own (named beside the pool's output)."""
         inputs, out = io
-        if item[0] != "node":
-            return io
+        if item[0] != "node":  # a block class taking pool indices: after its value
+            return tuple(inputs) + tuple((INDICES, p) for p in self.units[item[1]].index_in), out
         reads = self.graph.nodes[item[1]].op.indices_input
         if reads is None:
             return io
@@ -1018,10 +1069,17 @@ class Generator:
                 spec_widths.append(read)
             else:
                 expr = fit(values, slot.field, some, width=slot.width)
-                if (slot.width or slot.field in CHANNEL_FIELDS) and expr != "in_channels":
-                    # a width the spec writes for an earlier layer, where it gives this one's in every instance (the
-                    # width a squeeze-excite reads is its expansion conv's `make_divisible(in_channels * t)`)
+                if slot.field in ("in_channels", "in_features") and (expr is None or (
+                        expr != "in_channels" and "in_channels" in re.findall(r"\w+", expr))):
+                    # a width read from an earlier layer rather than from the block's input: that layer's, where it
+                    # gives this one in every instance (a squeeze-excite reads its expansion conv's
+                    # `make_divisible(in_channels * t)`, ENet's second conv its first one's `out // 4`)
                     expr = _same_width(spec_widths, there, values, bases) or expr
+                elif expr is not None and slot.field in ("out_channels", "out_features"):
+                    try:
+                        spec_widths.append((expr, guards.from_python(expr), None))
+                    except guards.Unreadable:
+                        pass
             if expr is not None and slot.field == "count":
                 counted.update(set(re.findall(r"[A-Za-z_]\w*", expr)) & names)
             if expr is None and len(set(typed)) == 1:
@@ -1222,7 +1280,7 @@ class Generator:
                                                        {n: defaults[n] for n in spec if n in defaults},
                                                        frozenset(widths))
         fixed = [f"{n}={_show(v)}" for n, v in (calls[0].args if calls[0] else ())
-                 if guards.python_name(n) not in referenced and len({(type(c.value(n)), c.value(n)) for c in calls}) == 1]
+                 if v is not None and guards.python_name(n) not in referenced and len({(type(c.value(n)), c.value(n)) for c in calls}) == 1]
         where = ", ".join(d.unit.scope.path for d in drafts[:3]) + (", ..." if len(drafts) > 3 else "")
         doc = f"The `{block}` block ({len(drafts)} {'instance' if len(drafts) == 1 else 'instances'}: {where})."
         if fixed:
