@@ -284,3 +284,15 @@ def test_enets_index_passing_blocks_are_classes_taking_and_returning_the_indices
         y, indices = mine["down"](x)
         assert indices.shape == (2, 16, 8, 8)
         assert torch.equal(mine["up"](y, indices), built(x))
+
+
+def test_an_argument_the_spec_writes_is_kept_where_every_instance_has_its_default():
+    """EfficientNetV2's fused blocks without expansion all have stride 1 in the network, but the spec passes
+    `stride` to their conv: the class writes `stride=stride`, so a stride-2 one is what resdsl.build makes."""
+    _, source, module = _generated(TV / "efficientnet_v2_s.res")
+    mbconv = ast.unparse(_class(ast.parse(source), "Mbconv"))
+    assert "ConvNormAct(in_channels, out, 'silu', eps, kernel=kernel, stride=stride)" in mbconv
+    torch.manual_seed(0)
+    mine = module.Mbconv(24, 24, 1, 3, 0.001, stride=2, fused=True)
+    built = _one_block("efficientnet.res", "mbconv(24, 2, 1, 3x3, true, 0.001)", "24x8x8")
+    assert _same_as_built(mine, built, torch.randn(2, 24, 8, 8)).shape == (2, 24, 4, 4)

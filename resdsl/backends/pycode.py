@@ -1057,13 +1057,13 @@ class Generator:
             values = tuple(drafts[j].slots[maps[j][k]].value if k in maps[j] else 0 for j in there)
             some = [(n, tuple(c[j] for j in there)) for n, c in bases]
             typed = tuple((type(v), v) for v in values)
-            if slot.has_default and set(typed) == {(type(slot.default), slot.default)}:
-                texts[k] = _literal(values[0])  # torch's default everywhere: left out
+            read = self.spec_argument(block, drafts, there, values, slot, bases) if slot.origin else None
+            if read is None and slot.has_default and set(typed) == {(type(slot.default), slot.default)}:
+                texts[k] = _literal(values[0])  # torch's default everywhere: left out (unless the spec writes it)
                 continue
             if slot.width or slot.field in CHANNEL_FIELDS:  # a loop's count is no width (DenseNet-40's 12 and 12)
                 some = [b for b in some if b[0] not in counted] or some
             # a child block's argument: the expression the spec writes for it, where it reads (`make_divisible(...)`)
-            read = self.spec_argument(block, drafts, there, values, slot, bases)
             if read is not None:
                 expr = read[0]
                 spec_widths.append(read)
@@ -1320,6 +1320,8 @@ class Generator:
                 return None  # a number written in the call: the literal, as fitted
             text, _ = self._guard_text(tree, reader)
             return text, tree, reader
+        except guards.Defaulted:
+            return None
         except guards.Unreadable as err:
             if child is not None:  # (a primitive's number is only tried: most take several)
                 self.fitted.setdefault(block, []).append(f"{slot.hint}: {err}")

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Sequence
 from resdsl.diagnostics import SourceSpan
 from resdsl.syntax import ast
 
-__all__ = ["Unreadable", "Reader", "Tree", "render", "evaluate", "names_in", "locate", "Place",
+__all__ = ["Unreadable", "Defaulted", "Reader", "Tree", "render", "evaluate", "names_in", "locate", "Place",
            "function_source", "negate", "presence", "argument", "compare", "check", "fixed_values", "from_python",
            "writable"]
 
@@ -38,6 +38,10 @@ Tree = tuple  # ("const", v) | ("var", name) | ("bin", op, a, b) | ("and"|"or", 
 
 class Unreadable(Exception):
     """The spec's condition cannot be written faithfully in Python here (the message says why)."""
+
+
+class Defaulted(Unreadable):
+    """The call leaves the parameter at its default: the default is the spec's, nothing to read."""
 
 
 _BUILTINS = {"min": min, "max": max, "abs": abs, "int": int, "round": round}  # (the spec's round is Python's)
@@ -559,7 +563,7 @@ def argument(definition: ast.BlockDef, functions: Sequence[ast.FuncDef], span: S
         given = {python_name(names[k]): a.value for k, a in enumerate(positional) if k < len(names)}
         given.update({python_name(a.name): a.value for a in call.args if a.name is not None})
     if param not in given:
-        raise Unreadable(f"the call leaves {param} at its default")
+        raise Defaulted(f"the call leaves {param} at its default")
     reader = Reader([p.name for p in definition.params], fixed, place.lets, {f.name: f for f in functions})
     tree = reader.read(given[param])
     for name in names_in(tree):
