@@ -13,7 +13,7 @@ from functools import cached_property
 from resdsl import limits
 from resdsl.ir.shapes import ShapeProblem
 from resdsl.diagnostics import LimitError, NameResolutionError, SourceSpan
-from resdsl.elaborate.values import TensorRef, value_types
+from resdsl.elaborate.values import TensorRef, new_ref, value_types
 from resdsl.ir import ops
 from resdsl.ir.graph import NODE_SLOTS, BlockCall, Graph, Node, Scope, new_node, new_object, new_scope
 from resdsl.ir.heads import AuxHead, OutputOrder
@@ -133,7 +133,7 @@ class GraphBuilder:
         parent = self.scopes[scope_id].scope.path
         nodes.append(new_node(node_id, op, ids, shared, name, f"{parent}.{name}" if parent else name, scope_id,
                               stage, span))
-        return TensorRef(node_id, shared)
+        return new_ref(node_id, shared)
 
     # ---- templates: replaying a block expansion instead of elaborating it again ------------------
 

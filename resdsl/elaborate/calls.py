@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from resdsl import limits
-from resdsl.diagnostics import LimitError, SpecSyntaxError
+from resdsl.diagnostics import LimitError, ResdslError, SpecSyntaxError
+from resdsl.elaborate.binding import bind
 from resdsl.elaborate.block_calls import block_call
-from resdsl.elaborate.core import ElaboratorCore, arg_span
+from resdsl.elaborate.core import ElaboratorCore, _evaluate_in, arg_span
 from resdsl.elaborate.primitives import PRIMITIVES, ArgProblem, Primitive, read_sources
 from resdsl.elaborate.resolve import unknown_name_error
 from resdsl.elaborate.state import Frame
@@ -32,11 +33,34 @@ class Calls(ElaboratorCore):
 
     def _primitive(self, primitive: Primitive, call: ast.Call, frame: Frame, flow: TensorRef,
                    label: str | None) -> TensorRef:
-        params, defaults = primitive.signature
-        args = self._bind_args(params, call.args, Evaluator(frame.env, frame.tensors), call, call.name,
-                               defaults=defaults)
-        # A primitive's op is a pure function of its arguments and input type: built once for each.
+        # A primitive's op is a pure function of its arguments and input type: built once for each.  A
+        # call site seen before with the same argument values (of the same types) and input shape binds
+        # them the same way, so its op is looked up before binding: most calls of a network (`bn`,
+        # `relu`, `conv 3x3 width` in a block called many times).  The entry holds the call, so its id
+        # stays its own while the entry exists.
         built = self.state.built_ops
+        evaluator = Evaluator(frame.env, frame.tensors)
+        site = values = None
+        if not primitive.sources:
+            try:
+                values = [evaluator.eval(arg.value) for arg in call.args]
+            except ResdslError:  # reported by the binder below, in its order
+                values = None
+            if values is not None:
+                site = (id(call), flow.type.shape, tuple(values), tuple(map(type, values)))
+                try:
+                    found = built.get(site)
+                except TypeError:  # an argument that cannot be compared (a list, say)
+                    site = found = None
+                if found is not None and found[0] is call:
+                    return self._add_built(found[1], call, frame, flow, label)
+        params, defaults = primitive.signature
+        if values is not None:  # evaluated once: the binder takes the values in the arguments' order
+            evaluated = iter(values)
+            args = bind(params, call.args, lambda expr: next(evaluated), call.name, call.span,
+                        scope=self.globals, evaluate_in=_evaluate_in, defaults=defaults)
+        else:
+            args = self._bind_args(params, call.args, evaluator, call, call.name, defaults=defaults)
         extra: list[TensorRef] = []
         key = op = None
         if not primitive.sources:
@@ -56,6 +80,12 @@ class Calls(ElaboratorCore):
             if key is not None:
                 built[key] = op = (tuple(map(self.state.builder.share, op)) if isinstance(op, tuple)
                                    else self.state.builder.share(op))
+        if site is not None and key is not None:
+            built[site] = (call, op)
+        return self._add_built(op, call, frame, flow, label, extra)
+
+    def _add_built(self, op, call: ast.Call, frame: Frame, flow: TensorRef, label: str | None,
+                   extra: list[TensorRef] = ()) -> TensorRef:
         if isinstance(op, tuple):  # split / chunk: one node per part, for the branches of the next merge
             if label is not None:
                 raise SpecSyntaxError(f"{call.name} makes parts, not one value: it takes no label", call.span,

@@ -39,12 +39,25 @@ class Dims:
         return "x".join(map(str, self.values))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TensorRef:
     """A tensor value of the graph under construction: a node id and its type."""
 
     node: int
     type: TensorType
+
+
+_SET_REF_NODE, _SET_REF_TYPE = TensorRef.node.__set__, TensorRef.type.__set__
+
+
+def new_ref(node: int, type: TensorType) -> TensorRef:
+    """`TensorRef(node, type)` for the builder's hot path (one per node made): the frozen dataclass's
+    `__init__` sets each field through `object.__setattr__`, most of the cost of making one; this
+    writes the slots directly (as `resdsl.ir.graph.new_node` does for nodes).  An ordinary TensorRef."""
+    ref = object.__new__(TensorRef)
+    _SET_REF_NODE(ref, node)
+    _SET_REF_TYPE(ref, type)
+    return ref
 
 
 @dataclass(frozen=True)
