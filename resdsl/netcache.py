@@ -151,15 +151,22 @@ def _text_digest(text: str) -> bytes:
 
 @lru_cache(maxsize=1)
 def _fingerprint() -> bytes:
-    """resdsl's code, grammar and prelude (a prelude file added is a miss too)."""
+    """resdsl's code, grammar and prelude (a prelude file added is a miss too).  The spec library is
+    not part of it (a clone links it in, a wheel copies it): a library spec a load reads is keyed or
+    hashed as any other file."""
     from resdsl import __version__
 
     digest = blake2b(digest_size=20)
     digest.update(FORMAT + __version__.encode())
-    for path in sorted(_PACKAGE.rglob("*")):
-        if path.suffix in (".py", ".lark", ".res"):
-            digest.update(str(path.relative_to(_PACKAGE)).encode())
-            digest.update(path.read_bytes())
+    root = str(_PACKAGE)
+    for folder, subfolders, files in os.walk(root):  # top-down, in the order set here
+        subfolders[:] = sorted(d for d in subfolders if d not in ("library", "__pycache__"))
+        for name in sorted(files):
+            if name.endswith((".py", ".lark", ".res")):
+                path = os.path.join(folder, name)
+                digest.update(os.path.relpath(path, root).encode())
+                with open(path, "rb") as f:
+                    digest.update(f.read())
     return digest.digest()
 
 
