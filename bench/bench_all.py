@@ -19,7 +19,7 @@ FlopCounterMode; in-process load + count of ResNet-152 from a warm cache <= 10 m
 FlopCounterMode on a meta-device model for every shipped spec; check + count of 10,000 distinct blocks
 <= 2 s, of 100,000 replayed blocks <= 5 s, <= 0.5 KiB per IR node, time(10k)/time(1k) <= 11; block-level
 draw of a 10,000-block folded spec <= 0.5 s including dot; op-level ResNet-1202 drawn or refused within
-5 s; the torch back end's ratios to a hand-written ResNet within noise of 1.0.
+5 s; the torch back end's eval/train ratios to torchvision's own ResNet-18 within noise of 1.0.
 """
 from __future__ import annotations
 
@@ -412,13 +412,28 @@ def draw(table: Table, repeats: int, full: bool) -> None:
 
 
 def torch_backend(table: Table) -> None:
-    table.section("Torch back end (bench/bench_torch.py: images/s ratio to a hand-written ResNet)")
+    table.section("Torch back end (bench/bench_torch.py: images/s, interleaved rounds, median; ResNet-18)")
     r = run([sys.executable, str(ROOT / "bench/bench_torch.py")])
-    for line in r.out.splitlines():
-        if line.strip():
-            table.row("  " + line.strip()[:44], "", line.strip()[44:][:34])
     if r.code != 0:
-        table.row("bench_torch.py", f"exit {r.code}")
+        table.row("bench_torch.py", f"exit {r.code}", r.out.strip()[-60:])
+        return
+    what = ""
+    for line in r.out.splitlines():
+        if line.endswith(":"):
+            what = line.rstrip(":")
+            continue
+        parts = line.split()
+        # "  build  123.4 images/s   0.98x torchvision"
+        if len(parts) == 5 and parts[2] == "images/s" and parts[3].endswith("x"):
+            name, rate, ratio, baseline = parts[0], parts[1], float(parts[3][:-1]), parts[4]
+            if name == baseline:
+                table.row(f"{what}: {name}", f"{rate} img/s", "(the baseline)")
+            else:
+                mine = name in ("build", "generated")
+                table.row(f"{what}: {name}", f"{rate} img/s", baseline, f"{ratio:.2f}x",
+                          ">= 0.9x (noise)" if mine else "", ratio >= 0.9 if mine else None)
+        elif line.strip():
+            table.row("  " + line.strip()[:44], "", line.strip()[44:][:34])
 
 
 SECTIONS = ("startup", "inprocess", "scale", "draw", "torch")

@@ -1,12 +1,14 @@
-"""Throughput of resdsl's PyTorch back ends against a hand-written torchvision-style ResNet.
+"""Throughput of resdsl's PyTorch back ends against torchvision's own ResNet.
 
-Three modules with the same weights:
-  hand       a ResNet written by hand in this file, after torchvision/models/resnet.py (the baseline)
-  build      resdsl.build(spec): the plan-interpreting module
-  generated  the class in the .py file `resdsl compile` writes
+Modules with the same weights:
+  torchvision  torchvision.models.resnetNN() (the baseline, where torchvision imports)
+  hand         a ResNet written by hand, after torchvision/models/resnet.py (tests/reference_resnet.py;
+               the baseline where torchvision is absent)
+  build        resdsl.build(spec): the plan-interpreting module
+  generated    the class in the .py file `resdsl compile` writes
 
 For each: eval forward and a training step (forward, cross-entropy, backward, SGD), in images/s, and the
-ratio to the hand-written baseline (1.00 = as fast).  Rounds are interleaved so drift hits all three alike;
+ratio to the baseline (1.00 = as fast).  Rounds are interleaved so drift hits all three alike;
 the median round counts.  On a CUDA machine it also runs ResNet-50 with AMP (fp16) and channels_last.
 
     python bench/bench_torch.py                          # resnet18, 3x112x112, batch 8 (< 2 min on CPU)
@@ -44,7 +46,20 @@ from reference_resnet import HAND_WRITTEN as ARCHS, ResNet  # noqa: E402  (the s
 # ---- measuring -------------------------------------------------------------------------------------------
 
 
+def torchvision_model(arch: str) -> nn.Module | None:
+    """torchvision's own constructor, where torchvision imports (its meta registrations stubbed)."""
+    import types
+
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    try:
+        import torchvision
+    except ImportError:
+        return None
+    return getattr(torchvision.models, arch)()
+
+
 def three_models(arch: str, device: torch.device) -> dict[str, nn.Module]:
+    """hand, build and generated (and torchvision's own model where it imports), with the same weights."""
     net = resdsl.load(ROOT / f"specs/torchvision/{arch}.res")
     hand = ResNet(*ARCHS[arch])
     built = resdsl.build(net)
@@ -52,7 +67,12 @@ def three_models(arch: str, device: torch.device) -> dict[str, nn.Module]:
     state = hand.state_dict()
     built.load_state_dict(state, strict=True)
     generated.load_state_dict(state, strict=True)
-    return {"hand": hand.to(device), "build": built.to(device), "generated": generated.to(device)}
+    models = {"hand": hand, "build": built, "generated": generated}
+    vision = torchvision_model(arch)
+    if vision is not None:
+        vision.load_state_dict(state, strict=True)
+        models = {"torchvision": vision, **models}
+    return {name: model.to(device) for name, model in models.items()}
 
 
 def sync(device: torch.device) -> None:
@@ -105,10 +125,12 @@ def measure(models: dict[str, nn.Module], make_step, x: torch.Tensor, y: torch.T
 
 
 def report(title: str, results: dict[str, float]) -> None:
-    base = results["hand"]
+    """Each model's rate and its ratio to the baseline: torchvision's own model, else the hand-written one."""
+    baseline = "torchvision" if "torchvision" in results else "hand"
+    base = results[baseline]
     print(f"{title}")
     for name, rate in results.items():
-        print(f"  {name:10s} {rate:9.1f} images/s   {rate / base:5.2f}x hand-written")
+        print(f"  {name:11s} {rate:9.1f} images/s   {rate / base:5.2f}x {baseline}")
 
 
 def main(argv: list[str] | None = None) -> int:
