@@ -450,8 +450,8 @@ def torch_backend(table: Table) -> None:
                 mine = name in ("build", "generated")
                 table.row(f"{what}: {name}", f"{rate} img/s", baseline, f"{ratio:.2f}x",
                           ">= 0.9x (noise)" if mine else "", ratio >= 0.9 if mine else None)
-        elif line.strip():
-            table.row("  " + line.strip()[:44], "", line.strip()[44:][:34])
+        elif line.strip():  # the settings line, a note: whole
+            table.row("  " + line.strip(), "")
 
 
 SECTIONS = ("startup", "inprocess", "scale", "draw", "torch")
