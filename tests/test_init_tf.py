@@ -110,3 +110,21 @@ def test_generated_code_starts_from_the_same_tensors_as_build(source, overrides)
     generated = cls().state_dict()
     assert list(ours) == list(generated)
     assert all(torch.equal(ours[k], generated[k]) for k in ours)
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    ("variance_scaling(scale=1, distribution=uniform)", "kaiming_uniform(nonlinearity=linear)"),  # Caffe xavier
+    ("variance_scaling(scale=1, mode=fan_avg, distribution=uniform)", "xavier_uniform()"),
+    ("variance_scaling(scale=2, distribution=untruncated_normal)", "kaiming_normal()"),           # Caffe msra
+    ("variance_scaling(scale=2, mode=fan_out, distribution=untruncated_normal)", "kaiming_normal(mode=fan_out)"),
+])
+def test_the_equivalences_docs_language_lists_draw_the_same_tensors(ours, theirs):
+    # Same seed, same torch draw (uniform_ / normal_ with equal bounds): the tables in docs/language.md hold.
+    def conv_weight(rule: str) -> torch.Tensor:
+        text = SPEC.format(scale=1, mode="fan_in", dist="uniform").replace(
+            "variance_scaling(1, mode=fan_in, distribution=uniform, bias=0)", rule)
+        assert rule in text
+        torch.manual_seed(0)
+        return resdsl.build(resdsl.load(text)).state_dict()["a.weight"]
+
+    assert torch.allclose(conv_weight(ours), conv_weight(theirs), rtol=1e-6, atol=0)
