@@ -92,6 +92,7 @@ def test_rules_may_use_network_parameters():
     ("init { conv: he_normal() }", "unknown initialiser 'he_normal'", "did you mean 'kaiming_normal'?"),
     ("init { conv: he_normal() }", "unknown initialiser 'he_normal'",
      "Keras's he_normal is truncated: variance_scaling(scale=2)"),
+    ("init { fc: truncated_normal(std=0.01) }", "unknown initialiser", "trunc_normal(std=s, a=-2 * s, b=2 * s)"),
     ("init { conv: kaiming_normal(mode=fan_ot) }", "mode is one of fan_in, fan_out", "'fan_out'"),
     ("init { conv: kaiming_normal(nonlinearity=rellu) }", "nonlinearity is one of", "'relu'"),
     ("init { conv: normal(sdt=0.1) }", "normal has no parameter 'sdt'", "did you mean 'std'?"),

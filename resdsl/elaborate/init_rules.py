@@ -33,9 +33,11 @@ FOREIGN = {"he_normal": "kaiming_normal", "he_uniform": "kaiming_uniform", "msra
            "glorot_normal": "xavier_normal", "glorot_uniform": "xavier_uniform", "gaussian": "normal",
            "truncated_normal": "trunc_normal", "zero": "zeros", "one": "ones", "const": "constant",
            "torch_default": "default", "keep": "default", "variancescaling": "variance_scaling"}
-# Names Keras gives a truncated normal, where torch's namesake is not.
-TRUNCATED_ELSEWHERE = {"he_normal": "variance_scaling(scale=2)",
-                       "glorot_normal": "variance_scaling(scale=1, mode=fan_avg)"}
+# Where a foreign name's namesake here draws differently: Keras truncates, TF bounds by the std.
+FOREIGN_NOTES = {"he_normal": "Keras's he_normal is truncated: variance_scaling(scale=2)",
+                 "glorot_normal": "Keras's glorot_normal is truncated: variance_scaling(scale=1, mode=fan_avg)",
+                 "truncated_normal": "TF's truncated_normal_initializer(stddev=s) redraws beyond 2 stds: "
+                                     "trunc_normal(std=s, a=-2 * s, b=2 * s); torch's bounds are absolute"}
 # Words whose nearest neighbour would mislead: TF 1's VarianceScaling took "normal" for truncated_normal.
 WORD_HINTS = {("distribution", "normal"): "TensorFlow's 'normal' was its truncated normal: write "
                                           "truncated_normal (or untruncated_normal for a plain normal)"}
@@ -107,8 +109,8 @@ def _layer_init(call: ast.Call, evaluate: Evaluate, defined: Callable[[str], boo
         alias = stripped if stripped in INITIALISERS else FOREIGN.get(call.name.lower())
         rule = FOREIGN_RULES.get(call.name.lower())
         hint = (f"did you mean '{alias}'?" if alias else rule or did_you_mean(call.name, INITIALISERS)) or None
-        if alias and call.name.lower() in TRUNCATED_ELSEWHERE:
-            hint += f" (Keras's {call.name.lower()} is truncated: {TRUNCATED_ELSEWHERE[call.name.lower()]})"
+        if alias and call.name.lower() in FOREIGN_NOTES:
+            hint += f" ({FOREIGN_NOTES[call.name.lower()]})"
         raise NameResolutionError(f"init: unknown initialiser '{call.name}'", call.name_span,
                                   f"{hint + ' ' if hint else ''}(initialisers: {', '.join(INITIALISERS)})")
     params = tuple(ast.Param(call.span, name, None) for name, _ in fn.params) + (ast.Param(call.span, "bias", None),)
