@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 import resdsl
-from resdsl.backends import graphviz, graphviz_skips, lowering, pycode
+from resdsl.backends import graphviz, graphviz_skips, lowering, pycode, pycode_ops
 from resdsl.backends import torch as torch_backend
 from resdsl.elaborate.primitives import PRIMITIVES
 from resdsl.ir import activations, ops
@@ -59,27 +59,27 @@ def missing_entries() -> list[str]:
                 out.append(f"{name}: no parameter in backends/lowering.py PARAMETERS")
             if cls not in torch_backend.PARAMETER_FUNCTIONS:
                 out.append(f"{name}: no torch function in backends/torch.py PARAMETER_FUNCTIONS")
-            if cls not in pycode.PARAMETER_CODE:
-                out.append(f"{name}: no Python spelling in backends/pycode.py PARAMETER_CODE")
+            if cls not in pycode_ops.PARAMETER_CODE:
+                out.append(f"{name}: no Python spelling in backends/pycode_ops.py PARAMETER_CODE")
         elif cls.is_layer:
             if cls not in lowering.LAYERS:
                 out.append(f"{name}: no torch constructor in backends/lowering.py LAYERS")
         else:
             if cls not in torch_backend.FUNCTIONS:
                 out.append(f"{name}: no torch function in backends/torch.py FUNCTIONS")
-            if cls not in pycode.FUNCTIONAL_CODE:
-                out.append(f"{name}: no Python spelling in backends/pycode.py FUNCTIONAL_CODE")
+            if cls not in pycode_ops.FUNCTIONAL_CODE:
+                out.append(f"{name}: no Python spelling in backends/pycode_ops.py FUNCTIONAL_CODE")
         if cls.role == "merge" and cls not in graphviz_skips.MERGE_OPS:
             out.append(f"{name}: a merge without a skip rule in backends/graphviz_skips.py _MERGE_RULES")
     for act in activations.ACTIVATIONS:
         if act not in lowering.ACTIVATIONS:
             out.append(f"activation {act}: no torch spelling in backends/lowering.py ACTIVATIONS")
-        if act not in pycode.ACTIVATION_CODE:
-            out.append(f"activation {act}: no Python spelling in backends/pycode.py ACTIVATION_CODE")
+        if act not in pycode_ops.ACTIVATION_CODE:
+            out.append(f"activation {act}: no Python spelling in backends/pycode_ops.py ACTIVATION_CODE")
         if act not in PRIMITIVES:
             out.append(f"activation {act}: no primitive (elaborate/primitives.py builds them from the table)")
-    for table, where in ((lowering.ACTIVATIONS, "backends/lowering.py"), (pycode.ACTIVATION_CODE,
-                                                                             "backends/pycode.py")):
+    for table, where in ((lowering.ACTIVATIONS, "backends/lowering.py"), (pycode_ops.ACTIVATION_CODE,
+                                                                                 "backends/pycode_ops.py")):
         out.extend(f"activation {act}: spelt in {where} but not in resdsl/ir/activations.py"
                    for act in table if act not in activations.ACTIVATIONS)
     return out

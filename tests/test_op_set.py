@@ -47,7 +47,7 @@ def _half_register(monkeypatch, name: str) -> None:
 def test_a_half_registered_activation_is_named_with_what_it_lacks(monkeypatch):
     _half_register(monkeypatch, "relu7")
     assert missing_entries() == ["activation relu7: no torch spelling in backends/lowering.py ACTIVATIONS",
-                                 "activation relu7: no Python spelling in backends/pycode.py ACTIVATION_CODE"]
+                                 "activation relu7: no Python spelling in backends/pycode_ops.py ACTIVATION_CODE"]
 
 
 def test_the_walk_fails_on_a_half_registered_activation(monkeypatch, tmp_path):

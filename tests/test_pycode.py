@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import resdsl  # noqa: E402
-from resdsl.backends import pycode  # noqa: E402
+from resdsl.backends import pycode, pycode_literals, pycode_names  # noqa: E402
 from resdsl.backends.torch import build_module, example_input  # noqa: E402
 from resdsl.diagnostics import ResdslError, UsageError  # noqa: E402
 from resdsl.pipeline import check_program, choose_network, load_program  # noqa: E402
@@ -151,16 +151,16 @@ def test_nothing_from_the_spec_text_reaches_the_code_unescaped(tmp_path):
     source = pycode.generate(resdsl.load(evil))
     assert "pwned" not in source and "os.system" not in source
     ast.parse(source)
-    assert pycode._doc('a"""b\\c\nd') == "abcd"
-    assert pycode._attr_name("0", "p") == '"0"' and pycode._attr_name("conv1", "p") == "conv1"
+    assert pycode_names.doc_text('a"""b\\c\nd') == "abcd"
+    assert pycode_names.attr_name("0", "p") == '"0"' and pycode_names.attr_name("conv1", "p") == "conv1"
     for bad in ("a.b", "", 'a"b', "a b", "a\\b", "a\nb"):
         with pytest.raises(ResdslError):
-            pycode._attr_name(bad, "p")
+            pycode_names.attr_name(bad, "p")
     # quoted labels (torchvision's "block1-0") and Python's words go through add_module / getattr
-    assert pycode._attr_name("x-y", "p") == '"x-y"' and pycode._attr_name("import", "p") == '"import"'
-    assert pycode._attr_name("1a", "p") == '"1a"'
+    assert pycode_names.attr_name("x-y", "p") == '"x-y"' and pycode_names.attr_name("import", "p") == '"import"'
+    assert pycode_names.attr_name("1a", "p") == '"1a"'
     with pytest.raises(TypeError):
-        pycode.Recorder().lit("os.system('x')", "hint")
+        pycode_literals.Recorder().lit("os.system('x')", "hint")
 
 
 def test_numeric_module_names_use_add_module_and_getattr():

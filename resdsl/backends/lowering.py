@@ -227,7 +227,7 @@ LAYERS: dict[type, Callable[[Any, Site], Call]] = {
 
 
 # Parameter ops: op class -> its tensor (the torch back end and the code generator each spell how it is
-# applied: `resdsl.backends.torch.PARAMETER_FUNCTIONS`, `resdsl.backends.pycode.PARAMETER_CODE`).
+# applied: `resdsl.backends.torch.PARAMETER_FUNCTIONS`, `resdsl.backends.pycode_ops.PARAMETER_CODE`).
 PARAMETERS: dict[type, Callable[[Any], ParameterInit]] = {
     ops.LayerScale: lambda op: ParameterInit((op.channels, 1, 1), op.init),
 }

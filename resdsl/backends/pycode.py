@@ -19,90 +19,41 @@ How scopes become code (decided bottom-up, children first):
   * consecutive equal instances in a stage are a repeat (`*[Block(...) for _ in range(n)]`), numbered
     instances whose arguments grow by a constant step a loop (`DenseLayer(in_channels + i * growth, ...)`).
 
-Only identifiers that pass `_attr_name` and literals (ints, floats, bools, tuples) rendered by `repr`
+Only identifiers that pass `attr_name` and literals (ints, floats, bools, tuples) rendered by `repr`
 reach the generated text; nothing is copied from the spec's source.
 """
 from __future__ import annotations
 
-import ast
 import json
 import keyword
-import math
 import re
 import textwrap
-from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Callable, Sequence
 
 from resdsl.backends.lowering import Lowered, ParameterInit, lower, passes_indices
 from resdsl.backends import pycode_guards as guards
+from resdsl.backends.pycode_columns import linear, progression_step, same_width, width_relation
+from resdsl.backends.pycode_drafts import (
+    definition_name, Draft, Instance, match_entries, module_attrs, Run, union_entries)
+from resdsl.backends.pycode_format import Arg, Expr, fmt, LINE_WIDTH, map_leaves, NAMED_SEQUENTIAL, Pair, REPEAT
+from resdsl.backends.pycode_init import init_tables
+from resdsl.backends.pycode_literals import (
+    check_literal, is_plain, marked_expr, marked_lines, MARKER, NO_DEFAULT, python_value, Recorder, render_literal,
+    show_value, Slot)
+from resdsl.backends.pycode_names import attr_name, doc_text, identifier, replace_names, unique
+from resdsl.backends.pycode_ops import FUNCTION_LAYER_CODE, FUNCTIONAL_CODE, PARAMETER_CODE
+from resdsl.backends.pycode_runtime import runtime_helpers
+from resdsl.backends.pycode_scopes import (
+    analyse, CLASS, class_heights, GROUP, INLINE, is_function, ROOT, SEQUENTIAL, Unit)
+from resdsl.backends.pycode_statements import (
+    grouped_origins, is_run_loop, is_subsequence, TRAINING, training_blocks, unaugment, undocumented)
 from resdsl.backends.pycode_family import CHANNEL_FIELDS, Step, align, condition, fit, group_lines, target_and_source
-from resdsl.diagnostics import NameResolutionError
-from resdsl.ir.names import class_name, is_attribute, label_problem
+from resdsl.ir.names import class_name
 from resdsl.ir import ops
-from resdsl.ir.graph import Graph, Scope
+from resdsl.ir.graph import Graph
 from resdsl.network import Network
 
 __all__ = ["generate", "load_source", "class_name"]
-
-LINE_WIDTH = 120  # torchvision's black setting
-
-# ---- the small expression trees the constructors are written as ------------------------------------
-
-
-@dataclass
-class Expr:
-    """`callee(arg, name=arg, ...)`, or other brackets than parentheses."""
-
-    callee: str
-    args: list[tuple[str | None, "Arg"]]
-    brackets: tuple[str, str] = ("(", ")")
-    # keyword -> the text of its default: the argument is left out where it renders as that text
-    defaults: dict[str, str] = field(default_factory=dict)
-    keys: tuple[Any, ...] | None = None  # an unnamed nn.Sequential's entries: where each comes from (its span)
-
-
-@dataclass
-class Pair:
-    """`("name", expr)`: one entry of `OrderedDict([...])` or `Group(...)`."""
-
-    name: str
-    value: "Arg"
-
-
-Arg = Union[Expr, Pair, str]
-
-
-def fmt(arg: Arg, indent: int, width: float = LINE_WIDTH, lead: int = 0) -> str:
-    """One line if it fits (after `lead` characters already on the line) and is not a container, else
-    one argument per line (black's style)."""
-    if isinstance(arg, str):
-        return arg
-    if isinstance(arg, Pair):
-        return f"({json.dumps(arg.name)}, {fmt(arg.value, indent, width)})"
-    if arg.callee == _REPEAT:  # `*[Block(...) for _ in range(n)]`
-        ctor, count = (v for _, v in arg.args)
-        return f"*[{fmt(ctor, indent, width, lead + 2)} for _ in range({fmt(count, indent, width)})]"
-    opening, closing = arg.brackets
-    parts = [(f"{k}=" if k else "") + fmt(v, indent + 4, width) for k, v in arg.args]
-    one = f"{arg.callee}{opening}{', '.join(parts)}{closing}"
-    container = arg.callee in _CONTAINERS
-    if not (container and arg.args) and "\n" not in one and indent + lead + len(one) <= width:
-        return one
-    pad = " " * (indent + 4)
-    return f"{arg.callee}{opening}\n" + "".join(f"{pad}{p},\n" for p in parts) + f"{' ' * indent}{closing}"
-
-
-def _map_leaves(arg: Arg, fn: Callable[[str], str]) -> Arg:
-    if isinstance(arg, str):
-        return fn(arg)
-    if isinstance(arg, Pair):
-        return Pair(arg.name, _map_leaves(arg.value, fn))
-    args = [(k, _map_leaves(v, fn)) for k, v in arg.args]
-    args = [(k, v) for k, v in args if not (k in arg.defaults and v == arg.defaults[k])]  # torch's default
-    return Expr(arg.callee, args, arg.brackets)
-
-
-_REPEAT = "\x02repeat"  # the callee of `*[ctor for _ in range(count)]`
 
 
 # Keywords `lowering` leaves out at torch's default; the code generator writes them into every instance (so
@@ -121,116 +72,6 @@ _ARGUMENT_ORDER: dict[str, tuple[str, ...]] = {
     "nn.BatchNorm1d": ("num_features", "eps", "momentum"),
 }
 
-# Containers are written one entry per line, like torchvision's code.
-_NAMED_SEQUENTIAL = "nn.Sequential(OrderedDict"
-_CONTAINERS = {"nn.Sequential", "Group", _NAMED_SEQUENTIAL}
-
-
-# ---- slots: literals that may become constructor parameters --------------------------------------
-
-
-@dataclass
-class Slot:
-    value: Any
-    hint: str      # a readable parameter name if this literal becomes one
-    forward: bool  # used in forward (stored on self) rather than in __init__
-    field: str = ""  # the constructor argument it is (`out_channels`), for naming it after the spec
-    default: Any = None  # the keyword's default (`groups=1`), when it is left out at that value
-    has_default: bool = False
-    width: bool = False  # a child block's parameter that is a width there (as `out_channels` is)
-    origin: tuple[Any, str, Any] | None = None  # a child block's argument: (its call's span, parameter, definition)
-
-
-_NO_DEFAULT = object()
-
-
-@dataclass
-class Recorder:
-    """Collects the literals of one class body.  The text holds the marker `\x00k\x00` for literal k until
-    all instances of the class are known: then each marker becomes the literal, a parameter or an
-    expression of a parameter."""
-
-    slots: list[Slot] = field(default_factory=list)
-
-    def lit(self, value: Any, hint: str, forward: bool = False, field: str = "", default: Any = _NO_DEFAULT,
-            width: bool = False, origin: tuple[Any, str, Any] | None = None) -> str:
-        _check_literal(value)
-        self.slots.append(Slot(value, hint, forward, field, None if default is _NO_DEFAULT else default,
-                               default is not _NO_DEFAULT, width, origin))
-        return f"\x00{len(self.slots) - 1}\x00"
-
-
-def _check_literal(value: Any) -> None:
-    if isinstance(value, tuple):
-        for v in value:
-            _check_literal(v)
-    elif isinstance(value, str):
-        if not _WORD.fullmatch(value):  # only fixed option words (gelu's "tanh"), never spec text
-            raise TypeError(f"cannot write {value!r} into generated code")
-    elif not isinstance(value, (bool, int, float)) or not math.isfinite(value):
-        raise TypeError(f"cannot write {value!r} into generated code")
-
-
-_WORD = re.compile(r"[a-z][a-z_]{0,23}")  # option words: DropPath's mode="row", gelu's "tanh", "slim_truncated_normal"
-
-
-_MARKER = re.compile("\x00(\\d+)\x00")
-
-
-# ---- scope analysis -----------------------------------------------------------------------------
-
-CLASS, SEQUENTIAL, GROUP, INLINE, ROOT = "class", "sequential", "group", "inline", "root"
-
-# Stateless layers with only a position for a name (`layer1.0.2`, a ReLU) are written as function calls
-# in a forward (`F.relu(out, inplace=True)`) rather than as modules called `getattr(self, "2")`.
-# (The op classes of FUNCTION_LAYER_CODE, below.)
-
-
-@dataclass
-class Unit:
-    scope: Scope
-    nodes: list[int]            # every node in the scope and its sub-scopes, in order
-    inputs: tuple[int, ...]     # nodes outside read inside, in order
-    outputs: tuple[int, ...]    # nodes inside read outside (or the network's output)
-    first_layer: int | None     # the first layer node inside: the registration order of modules
-    kind: str = INLINE
-    # a block class passing max-pool indices (ENet): pools outside whose indices it reads (`forward(x, indices)`),
-    # pools inside whose indices are read outside (`return x, indices`); not among `inputs` / `outputs`
-    index_in: tuple[int, ...] = ()
-    index_out: tuple[int, ...] = ()
-
-
-@dataclass
-class Instance:
-    """A class instance: the finished class's name, its arguments (name, value, written as a keyword) and
-    the optional members it has (`downsample`: attribute, member), constructed by the caller."""
-
-    cls: str
-    args: list[tuple[str, Any, bool]]
-    optional: list[tuple[str, tuple[str, int]]] = field(default_factory=list)
-    defaults: dict[str, Any] = field(default_factory=dict)  # keyword arguments left out at these values
-    widths: frozenset[str] = frozenset()  # the arguments that are widths inside the class
-
-
-@dataclass
-class Run:
-    """Block instances a loop makes: their scope ids, the common name prefix, the first number."""
-
-    units: list[int]
-    prefix: str
-    first: int
-    whole: bool  # they are everything the class holds and calls: `for layer in self.children()`
-
-
-@dataclass
-class Draft:
-    unit: Unit
-    init: list[tuple[str, Expr]]  # (attribute, or a quoted name for add_module; constructor)
-    forward: list[str]
-    params: list[str]   # forward arguments
-    slots: list[Slot]
-    members: list[tuple[str, int]] = field(default_factory=list)  # aligned with init
-
 
 class Generator:
     def __init__(self, net: Network, family: str | None = None, members: Sequence[Network] = ()):
@@ -245,7 +86,7 @@ class Generator:
         self.repeat_singles = family is not None  # (a member with one block more has a repeat there)
         self.graph: Graph = net.graph
         self.lowered: tuple[Lowered, ...] = lower(self.graph)
-        self.units = _analyse(self.graph)
+        self.units = analyse(self.graph)
         self.children: dict[int, list[int]] = {u.scope.id: [] for u in self.units}
         for unit in self.units[1:]:
             self.children[unit.scope.parent].append(unit.scope.id)
@@ -284,7 +125,7 @@ class Generator:
                 unit.kind = INLINE
             elif unit.scope.kind == "block" and self._index_class(unit):
                 unit.kind = CLASS
-            elif not _is_function(unit) or passes_indices(self.graph, unit.nodes, unit.inputs, unit.outputs):
+            elif not is_function(unit) or passes_indices(self.graph, unit.nodes, unit.inputs, unit.outputs):
                 unit.kind = GROUP
             elif unit.scope.kind == "block":
                 unit.kind = CLASS
@@ -313,7 +154,7 @@ class Generator:
         outputs = tuple(o for o in unit.outputs if o not in index_out or
                         any(u not in inside and not as_indices(u, o) for u in graph.users[o]))
         stripped = Unit(unit.scope, unit.nodes, inputs, outputs, unit.first_layer)
-        if not (index_in or index_out) or not _is_function(stripped) or outputs[0] in graph.indexed_pools:
+        if not (index_in or index_out) or not is_function(stripped) or outputs[0] in graph.indexed_pools:
             return False
         unit.inputs, unit.outputs, unit.index_in, unit.index_out = inputs, outputs, index_in, index_out
         return True
@@ -382,13 +223,13 @@ class Generator:
             spec_params = ({guards.python_name(p.name) for p in call.definition.params}
                            if call is not None and call.definition else set())
             args: list[tuple[str | None, Arg]] = [
-                (p if keyword else None, rec.lit(v, f"{prefix}{p}", field=p, default=inst.defaults.get(p, _NO_DEFAULT),
+                (p if keyword else None, rec.lit(v, f"{prefix}{p}", field=p, default=inst.defaults.get(p, NO_DEFAULT),
                                                  width=p in inst.widths,
                                                  origin=(unit.scope.span, p, call.definition) if p in spec_params
                                                  else None))
                 for p, v, keyword in inst.args]
             args += [(attr, self.ctor(member, rec, f"{prefix}{attr}_")) for attr, member in inst.optional]
-            return Expr(inst.cls, args, defaults={p: _literal(v) for p, v in inst.defaults.items()})
+            return Expr(inst.cls, args, defaults={p: render_literal(v) for p, v in inst.defaults.items()})
         if unit.kind == SEQUENTIAL:
             items = self.items(i)
             if [self.local_name(m) for m in items] == [str(k) for k in range(len(items))]:
@@ -396,7 +237,7 @@ class Generator:
                 return Expr("nn.Sequential", entries, keys=tuple(self._entry_keys(items)))
             entries = [(self.local_name(m), self.ctor(m, rec, f"{prefix}{self.local_name(m)}_")) for m in items]
             self.used["OrderedDict"] = True
-            return Expr(_NAMED_SEQUENTIAL, [(None, Pair(n, e)) for n, e in entries], brackets=("([", "]))"))
+            return Expr(NAMED_SEQUENTIAL, [(None, Pair(n, e)) for n, e in entries], brackets=("([", "]))"))
         self.used["Group"] = True
         return Expr("Group", [(None, Pair(self.local_name(m), self.ctor(m, rec, f"{prefix}{self.local_name(m)}_")))
                               for m in self.members(i)])
@@ -411,7 +252,7 @@ class Generator:
         if last is None or last.type.channels != out.channels:
             return set()
         first, *rest = last.path.split(".")  # as `draft` and `ctor` name the slots
-        stem = "_".join([_identifier(first), *rest])
+        stem = "_".join([identifier(first), *rest])
         return {f"{stem}_out_features", f"{stem}_out_channels"}
 
     def aux_classifier_slots(self, draft: Draft) -> set[int]:
@@ -421,7 +262,7 @@ class Generator:
         width = self.graph.nodes[self.graph.output].type
         if len(width.shape) != 1:
             return set()
-        prefixes = tuple(f"{_identifier(h.name)}_" for h in self.graph.heads
+        prefixes = tuple(f"{identifier(h.name)}_" for h in self.graph.heads
                          if self.graph.nodes[h.output].type == width)
         if not prefixes:
             return set()
@@ -441,7 +282,7 @@ class Generator:
             ctor = self.ctor(items[k], rec, f"{prefix}{k}_")
             if self._repeat(items, k, j):
                 count = rec.lit(j - k + 1, f"{prefix}blocks", field="count")
-                ctor = Expr(_REPEAT, [(None, ctor), (None, count)])
+                ctor = Expr(REPEAT, [(None, ctor), (None, count)])
             out.append((None, ctor))
             k = j + 1
         return out
@@ -499,10 +340,10 @@ class Generator:
                 order.insert(position, name)
         for k, name in enumerate(order):
             value = given.get(name, omitted.get(name))
-            default = omitted[name] if name in omitted else _NO_DEFAULT
+            default = omitted[name] if name in omitted else NO_DEFAULT
             args.append((None if k < call.positional else name,
                          rec.lit(value, f"{prefix}{name}", field=name, default=default)))
-        return Expr(call.callee, args, defaults={n: _literal(v) for n, v in omitted.items()})
+        return Expr(call.callee, args, defaults={n: render_literal(v) for n, v in omitted.items()})
 
     def local_name(self, member: tuple[str, int]) -> str:
         kind, i = member
@@ -526,8 +367,8 @@ class Generator:
             if member[0] == "unit" and member[1] in in_run:
                 continue
             local = self.local_name(member)
-            attr = _attr_name(local, self._path_of(member))
-            init.append((attr, self.ctor(member, rec, _identifier(local) + "_")))
+            attr = attr_name(local, self._path_of(member))
+            init.append((attr, self.ctor(member, rec, identifier(local) + "_")))
             kept.append(member)
         members = kept
         self.current_runs = runs
@@ -544,7 +385,7 @@ class Generator:
         rel = path[len(base) + 1:] if base else path
         expr = "self"
         for part in rel.split("."):
-            name = _attr_name(part, path)
+            name = attr_name(part, path)
             expr = f"{expr}.{name}" if name[0] != '"' else f"getattr({expr}, {name})"
         return expr
 
@@ -618,7 +459,7 @@ class Generator:
                     live.add(target)
                     got = []
                     for p in self.units[item[1]].index_out:
-                        got.append(self.fresh(live, _identifier(self.graph.nodes[p].path) + "_indices"))
+                        got.append(self.fresh(live, identifier(self.graph.nodes[p].path) + "_indices"))
                         names[(INDICES, p)] = got[-1]
                         live.add(got[-1])
                     lines.append(f"{target}, {', '.join(got)} = {expr}")
@@ -627,14 +468,14 @@ class Generator:
                     where = self.graph.nodes[out].path
                     inside = unit.scope.path
                     where = where[len(inside) + 1:] if inside and where.startswith(inside + ".") else where
-                    indices = self.fresh(live, _identifier(where) + "_indices")
+                    indices = self.fresh(live, identifier(where) + "_indices")
                     names[(INDICES, out)] = indices
                     live.add(indices)
                     lines.append(f"{target}, {indices} = {expr}")
                 else:
                     lines.append(f"{target} = {expr}")
             if order is not None and owner[self.item_io(item)[1]] >= 0:  # an aux head: training only
-                lines[-1] = _TRAINING + lines[-1]
+                lines[-1] = TRAINING + lines[-1]
             names[out] = target
             if out in uses:
                 live.add(target)
@@ -642,12 +483,12 @@ class Generator:
             self.used["namedtuple"] = True
             values = {None: names[output], **{f.head: names[self.graph.head_named(f.head).output]
                                               for f in order.fields if f.head is not None}}
-            lines.append(_TRAINING + f"return {order.type_name}({', '.join(values[f.head] for f in order.fields)})")
+            lines.append(TRAINING + f"return {order.type_name}({', '.join(values[f.head] for f in order.fields)})")
         returned = [names[output]] + ([names[(INDICES, p)] for p in unit.index_out] if sid != 0 else [])
         lines.append(f"return {', '.join(returned)}")
         origins += [None] * (len(lines) - len(origins))
         self.origins[sid] = origins[:len(lines)]
-        return _training_blocks(lines), [names[i] for i in params]
+        return training_blocks(lines), [names[i] for i in params]
 
     def _origin(self, item: tuple[str, int]) -> tuple[Any, str]:
         kind, i = item
@@ -723,7 +564,7 @@ class Generator:
             return False
         # every instance's arguments constant or an arithmetic progression
         columns = list(zip(*[[v for _, v, _ in self.instances[c].args] for c in cids]))
-        return all(_progression(col) is not None for col in columns)
+        return all(progression_step(col) is not None for col in columns)
 
     def run_ctor(self, run: "Run", rec: Recorder) -> Expr:
         """`for i in range(COUNT): self.add_module(f"prefix{i + 1}", Block(START + i * STEP, ...))`."""
@@ -731,14 +572,14 @@ class Generator:
         args: list[tuple[str | None, Arg]] = []
         for k, (name, value, kw) in enumerate(first.args):
             column = [self.instances[c].args[k][1] for c in run.units]
-            step = _progression(column)
-            text = rec.lit(value, name, field=name, default=first.defaults.get(name, _NO_DEFAULT),
+            step = progression_step(column)
+            text = rec.lit(value, name, field=name, default=first.defaults.get(name, NO_DEFAULT),
                            width=name in first.widths)
             if step:
                 text = f"{text} + i * {rec.lit(step, f'{name}_step', field=name)}"
             args.append((name if kw else None, text))
         count = rec.lit(len(run.units), "count", field="count")
-        defaults = {p: _literal(v) for p, v in first.defaults.items()}
+        defaults = {p: render_literal(v) for p, v in first.defaults.items()}
         return Expr("\x01for", [(None, count), (None, Expr(first.cls, args, defaults=defaults))])
 
     def _with_indices(self, io: tuple[tuple[Any, ...], int], item: tuple[str, int]) -> tuple[tuple[Any, ...], int]:
@@ -784,7 +625,7 @@ class Generator:
         block only, one class per shape of code (`Bottleneck`, `Bottleneck2`)."""
         families: dict[str, list[Draft]] = {}
         for d in drafts:
-            families.setdefault(_definition(d), []).append(d)
+            families.setdefault(definition_name(d), []).append(d)
         for block, members in families.items():
             source = self.write_family(block, members)
             if source is None and any(self.runs(d.unit.scope.id, self.members(d.unit.scope.id), True) for d in members):
@@ -824,7 +665,7 @@ class Generator:
         columns = [tuple((type(d.slots[k].value), d.slots[k].value) for d in drafts)
                    for k in range(len(first.slots))]
         semantic = self.semantic_vectors(drafts)
-        taken = set(self.reserved) | self.class_names | _module_attrs(first)
+        taken = set(self.reserved) | self.class_names | module_attrs(first)
         in_forward = {columns[k] for k in range(len(columns)) if first.slots[k].forward}
         params: dict[tuple, tuple[str, int]] = {}  # varying column -> (parameter, first slot)
         derived: dict[tuple, str] = {}             # varying column -> expression of a parameter
@@ -832,18 +673,18 @@ class Generator:
             if len(set(column)) == 1 or column in params or column in derived:
                 continue
             hint = next((n for n, vec in semantic if vec == column), None)
-            relation = None if hint or column in in_forward else _relation(column, params)
+            relation = None if hint or column in in_forward else width_relation(column, params)
             if relation:
                 derived[column] = relation
             else:
-                params[column] = (_unique(_identifier(hint or first.slots[k].hint), taken), k)
+                params[column] = (unique(identifier(hint or first.slots[k].hint), taken), k)
         texts = {}
         for k, column in enumerate(columns):
             if column in params:
                 param = params[column][0]
                 texts[k] = f"self.{param}" if first.slots[k].forward else param
             else:
-                texts[k] = derived.get(column) or _literal(column[0][1])
+                texts[k] = derived.get(column) or render_literal(column[0][1])
         stored = sorted({params[columns[k]][0] for k in range(len(columns))
                          if columns[k] in params and first.slots[k].forward})
         for d in drafts:
@@ -863,8 +704,8 @@ class Generator:
         """`optional`: members the caller passes (`downsample=None`), and the forward line each one's call is;
         `tail`: lines that end `__init__` (the network's global drop-path wiring)."""
         optional = optional or {}
-        sub = lambda line: _MARKER.sub(lambda m: texts[int(m.group(1))], line)  # noqa: E731
-        text = textwrap.fill(_doc(doc), LINE_WIDTH - 7, initial_indent="    ", subsequent_indent="    ")
+        sub = lambda line: MARKER.sub(lambda m: texts[int(m.group(1))], line)  # noqa: E731
+        text = textwrap.fill(doc_text(doc), LINE_WIDTH - 7, initial_indent="    ", subsequent_indent="    ")
         lines = [f"class {name}(nn.Module):",
                  f'    """{text[4:]}"""',
                  "",
@@ -873,7 +714,7 @@ class Generator:
         lines += [f"        self.{p} = {p}" if isinstance(p, str) else f"        self.{p[0]} = {p[1]}" for p in stored]
         for attr, expr in draft.init:
             if attr[0] == "\x01":  # a run of block instances: `for i in range(n): self.add_module(...)`
-                count, ctor = (_map_leaves(v, sub) for _, v in expr.args)
+                count, ctor = (map_leaves(v, sub) for _, v in expr.args)
                 name = attr[1:]
                 lines += [f"        for i in range({count}):",
                           f'            self.add_module(f"{name}", {fmt(ctor, 12, lead=len(name) + 35)})']
@@ -883,15 +724,15 @@ class Generator:
                 continue
             if built and attr in built:  # made where the spec's condition holds, else None
                 end = f" if {built[attr]} else None"
-                lines.append(f"        self.{attr} = {fmt(_map_leaves(expr, sub), 8, lead=len(attr) + 12 + len(end))}{end}")
+                lines.append(f"        self.{attr} = {fmt(map_leaves(expr, sub), 8, lead=len(attr) + 12 + len(end))}{end}")
                 continue
             if entry_guards and attr in entry_guards:  # some entries only where a condition holds
-                listed = _unique("layers", set(taken or ()) | set(signature))
+                listed = unique("layers", set(taken or ()) | set(signature))
                 lines.append(f"        {listed}: list[nn.Module] = []")
                 previous = None
                 for k, (_, entry) in enumerate(expr.args):
                     guard = entry_guards[attr].get(k)
-                    text = fmt(_map_leaves(entry, sub), 12 if guard else 8, lead=len(listed) + 8)
+                    text = fmt(map_leaves(entry, sub), 12 if guard else 8, lead=len(listed) + 8)
                     add = f"{listed} += {text[1:]}" if text.startswith("*[") else f"{listed}.append({text})"
                     if guard and guard != previous:  # consecutive entries under one condition share the `if`
                         lines.append(f"        if {guard}:")
@@ -903,7 +744,7 @@ class Generator:
             register = "register_parameter" if expr.callee == "nn.Parameter" else "add_module"
             start = f"self.{register}({attr}, " if attr[0] == '"' else f"self.{attr} = "
             end = ")" if attr[0] == '"' else ""
-            lines.append(f"        {start}{fmt(_map_leaves(expr, sub), 8, lead=len(start) + len(end))}{end}")
+            lines.append(f"        {start}{fmt(map_leaves(expr, sub), 8, lead=len(start) + len(end))}{end}")
         lines += [f"        {line}" for line in tail]
         lines += ["", f"    def forward(self, {', '.join(draft.params)}):"]
         if forward is not None:
@@ -932,12 +773,12 @@ class Generator:
             return sum(len(e.args) for _, e in d.init if e.keys is not None)
 
         base = max(drafts, key=lambda d: (len(d.init), entries(d), len(d.forward)))
-        base = _union_entries(base, drafts)
+        base = union_entries(base, drafts)
         attrs = [a for a, _ in base.init]
         init_of = dict(base.init)
-        pieces = {a: _marked(e) for a, e in base.init}
+        pieces = {a: marked_expr(e) for a, e in base.init}
         full = group_lines(base.forward)
-        full_origins = [_grouped_origins(base.forward, self.origins.get(base.unit.scope.id))]
+        full_origins = [grouped_origins(base.forward, self.origins.get(base.unit.scope.id))]
         # Instances whose forward is not the fullest one with parts left out (ShuffleNet's stride-1 unit splits
         # its input where the stride-2 one has a second branch) form a second group with a forward of its own.
         against_full = [align(full, base.params, group_lines(d.forward), d.params) for d in drafts]
@@ -946,9 +787,9 @@ class Generator:
         if other:
             second = max(other, key=lambda d: len(d.forward))
             offset = len(base.slots)
-            fulls.append(group_lines([_MARKER.sub(lambda m: f"\x00{int(m.group(1)) + offset}\x00", line)
+            fulls.append(group_lines([MARKER.sub(lambda m: f"\x00{int(m.group(1)) + offset}\x00", line)
                                       for line in second.forward]))
-            full_origins.append(_grouped_origins(second.forward, self.origins.get(second.unit.scope.id)))
+            full_origins.append(grouped_origins(second.forward, self.origins.get(second.unit.scope.id)))
             base = Draft(base.unit, base.init, base.forward, base.params, base.slots + second.slots, base.members)
         group_of: list[int] = []
         zero: dict[int, set[int]] = {}  # a loop's count slot -> the instances that run it no times
@@ -961,19 +802,19 @@ class Generator:
             if d.params != base.params:
                 return self.refuse(block, f"{path}: forward arguments differ")
             mine = [a for a, _ in d.init]
-            if not _subsequence(mine, attrs):
+            if not is_subsequence(mine, attrs):
                 return self.refuse(block, f"{path}: members {mine} not a subsequence of {attrs}")
             mapping: dict[int, int] = {}
             for a, e in d.init:
-                text, ids = _marked(e)
+                text, ids = marked_expr(e)
                 if text == pieces[a][0]:
                     mapping.update(zip(pieces[a][1], ids))
                     continue
-                where = _match_entries(init_of[a], e)
+                where = match_entries(init_of[a], e)
                 if where is None:
                     return self.refuse(block, f"{path}: member {a}: {text!r} vs {pieces[a][0]!r}")
                 for b_index, (_, entry) in zip(where, e.args):
-                    mapping.update(zip(_marked(init_of[a].args[b_index][1])[1], _marked(entry)[1]))
+                    mapping.update(zip(marked_expr(init_of[a].args[b_index][1])[1], marked_expr(entry)[1]))
                 for b_index in set(range(len(init_of[a].args))) - set(where):
                     absent_entries.setdefault((a, b_index), set()).add(j)
             missing = [a for a in attrs if a not in mine and a[0] != "\x01"]
@@ -988,14 +829,14 @@ class Generator:
                 return self.refuse(block, f"{path}: forward {d.forward!r} is not a part of {base.forward!r}"
                                           f"{' or of ' + repr(fulls[1]) if len(fulls) > 1 else ''}")
             for k, step in enumerate(aligned):
-                if step.kind == "drop" and _is_run_loop(fulls[group][k]):
-                    zero.setdefault(_marked_lines([fulls[group][k]])[1][0], set()).add(j)
+                if step.kind == "drop" and is_run_loop(fulls[group][k]):
+                    zero.setdefault(marked_lines([fulls[group][k]])[1][0], set()).add(j)
                 used = set(re.findall(r"\bself\.(\w+)", fulls[group][k]))
                 if used & set(missing) and step.kind != "drop":
                     return self.refuse(block, f"{path}: {fulls[group][k]!r} uses a member it lacks")
                 if step.kind == "match":
-                    mapping.update(zip(_marked_lines([fulls[group][k]])[1],
-                                       _marked_lines([mine_lines[step.other]])[1]))
+                    mapping.update(zip(marked_lines([fulls[group][k]])[1],
+                                       marked_lines([mine_lines[step.other]])[1]))
             group_of.append(group)
             for a in missing:
                 optional[a] = 0
@@ -1041,7 +882,7 @@ class Generator:
             """The attribute a parameter the forward reads is kept in: its name, unless a member has it
             (Inception-ResNet's `relu` flag beside its `relu` module: `self.relu_`)."""
             if param not in kept_as:
-                kept_as[param] = _unique(f"{param}_", taken) if param in attrs else param
+                kept_as[param] = unique(f"{param}_", taken) if param in attrs else param
             return kept_as[param]
 
         plain: dict[int, str] = {}  # a slot's expression with the parameters bare (`width`, not `self.width`)
@@ -1052,14 +893,14 @@ class Generator:
                 continue
             there = [j for j, m in enumerate(maps) if k in m or j in zero.get(k, ())]
             if not there:  # only in statements no other instance has: the base's literal
-                texts[k] = _literal(slot.value)
+                texts[k] = render_literal(slot.value)
                 continue
             values = tuple(drafts[j].slots[maps[j][k]].value if k in maps[j] else 0 for j in there)
             some = [(n, tuple(c[j] for j in there)) for n, c in bases]
             typed = tuple((type(v), v) for v in values)
             read = self.spec_argument(block, drafts, there, values, slot, bases) if slot.origin else None
             if read is None and slot.has_default and set(typed) == {(type(slot.default), slot.default)}:
-                texts[k] = _literal(values[0])  # torch's default everywhere: left out (unless the spec writes it)
+                texts[k] = render_literal(values[0])  # torch's default everywhere: left out (unless the spec writes it)
                 continue
             if slot.width or slot.field in CHANNEL_FIELDS:  # a loop's count is no width (DenseNet-40's 12 and 12)
                 some = [b for b in some if b[0] not in counted] or some
@@ -1074,7 +915,7 @@ class Generator:
                     # a width read from an earlier layer rather than from the block's input: that layer's, where it
                     # gives this one in every instance (a squeeze-excite reads its expansion conv's
                     # `make_divisible(in_channels * t)`, ENet's second conv its first one's `out // 4`)
-                    expr = _same_width(spec_widths, there, values, bases) or expr
+                    expr = same_width(spec_widths, there, values, bases) or expr
                 elif expr is not None and slot.field in ("out_channels", "out_features"):
                     try:
                         spec_widths.append((expr, guards.from_python(expr), None))
@@ -1083,7 +924,7 @@ class Generator:
             if expr is not None and slot.field == "count":
                 counted.update(set(re.findall(r"[A-Za-z_]\w*", expr)) & names)
             if expr is None and len(set(typed)) == 1:
-                texts[k] = _literal(values[0])
+                texts[k] = render_literal(values[0])
                 continue
             if expr is None and choice is not None:  # one expression in each forward's instances
                 sides = [[i for i, j in enumerate(there) if group_of[j] == g] for g in (0, 1)]
@@ -1095,7 +936,7 @@ class Generator:
             if expr is None:
                 key = (tuple(there), typed)
                 if key not in extras:
-                    extras[key] = _unique(_identifier(slot.hint), taken)
+                    extras[key] = unique(identifier(slot.hint), taken)
                     every = [values[0]] * len(drafts)
                     for j, v in zip(there, values):
                         every[j] = v
@@ -1108,14 +949,14 @@ class Generator:
             plain[k] = expr
             if slot.forward:
                 stored |= used
-                expr = _replace_names(expr, used, lambda x: f"self.{kept(x)}")
+                expr = replace_names(expr, used, lambda x: f"self.{kept(x)}")
             texts[k] = expr
         # the parts some instances lack: under conditions on the parameters
         presence = [(a, tuple(a in [x for x, _ in d.init] for d in drafts)) for a in attrs
                     if a in optional or a in built]
 
         def flag(hint: str, truth: tuple[bool, ...]) -> str:
-            name = _unique(f"use_{_identifier(hint)}", taken)
+            name = unique(f"use_{identifier(hint)}", taken)
             extra_values[name] = truth
             return name
 
@@ -1126,7 +967,7 @@ class Generator:
             width (the statement's slots) against the block's, `stride != 1 or width != in_channels`."""
             changes = None
             if origin is not None and origin[1] == "ZeroPadShortcut" and statement:
-                ids = _marked_lines([statement])[1]
+                ids = marked_lines([statement])[1]
                 try:
                     width, stride = (guards.from_python(plain[k]) for k in ids) if len(ids) == 2 else (None, None)
                     if width is not None:
@@ -1134,7 +975,7 @@ class Generator:
                 except (guards.Unreadable, KeyError):
                     changes = None
             return self.spec_condition(block, [drafts[j] for j in members], truth, origin, bases,
-                                       _MARKER.sub("#", what), referenced, changes)
+                                       MARKER.sub("#", what), referenced, changes)
 
         entry_guards: dict[str, dict[int, str]] = {}
         for (a, b_index), without in sorted(absent_entries.items()):
@@ -1157,14 +998,14 @@ class Generator:
             for k, statement in enumerate(statements):
                 column = [steps[j][k] for j in members]
                 relax = any(c.relax for c in column)
-                text = _unaugment(statement) if relax else statement
-                if all(c.kind == "match" or _is_run_loop(statement) for c in column):  # a loop may run 0 times
+                text = unaugment(statement) if relax else statement
+                if all(c.kind == "match" or is_run_loop(statement) for c in column):  # a loop may run 0 times
                     lines += text.split("\n")
                     continue
                 variants: dict[str, list[bool]] = {text: [c.kind == "match" for c in column]}
                 for j, c in zip(members, column):
                     if c.kind == "alt":
-                        alt = _MARKER.sub(lambda m: _literal(drafts[j].slots[int(m.group(1))].value), c.text)
+                        alt = MARKER.sub(lambda m: render_literal(drafts[j].slots[int(m.group(1))].value), c.text)
                         variants.setdefault(alt, [False] * len(members))[members.index(j)] = True
                 if any(c.kind == "drop" for c in column):
                     pair = target_and_source(statement, base.params, statements[:k])
@@ -1177,19 +1018,19 @@ class Generator:
                 origin_of = {text: full_origins[group][k]}
                 for j, c in zip(members, column):
                     if c.kind == "alt":
-                        alt = _MARKER.sub(lambda m: _literal(drafts[j].slots[int(m.group(1))].value), c.text)
-                        mine_origins = _grouped_origins(drafts[j].forward, self.origins.get(drafts[j].unit.scope.id))
+                        alt = MARKER.sub(lambda m: render_literal(drafts[j].slots[int(m.group(1))].value), c.text)
+                        mine_origins = grouped_origins(drafts[j].forward, self.origins.get(drafts[j].unit.scope.id))
                         origin_of.setdefault(alt, mine_origins[c.other] if c.other < len(mine_origins) else None)
                 for n, (variant, truth) in enumerate(variants.items()):
                     cond = None
                     if not mentions:  # (an optional member's own call keeps `self.downsample is not None`)
                         found = spec(truth, members, origin_of.get(variant),
-                                     repr(_MARKER.sub("#", variant.splitlines()[0])),
+                                     repr(MARKER.sub("#", variant.splitlines()[0])),
                                      statement if variant == text else "")
                         if found is not None:
                             referenced.update(found[1])
                             stored.update(found[1])
-                            cond = _replace_names(found[0], found[1], lambda x: f"self.{kept(x)}")
+                            cond = replace_names(found[0], found[1], lambda x: f"self.{kept(x)}")
                     if cond is None:
                         cond = guard(truth, members, mine, there, mentions, len(variants) > 1, statement,
                                      statements[:k])
@@ -1215,7 +1056,7 @@ class Generator:
             cond, used = found
             referenced.update(used)
             stored.update(used)
-            return _replace_names(cond, used, lambda x: f"self.{kept(x)}")
+            return replace_names(cond, used, lambda x: f"self.{kept(x)}")
 
         forward = render(0)
         if forward is None:
@@ -1228,12 +1069,12 @@ class Generator:
             if cond is not None:
                 referenced.update(cond[1])
                 stored.update(cond[1])
-                cond = _replace_names(cond[0], cond[1], lambda x: f"self.{kept(x)}")
+                cond = replace_names(cond[0], cond[1], lambda x: f"self.{kept(x)}")
             else:
                 cond = guard([g == 0 for g in group_of], list(range(len(drafts))), bases, presence, False, False,
                              "", [])
             # the statements both end with (`x = channel_shuffle(x, 2)`, `return x`) once, after the if/else
-            resolve = lambda line: _MARKER.sub(lambda m: texts.get(int(m.group(1)), "?"), line)  # noqa: E731
+            resolve = lambda line: MARKER.sub(lambda m: texts.get(int(m.group(1)), "?"), line)  # noqa: E731
             shared = 0
             while shared < min(len(forward), len(second_forward)) - 1 and \
                     resolve(forward[-1 - shared]) == resolve(second_forward[-1 - shared]):
@@ -1253,18 +1094,19 @@ class Generator:
             if len(defaulted) == 1:
                 value = next(iter(defaulted))[1]
                 try:
-                    _check_literal(value)
+                    check_literal(value)
                 except TypeError:
                     continue
                 defaults[n] = value
         for n in spec:
             for v in columns[n]:
                 try:
-                    _check_literal(v)
+                    check_literal(v)
                 except TypeError:
                     return self.refuse(block, f"parameter {n} takes {v!r}, which cannot be written")
         required = (["in_channels"] if "in_channels" in referenced else []) + [n for n in spec if n not in defaults]
-        signature = required + list(extra_values) + [f"{n}={_literal(defaults[n])}" for n in spec if n in defaults]
+        signature = required + list(extra_values) + [f"{n}={render_literal(defaults[n])}"
+                                                     for n in spec if n in defaults]
         signature += [f"{a}=None" for a in attrs if a in optional]
         arguments = [p.split("=")[0] for p in signature]
         if len(set(arguments)) != len(arguments):
@@ -1279,7 +1121,7 @@ class Generator:
             self.instances[d.unit.scope.id] = Instance(name, args, extra_members,
                                                        {n: defaults[n] for n in spec if n in defaults},
                                                        frozenset(widths))
-        fixed = [f"{n}={_show(v)}" for n, v in (calls[0].args if calls[0] else ())
+        fixed = [f"{n}={show_value(v)}" for n, v in (calls[0].args if calls[0] else ())
                  if v is not None and guards.python_name(n) not in referenced and len({(type(c.value(n)), c.value(n)) for c in calls}) == 1]
         where = ", ".join(d.unit.scope.path for d in drafts[:3]) + (", ..." if len(drafts) > 3 else "")
         doc = f"The `{block}` block ({len(drafts)} {'instance' if len(drafts) == 1 else 'instances'}: {where})."
@@ -1299,7 +1141,7 @@ class Generator:
             return self._guard_text(tree, reader)
         except guards.Unreadable as err:
             if note:
-                self.fitted.setdefault(block, []).append(f"{_MARKER.sub('#', what)}: {err}")
+                self.fitted.setdefault(block, []).append(f"{MARKER.sub('#', what)}: {err}")
             return None
 
     def spec_argument(self, block: str, drafts: list[Draft], there: list[int], values: tuple, slot: Slot,
@@ -1409,7 +1251,7 @@ class Generator:
                 name = guards.python_name(n)  # (`global` is `global_`)
                 if not name.isidentifier() or name in self.reserved or name == "self":
                     return None
-                out.append((name, tuple(_python_value(c.value(n)) for c in calls)))
+                out.append((name, tuple(python_value(c.value(n)) for c in calls)))
         if len(drafts[0].unit.inputs) == 1 and "in_channels" not in {n for n, _ in out}:
             out.append(("in_channels", tuple(self.graph.nodes[d.unit.inputs[0]].type.channels for d in drafts)))
         return out
@@ -1453,12 +1295,12 @@ class Generator:
         blocks = {class_name(s.block) for s in self.graph.scopes if s.block}
         name = class_name(self.net.member_name)  # `Resnet20Depth56` for resnet20 with depth=56
         self.network_class_name = self.new_class_name(name + "Net" if name in blocks else name)
-        heights = _heights(self.units)
+        heights = class_heights(self.units)
         classes = [u.scope.id for u in self.units if u.kind == CLASS]
         for level in sorted({heights[s] for s in classes}):
             self.finish([self.draft(s) for s in classes if heights[s] == level])
         d = self.draft(0)
-        texts = {k: _literal(slot.value) for k, slot in enumerate(d.slots)}
+        texts = {k: render_literal(slot.value) for k, slot in enumerate(d.slots)}
         parameters = dict(self.net.parameters)
         classes = next((n for n in ("num_classes", "classes") if type(parameters.get(n)) is int), None)
         signature = []
@@ -1476,15 +1318,15 @@ class Generator:
             if fitted is not None:
                 texts.update(fitted)
                 taken = self.family
-                signature.insert(0, f"{self.family}={_literal(parameters[self.family])}")
+                signature.insert(0, f"{self.family}={render_literal(parameters[self.family])}")
         doc = f"{self.net.title}: input {self.net.input_type} -> output {self.net.output_type}."
         if taken:
             sampled = [parameters[taken]] + [dict(m.parameters)[taken] for m in self.family_members]
             values = ", ".join(str(v) for v in sampled)
             doc += (f" Any `{taken}` the spec allows (its numbers are expressions of it, read from the members"
                     f" {taken}={values}).")
-        fixed = [f"{n}={_show(v)}" for n, v in self.net.parameters
-                 if not (n == classes and signature) and n != taken and _plain(v)]
+        fixed = [f"{n}={show_value(v)}" for n, v in self.net.parameters
+                 if not (n == classes and signature) and n != taken and is_plain(v)]
         if fixed:
             doc += f" Built for {', '.join(fixed)}. `resdsl compile --set NAME=VALUE` writes another member."
         tail = []
@@ -1514,18 +1356,18 @@ class Generator:
             return refuse(f"{name} cannot be an argument name")
         values = [own]
         others: list[Draft] = []
-        mine = [_undocumented(c) for c in self.classes]
+        mine = [undocumented(c) for c in self.classes]
         for member in self.family_members:
             g = Generator(member)
             g.repeat_singles = True
             g.run()
-            if [_undocumented(c) for c in g.classes] != mine:
+            if [undocumented(c) for c in g.classes] != mine:
                 return refuse(f"the block classes of {member.title} differ")
             if member.init.runtime_tables() != self.net.init.runtime_tables():
                 return refuse(f"the init rules of {member.title} name other paths")
             od = g.root_draft
-            if [(a, _marked(e)[0]) for a, e in od.init] != [(a, _marked(e)[0]) for a, e in d.init] or \
-                    _marked_lines(od.forward)[0] != _marked_lines(d.forward)[0] or len(od.slots) != len(d.slots):
+            if [(a, marked_expr(e)[0]) for a, e in od.init] != [(a, marked_expr(e)[0]) for a, e in d.init] or \
+                    marked_lines(od.forward)[0] != marked_lines(d.forward)[0] or len(od.slots) != len(d.slots):
                 return refuse(f"the network class of {member.title} differs in more than numbers")
             values.append(dict(member.parameters)[name])
             others.append(od)
@@ -1534,7 +1376,7 @@ class Generator:
             column = [slot.value] + [od.slots[k].value for od in others]
             if len({(type(v), v) for v in column}) == 1:
                 continue
-            expr = _linear(column, values, name)
+            expr = linear(column, values, name)
             if expr is None or slot.forward or texts[k] == "num_classes":
                 return refuse(f"{slot.hint} ({column}) is no expression of {name} ({values})")
             out[k] = expr
@@ -1545,7 +1387,7 @@ class Generator:
 
         net = self.net
         name = self.network_class_name
-        title = _doc(net.title)  # validated names and shown values; filtered again since it lands inside strings
+        title = doc_text(net.title)  # validated names and shown values; filtered again since it lands inside strings
         head = [f'"""{title}, generated by resdsl {__version__}: a standalone PyTorch model.',
                 "",
                 f"Input {net.input_type} -> output {net.output_type}; {net.params:,} parameters; "
@@ -1562,9 +1404,9 @@ class Generator:
                  f"__all__ = [{json.dumps(name)}, \"INPUT_SHAPE\"]", "",
                  f"INPUT_SHAPE = {tuple(net.input_type.shape)!r}"]
         if not net.init.empty:
-            head += ["", *_init_tables(net)]
+            head += ["", *init_tables(net)]
         parts = []
-        for helper, source in _helpers():
+        for helper, source in runtime_helpers():
             if self.used.get(helper):
                 parts.append(source)
         parts += [self.spec_functions[n] for n in sorted(self.spec_functions)]  # the spec's `def`s the classes call
@@ -1583,489 +1425,7 @@ class Generator:
         return "\n\n\n".join(["\n".join(head), *parts]) + "\n"
 
 
-# ---- aux heads: their lines run in training only ------------------------------------------------
-
-_TRAINING = "\x01"  # marks a forward line of an aux head until `_training_blocks` writes the `if`
-
-
-def _same_width(read: list[tuple[str, Any, Any]], there: list[int], values: tuple,
-                bases: list[tuple[str, tuple]]) -> str | None:
-    """The latest of the spec's expressions `read` that gives `values` in the instances `there`."""
-    columns = dict(bases)
-    for text, tree, reader in reversed(read):
-        try:
-            if all(guards.evaluate(tree, {n: c[j] for n, c in columns.items()}, reader) == v and
-                   type(guards.evaluate(tree, {n: c[j] for n, c in columns.items()}, reader)) is type(v)
-                   for j, v in zip(there, values)):
-                return text
-        except (guards.Unreadable, TypeError, ValueError, ZeroDivisionError, OverflowError, KeyError):
-            continue
-    return None
-
-
-def _grouped_origins(lines: Sequence[str], origins: Sequence[Any] | None) -> list[Any]:
-    """The origin of each statement `group_lines` makes of `lines` (its first line's)."""
-    if origins is None or len(origins) != len(lines):
-        return [None] * len(group_lines(lines))
-    out: list[Any] = []
-    for k, (line, origin) in enumerate(zip(lines, origins)):
-        if not (line.startswith(" ") and k):
-            out.append(origin)
-    return out
-
-
-def _training_blocks(lines: list[str]) -> list[str]:
-    """Runs of marked lines under one `if self.training:`."""
-    out: list[str] = []
-    inside = False
-    for line in lines:
-        marked = line.startswith(_TRAINING)
-        if marked and not inside:
-            out.append("if self.training:")
-        out.append("    " + line[1:] if marked else line)
-        inside = marked
-    return out
-
-
-# ---- rendering of functional nodes (and of stateless layers written as functions) ----------------
-
-Lit = Callable[[Any, str], str]
-
-
-def _code_add(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    return " + ".join(args)
-
-
-def _code_mul(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    return " * ".join(args)
-
-
-def _code_concat(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    return f"torch.cat([{', '.join(args)}], 1)"
-
-
-def _code_zero_pad(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    g.used["zero_pad_shortcut"] = True
-    op: ops.ZeroPadShortcut = low.node.op
-    return f"zero_pad_shortcut({args[0]}, {lit(op.out_channels, 'out_channels')}, {lit(_short(op.stride), 'stride')})"
-
-
-def _code_crop(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    g.used["center_crop"] = True
-    return f"center_crop({args[0]}, {lit(_short(low.node.op.size), 'size')})"
-
-
-def _code_gated_sum(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    g.used["gated_sum"] = True
-    return f"gated_sum({', '.join(args)})"
-
-
-def _code_channel_shuffle(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    g.used["channel_shuffle"] = True
-    return f"channel_shuffle({args[0]}, {lit(low.node.op.groups, 'shuffle_groups')})"  # a count, not a width
-
-
-def _code_channel_slice(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    op: ops.ChannelSlice = low.node.op
-    return f"{args[0]}[:, {lit(op.start, 'start')}:{lit(op.stop, 'stop')}]"
-
-
-def _code_channel_affine(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    g.used["channel_affine"] = True
-    op: ops.ChannelAffine = low.node.op
-    return f"channel_affine({args[0]}, {lit(op.scale, 'scale')}, {lit(op.shift, 'shift')})"
-
-
-FUNCTIONAL_CODE: dict[type, Callable[[Generator, Lowered, list[str], Lit], str]] = {
-    ops.Add: _code_add,
-    ops.Mul: _code_mul,
-    ops.Concat: _code_concat,
-    ops.ZeroPadShortcut: _code_zero_pad,
-    ops.Crop: _code_crop,
-    ops.GatedSum: _code_gated_sum,
-    ops.ChannelShuffle: _code_channel_shuffle,
-    ops.ChannelSlice: _code_channel_slice,
-    ops.ChannelAffine: _code_channel_affine,
-}
-
-# Parameter ops: how the forward applies the parameter `ref` to the inputs.
-PARAMETER_CODE: dict[type, Callable[[str, list[str]], str]] = {
-    ops.LayerScale: lambda ref, args: f"{ref} * {args[0]}",
-}
-
-# The functional forms below compute exactly what the modules of the Call table compute.
-# Activation name -> (function, {our argument: its keyword}, fixed positional arguments after the input).
-ACTIVATION_CODE: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
-    "relu": ("F.relu", {}, ()),
-    "relu6": ("F.relu6", {}, ()),
-    "sigmoid": ("torch.sigmoid", {}, ()),
-    "hardsigmoid": ("F.hardsigmoid", {}, ()),
-    "silu": ("F.silu", {}, ()),
-    "hardswish": ("F.hardswish", {}, ()),
-    "gelu": ("F.gelu", {"approximate": "approximate"}, ()),
-    "leaky_relu": ("F.leaky_relu", {"slope": "negative_slope"}, ()),
-    "elu": ("F.elu", {"alpha": "alpha"}, ()),
-    "tanh": ("torch.tanh", {}, ()),
-    "softmax": ("torch.softmax", {}, ("1",)),
-    "scale": ("torch.mul", {"factor": "other"}, ()),
-}
-
-
-def _code_activation(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    op: ops.Activation = low.node.op
-    fn, rename, fixed = ACTIVATION_CODE[op.function]
-    parts = [args[0], *fixed, *(f"{rename[k]}={lit(v, rename[k])}" for k, v in op.args)]
-    if low.inplace:
-        parts.append("inplace=True")
-    return f"{fn}({', '.join(parts)})"
-
-
-def _code_pool(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    call = low.layer
-    fn = {"nn.MaxPool2d": "F.max_pool2d", "nn.AvgPool2d": "F.avg_pool2d"}[call.callee]
-    kw = ", ".join(f"{k}={lit(v, k)}" for k, v in call.args)
-    return f"{fn}({args[0]}, {kw})"
-
-
-def _code_adaptive_pool(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    fn = {"max": "F.adaptive_max_pool2d", "avg": "F.adaptive_avg_pool2d"}[low.node.op.mode]
-    return f"{fn}({args[0]}, {lit(_short(low.node.op.output), 'output_size')})"
-
-
-def _code_flatten(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    return f"torch.flatten({args[0]}, 1)"
-
-
-def _code_dropout(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    fn = "F.dropout2d" if low.node.op.spatial else "F.dropout"
-    return f"{fn}({args[0]}, {lit(low.node.op.p, 'p')}, self.training)"
-
-
-def _code_lrn(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    op: ops.LocalResponseNorm = low.node.op
-    return (f"F.local_response_norm({args[0]}, {lit(op.size, 'size')}, alpha={lit(op.alpha, 'alpha')}, "
-            f"beta={lit(op.beta, 'beta')}, k={lit(op.k, 'k')})")
-
-
-def _code_upsample(g: Generator, low: Lowered, args: list[str], lit: Lit) -> str:
-    kw = ", ".join(f"{k}={lit(v, k)}" for k, v in low.layer.args)  # nn.Upsample's keywords are F.interpolate's
-    return f"F.interpolate({args[0]}, {kw})"
-
-
-FUNCTION_LAYER_CODE: dict[type, Callable[[Generator, Lowered, list[str], Lit], str]] = {
-    ops.Activation: _code_activation,
-    ops.Pool: _code_pool,
-    ops.AdaptivePool: _code_adaptive_pool,
-    ops.Flatten: _code_flatten,
-    ops.Dropout: _code_dropout,
-    ops.LocalResponseNorm: _code_lrn,
-    ops.Upsample: _code_upsample,
-}
-
-
-# ---- helpers ------------------------------------------------------------------------------------
-
-_GROUP_SOURCE = '''class Group(nn.Module):
-    """Named layers that the enclosing module's forward calls one by one."""
-
-    def __init__(self, *layers: tuple[str, nn.Module | nn.Parameter]):
-        super().__init__()
-        for name, layer in layers:
-            if isinstance(layer, nn.Parameter):
-                self.register_parameter(name, layer)
-            else:
-                self.add_module(name, layer)'''
-
-
-# The runtime pieces a generated file may define, in the order it defines them.
-RUNTIME_PIECES = ("DropPath", "zero_pad_shortcut", "center_crop", "gated_sum", "LayerNorm2d", "ChannelLinear",
-                  "channel_shuffle", "Scale", "MeanJoin", "channel_affine",
-                  "ColumnDropPath", "global_drop_path", "MaxUnpool", "variance_scaling_", "init_weights")
-
-
-def _init_tables(net: Network) -> list[str]:
-    """The spec's init rules as the two tables `init_weights` takes (fixed words, numbers and module paths)."""
-    by_type, by_path = net.init.runtime_tables()
-    lines = ["# How the weights start (the spec's `init` rules): per layer class, (the torch.nn.init function and its",
-             "# arguments for the weight, the bias's constant); None keeps PyTorch's default.  INIT_BY_PATH: the",
-             "# layers of this member whose rule differs from their class's (a block's own rules, residual BNs)."]
-    for title, table in (("INIT_BY_TYPE", by_type), ("INIT_BY_PATH", by_path)):
-        if not table:
-            lines.append(f"{title} = {{}}")
-            continue
-        lines.append(f"{title} = {{")
-        lines += [f"    {key!r}: {_rule_literal(rule)}," for key, rule in table.items()]
-        lines.append("}")
-    return lines
-
-
-def _rule_literal(rule: tuple[Any, Any]) -> str:
-    weight, bias = rule
-    if bias is not None:
-        _check_literal(bias)
-    if weight is not None:
-        _check_literal(weight[0])
-        for k, v in weight[1].items():
-            _check_literal(k)
-            _check_literal(v)
-        args = ", ".join(f"{k!r}: {v!r}" for k, v in weight[1].items())
-        weight = f"({weight[0]!r}, {{{args}}})"
-    return f"({weight}, {bias!r})"
-
-
 INDICES = "indices"  # the key of a max pool's second output among a forward's values
-
-
-def _helpers() -> list[tuple[str, str]]:
-    """The runtime pieces of the torch back end, copied verbatim so both compute the same thing; read
-    from the text of `resdsl/backends/runtime.py` (not imported: generating code needs no torch)."""
-    from importlib.resources import files
-
-    text = files("resdsl.backends").joinpath("runtime.py").read_text(encoding="utf-8")
-    sources = {node.name: ast.get_source_segment(text, node) for node in ast.parse(text).body
-               if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    return [(name, sources[name]) for name in RUNTIME_PIECES] + [("Group", _GROUP_SOURCE)]
-
-
-def _analyse(graph: Graph) -> list[Unit]:
-    members: list[list[int]] = [[] for _ in graph.scopes]
-    for node in graph.nodes:
-        for scope in graph.scope_chain(node.scope):
-            members[scope.id].append(node.id)
-    users = graph.users
-    ends = {graph.output} | {h.output for h in graph.heads}  # aux heads' outputs are outputs too
-    units = []
-    for scope, nodes in zip(graph.scopes, members):
-        inside = set(nodes)
-        inputs = sorted({i for n in nodes for i in graph.nodes[n].inputs if i not in inside})
-        outputs = tuple(n for n in nodes if n in ends or any(u not in inside for u in users[n]))
-        first = next((n for n in nodes if graph.nodes[n].op.is_layer), None)
-        units.append(Unit(scope, nodes, tuple(inputs), outputs, first))
-    return units
-
-
-def _definition(d: Draft) -> str:
-    call = d.unit.scope.call
-    return call.block if call is not None else (d.unit.scope.block or "block")
-
-
-def _marked(expr: Arg) -> tuple[str, list[int]]:
-    """A constructor's text with its literal markers numbered away, and the slots they were."""
-    return _marked_lines([fmt(expr, 0, float("inf"))])
-
-
-def _marked_lines(lines: list[str]) -> tuple[str, list[int]]:
-    text = "\n".join(lines)
-    return _MARKER.sub("\x00#\x00", text), [int(m.group(1)) for m in _MARKER.finditer(text)]
-
-
-def _progression(column: list[Any]) -> int | None:
-    """The step of an arithmetic progression of whole numbers (0: constant), or None."""
-    if all(type(v) is type(column[0]) and v == column[0] for v in column):
-        return 0
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in column):
-        return None
-    step = column[1] - column[0]
-    return step if all(b - a == step for a, b in zip(column, column[1:])) else None
-
-
-def _relabel(arg: Arg, fn: Callable[[int], int]) -> Arg:
-    """The same constructor with its literal markers renumbered."""
-    if isinstance(arg, str):
-        return _MARKER.sub(lambda m: f"\x00{fn(int(m.group(1)))}\x00", arg)
-    if isinstance(arg, Pair):
-        return Pair(arg.name, _relabel(arg.value, fn))
-    return Expr(arg.callee, [(k, _relabel(v, fn)) for k, v in arg.args], arg.brackets, arg.defaults, arg.keys)
-
-
-def _position(key: Any) -> tuple[str, int, int]:
-    span = key[1]
-    return span.file, span.line, span.column
-
-
-def _union_entries(base: Draft, drafts: list[Draft]) -> Draft:
-    """`base` with each unnamed `nn.Sequential` holding every entry any instance has (in the order of their
-    calls in the spec: an `if`/`else` in the block's body gives entries no one instance has together),
-    the entries taken from other instances bringing their literals along as new slots."""
-    slots = list(base.slots)
-    init = []
-    for attr, expr in base.init:
-        others = [e for d in drafts for a, e in d.init if a == attr]
-        if expr.keys is None or any(e.keys is None or e.callee != "nn.Sequential" for e in others) or \
-                all(e.keys == expr.keys for e in others) or len({_marked(e)[0] for e in others}) == 1:
-            init.append((attr, expr))
-            continue
-        found: dict[Any, tuple[Draft, Arg]] = {}
-        ordered = True
-        for d in [base] + drafts:
-            e = dict(d.init).get(attr)
-            if e is None:
-                continue
-            positions = [_position(k) for k in e.keys]
-            ordered &= positions == sorted(set(positions))
-            for key, (_, entry) in zip(e.keys, e.args):
-                found.setdefault(key, (d, entry))
-        keys = sorted(found, key=_position)
-        if not ordered or len({_position(k) for k in keys}) != len(keys):
-            init.append((attr, expr))  # no one order for all: left to the comparison to refuse
-            continue
-        entries: list[tuple[str | None, Arg]] = []
-        for key in keys:
-            d, entry = found[key]
-            if d is not base:
-                def move(k: int, d: Draft = d) -> int:
-                    slots.append(d.slots[k])
-                    return len(slots) - 1
-                entry = _relabel(entry, move)
-            entries.append((None, entry))
-        init.append((attr, Expr(expr.callee, entries, expr.brackets, expr.defaults, tuple(keys))))
-    if len(slots) == len(base.slots):
-        return base
-    return Draft(base.unit, init, base.forward, base.params, slots, base.members)
-
-
-def _match_entries(full: Expr, part: Expr) -> list[int] | None:
-    """Where each entry of the `nn.Sequential` `part` is among `full`'s (same call in the spec, same code),
-    or None: the instance's entries are the full one's with some left out."""
-    if full.callee != "nn.Sequential" or part.callee != "nn.Sequential" or full.keys is None or part.keys is None:
-        return None
-    where: list[int] = []
-    k = 0
-    for key, (_, entry) in zip(part.keys, part.args):
-        while k < len(full.keys) and full.keys[k] != key:
-            k += 1
-        if k == len(full.keys) or _marked(entry)[0] != _marked(full.args[k][1])[0]:
-            return None
-        where.append(k)
-        k += 1
-    return where
-
-
-def _is_run_loop(statement: str) -> bool:
-    """`for i in range(n):` over numbered blocks (`Generator.forward_body`): left out where it runs no times."""
-    return statement.startswith("for i in range(") and "getattr(self, f\"" in statement
-
-
-def _unaugment(statement: str) -> str:
-    """`out += x` as `out = out + x` (where another instance adds a value it must not overwrite)."""
-    m = re.fullmatch(r"(\w+) \+= (.*)", statement)
-    return f"{m.group(1)} = {m.group(1)} + {m.group(2)}" if m else statement
-
-
-def _replace_names(text: str, names: set[str], fn: Callable[[str], str]) -> str:
-    if not names:
-        return text
-    return re.sub(r"(?<![\w.'\"])(" + "|".join(sorted(names)) + r")(?![\w'\"])", lambda m: fn(m.group(1)), text)
-
-
-def _subsequence(items: list[str], of: list[str]) -> bool:
-    it = iter(of)
-    return all(any(x == y for y in it) for x in items)
-
-
-def _python_value(value: Any) -> Any:
-    """A size of the spec (`3x3`, recorded as text) as torch writes it (3; (1, 7))."""
-    if isinstance(value, str) and re.fullmatch(r"\d+(?:x\d+)+", value):
-        sides = tuple(int(v) for v in value.split("x"))
-        return sides[0] if len(set(sides)) == 1 else sides
-    return value
-
-
-def _plain(value: Any) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str))
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _is_function(unit: Unit) -> bool:
-    """Its nodes are consecutive (so calling it as one step keeps the order valid), it reads at least
-    one value from outside and exactly one of its values is read outside."""
-    nodes = unit.nodes
-    return (bool(nodes) and nodes[-1] - nodes[0] + 1 == len(nodes) and len(unit.inputs) >= 1
-            and len(unit.outputs) == 1)
-
-
-def _heights(units: list[Unit]) -> dict[int, int]:
-    """How many levels of classes lie below each scope: classes are finished lowest first."""
-    height = {u.scope.id: 0 for u in units}
-    for unit in reversed(units):
-        parent = unit.scope.parent
-        if parent is not None:
-            extra = 1 if unit.kind == CLASS else 0
-            height[parent] = max(height[parent], height[unit.scope.id] + extra)
-    return height
-
-
-def _module_attrs(d: Draft) -> set[str]:
-    return {attr for attr, _ in d.init}
-
-
-def _doc(text: str) -> str:
-    """Docstring text from validated names only; anything else is dropped, never escaped."""
-    return re.sub(r"[^\w .,:`()>=-]", "", text)
-
-
-def _attr_name(name: str, path: str) -> str:
-    """An attribute name, or a quoted string for a name only getattr/add_module can use (`"0"`,
-    `"block1-0"`).  Which names are legal is `resdsl.ir.names`' rule, applied by check."""
-    problem = label_problem(name)
-    if problem is not None:  # check refuses these at the label; only a hand-made graph gets here
-        raise NameResolutionError(f"{problem[0]} (layer {path})", None, problem[1])
-    return name if is_attribute(name) else json.dumps(name)
-
-
-def _identifier(hint: str) -> str:
-    name = re.sub(r"\W", "_", hint).strip("_") or "value"
-    if name[0].isdigit():
-        name = "p" + name
-    return name
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    candidate, k = name, 2
-    while candidate in taken or keyword.iskeyword(candidate):
-        candidate, k = f"{name}_{k}", k + 1
-    taken.add(candidate)
-    return candidate
-
-
-def _relation(column: tuple, params: dict[tuple, tuple[str, int]]) -> str | None:
-    """`width * 4`, `in_channels // 4`, `in_channels + 12`: a whole-number column as a simple function
-    of a parameter's column, so a block takes its widths once (DenseNet's layer k reads
-    in_channels + (k-1) * growth)."""
-    values = _ints(column)
-    if values is None:
-        return None
-    for base, (name, _) in params.items():
-        p = _ints(base)
-        if p is None or 0 in p:
-            continue
-        for m in range(2, 65):
-            if all(c == v * m for c, v in zip(values, p)):
-                return f"{name} * {m}"
-            if all(v == c * m for c, v in zip(values, p)):
-                return f"{name} // {m}"
-        d = values[0] - p[0]
-        if all(c - v == d for c, v in zip(values, p)):
-            return f"{name} + {d}" if d > 0 else f"{name} - {-d}"
-    return None
-
-
-def _ints(column: tuple) -> list[int] | None:
-    return [v for _, v in column] if all(t is int for t, _ in column) else None
-
-
-def _literal(value: Any) -> str:
-    _check_literal(value)
-    return f'"{value}"' if isinstance(value, str) else repr(value)  # option words: plain letters
-
-
-def _short(p: tuple[int, int]) -> int | tuple[int, int]:
-    return p[0] if p[0] == p[1] else p
 
 
 def generate(net: Network, family: str | None = None, members: Sequence[Network] = ()) -> str:
@@ -2090,32 +1450,6 @@ def family_members(net: Network, name: str, load: Callable[[int], Network]) -> l
         except ResdslError:
             continue
     return []
-
-
-def _linear(column: list[Any], values: list[int], name: str) -> str | None:
-    """`(depth - 2) // 6`, `4 * k`, `depth`: a whole number of each member as one expression of the
-    parameter's value in it (exact in every member)."""
-    if not all(type(v) is int for v in column) or column[1] == column[0]:
-        return None
-    dv, dp = column[1] - column[0], values[1] - values[0]
-    if dv > 0 and dp % dv == 0:  # v = (p - c) // a
-        a = dp // dv
-        c = values[0] - a * column[0]
-        if all((p - c) % a == 0 and (p - c) // a == v for p, v in zip(values, column)):
-            shifted = name if c == 0 else f"{name} - {c}" if c > 0 else f"{name} + {-c}"
-            return shifted if a == 1 else f"({shifted}) // {a}" if c else f"{name} // {a}"
-    if dv % dp == 0:  # v = m * p + c
-        m = dv // dp
-        c = column[0] - m * values[0]
-        if m > 0 and all(m * p + c == v for p, v in zip(values, column)):
-            scaled = name if m == 1 else f"{m} * {name}"
-            return scaled if c == 0 else f"{scaled} + {c}" if c > 0 else f"{scaled} - {-c}"
-    return None
-
-
-def _undocumented(source: str) -> str:
-    """A class's source without its docstring (which names this member's instances)."""
-    return re.sub(r'^    """.*?"""\n', "", source, count=1, flags=re.S | re.M)
 
 
 def load_source(source: str) -> type:

@@ -2,7 +2,7 @@
 
 An `Activation` op names its function here.  Adding an activation is one entry below plus its
 spellings in the torch back end (`backends/lowering.py` ACTIVATIONS) and the Python code generator
-(`backends/pycode.py` ACTIVATION_CODE); the completeness test (tests/test_op_set.py) names whatever
+(`backends/pycode_ops.py` ACTIVATION_CODE); the completeness test (tests/test_op_set.py) names whatever
 is missing.  The primitive of the same name (`relu6`, `leaky_relu slope=0.2`) is made from the entry.
 """
 from __future__ import annotations
