@@ -14,6 +14,7 @@ torch = pytest.importorskip("torch")
 
 import resdsl  # noqa: E402
 from resdsl.backends import pycode  # noqa: E402
+from generated_ast import class_def as _class, guards as _guards, method as _method  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TV = ROOT / "specs/torchvision"
@@ -169,18 +170,6 @@ def test_torchvision_specs_write_one_class_per_block(name):
     generator = pycode.Generator(resdsl.load(TV / f"{name}.res"))
     generator.run()
     assert generator.fallback == STILL_PER_SHAPE.get(name, []), generator.refused
-
-
-def _class(tree: ast.Module, name: str) -> ast.ClassDef:
-    return next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
-
-
-def _method(cls: ast.ClassDef, name: str) -> ast.FunctionDef:
-    return next(f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == name)
-
-
-def _guards(fn: ast.FunctionDef) -> list[str]:
-    return [ast.unparse(n.test) for n in ast.walk(fn) if isinstance(n, ast.If)]
 
 
 def test_optional_parts_are_written_under_conditions_on_the_blocks_parameters():

@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch")
 
 import resdsl  # noqa: E402
 from resdsl.backends import pycode  # noqa: E402
+from generated_ast import class_def as _class, guards as _guards, method as _method  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TV = ROOT / "specs/torchvision"
@@ -29,18 +30,6 @@ def _generated(spec: Path) -> tuple[pycode.Generator, str, types.ModuleType]:
     module = types.ModuleType(f"generated_{spec.stem}")
     exec(compile(source, f"<{spec.stem}>", "exec"), module.__dict__)
     return generator, source, module
-
-
-def _class(tree: ast.Module, name: str) -> ast.ClassDef:
-    return next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
-
-
-def _method(cls: ast.ClassDef, name: str) -> ast.FunctionDef:
-    return next(f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == name)
-
-
-def _guards(fn: ast.FunctionDef) -> list[str]:
-    return [ast.unparse(n.test) for n in ast.walk(fn) if isinstance(n, ast.If)]
 
 
 def _one_block(family: str, call: str, input_shape: str) -> torch.nn.Module:
