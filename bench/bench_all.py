@@ -416,8 +416,8 @@ def draw(table: Table, repeats: int, full: bool) -> None:
 
 
 def _load_past_limits(text: str):
-    """`load`, with resdsl's size limits lifted for it (10,000 distinct blocks pass the work limit, which
-    `resdsl` refuses up front; the drawing figures measure the drawing of such a network anyway)."""
+    """`load`, with resdsl's size limits lifted for it (a spec past the op or work limits, which `resdsl`
+    refuses up front; the drawing figures measure the drawing of such a network anyway)."""
     from resdsl import limits
     from resdsl.pipeline import load
 

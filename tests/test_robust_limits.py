@@ -23,7 +23,7 @@ def _doublings(start: str, n: int, pair: str = "{0} + {0}") -> str:
 # name -> (spec body, message fragment, line of the error)
 CASES = {
     "identity_loops": ("for i in 1..1000 { for j in 1..1000 { for k in 1..1000 { identity } } }",
-                       "50,000 evaluation steps", 2),
+                       f"{limits.MAX_STEPS:,} evaluation steps", 2),
     "let_loops": ("for i in 1..100000 { for j in 1..100000 { let a = i * j } }", "evaluation steps", 2),
     "stage_rows": ("stages basic { l: 16 x100000 }", "would grow the network to about", 2),
     "string_doubling": (_doublings('"ab"', 35), "this string has", 18),

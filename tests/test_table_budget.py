@@ -12,8 +12,9 @@ from resdsl.tables import evaluate_file
 
 from golden_util import run_cli
 
-# Each row's network takes about 48,000 steps (three per iteration): inside one network's limit of 50,000.
-NET = "network t(n=1) {\n  input 3x8x8\n  for i in 1..16000 { identity }\n}\n"
+# Each row's network takes about 240,000 steps (three per iteration): inside one network's limit of
+# 300,000, and the table's 600,000 hold two such rows.
+NET = "network t(n=1) {\n  input 3x8x8\n  for i in 1..80000 { identity }\n}\n"
 
 
 def _table(rows: int) -> str:
@@ -23,22 +24,22 @@ def _table(rows: int) -> str:
 
 def test_a_few_busy_rows_fit_the_table_budget(tmp_path: Path):
     path = tmp_path / "few.res"
-    path.write_text(_table(3))
+    path.write_text(_table(2))
     (result,) = evaluate_file(path)
-    assert [r.name for r in result.rows] == ["r0", "r1", "r2"]
+    assert [r.name for r in result.rows] == ["r0", "r1"]
 
 
 def test_many_busy_rows_are_refused_at_the_row_that_passes_the_table_limit(tmp_path: Path):
     path = tmp_path / "many.res"
-    path.write_text(_table(40))
+    path.write_text(_table(5))
     with pytest.raises(LimitError) as info:
         evaluate_file(path)
     err = info.value
     assert f"more than {limits.MAX_TABLE_STEPS:,} evaluation steps together" in err.message
-    assert (err.span.line, err.span.column) == (3, 23)  # the loop body that passed it
+    assert (err.span.line, err.span.column) == (3, 3)  # the loop that passed it
     (note_span, note), = err.diagnostics[0].notes
     rows_within = limits.MAX_TABLE_STEPS // _row_steps(tmp_path)  # these rows fit; the next one passes
-    assert rows_within == 4
+    assert rows_within == 2
     assert note.startswith(f"in row r{rows_within}, after the earlier rows used ")
     assert note_span.line == 6 + rows_within
 
@@ -57,7 +58,7 @@ def _row_steps(tmp_path: Path) -> int:
 
 def test_one_row_is_still_held_to_one_network_limit(tmp_path: Path):
     path = tmp_path / "one.res"
-    path.write_text(NET.replace("16000", "30000") + 'table one "x" {\n  r = t(n=1)\n}\n')
+    path.write_text(NET.replace("{ identity }", "{ identity, identity }") + 'table one "x" {\n  r = t(n=1)\n}\n')
     with pytest.raises(LimitError) as info:
         evaluate_file(path)
     assert f"more than {limits.MAX_STEPS:,} evaluation steps" in info.value.message
@@ -66,11 +67,11 @@ def test_one_row_is_still_held_to_one_network_limit(tmp_path: Path):
 
 def test_the_cli_refuses_a_busy_table_with_exit_1_and_a_location(tmp_path: Path):
     path = tmp_path / "many.res"
-    path.write_text(_table(40))
+    path.write_text(_table(5))
     code, _, err = run_cli(tmp_path, ["table", str(path)])
     assert code == 1
-    assert f"{path}:3:23: error: this table's rows need more than" in err
-    assert "note: in row r4, after the earlier rows used" in err
+    assert f"{path}:3:3: error: this table's rows need more than" in err
+    assert "note: in row r2, after the earlier rows used" in err
     assert "Traceback" not in err
 
 
