@@ -26,5 +26,8 @@ python3 -m pip install -q pillow
 # timm's model code (Inception-v4, Inception-ResNet-v2; tests/test_timm_oracles.py), also --no-deps:
 # it imports torchvision's; safetensors and PyYAML have no dependencies of their own.
 python3 -m pip install -q --no-deps "timm==1.0.31" safetensors pyyaml
+# Bytecode for resdsl, as pip writes for an installed package: where PYTHONDONTWRITEBYTECODE is set (as on
+# this project's machines) every `python -m resdsl` the tests start would otherwise compile it again.
+python3 -m compileall -q resdsl
 python3 -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else f'unexpected torch {v}')"
 echo "setup: ok ($(python3 -c 'import torch; print("torch", torch.__version__)'), $(dot -V 2>&1 | head -1))"
