@@ -146,3 +146,32 @@ def test_folding_pre_activation_onto_the_conv_that_follows():
     chains = fold_chains(g, range(1, len(g.nodes)))
     assert [[type(g.nodes[n].op).__name__ for n in c.nodes] for c in chains] == [
         ["BatchNorm", "Activation", "Conv"], ["BatchNorm", "Activation", "Conv"]]
+
+
+
+_CELLS = """block cell(b) {
+  residual {
+    conv 3x3 16 bias=b, bn, relu
+    conv 3x3 16, bn
+  }
+  relu
+}
+network r {
+  input 16x8x8
+  stage1: { %s }
+}
+"""
+
+
+def test_runs_refuse_a_block_differing_in_one_attribute():
+    # Same block, shapes and wiring; the third block's first conv has a bias: drawn apart, not ×4.
+    g = resdsl.load(_CELLS % "cell false, cell false, cell true, cell false").graph
+    units, index_of = find_units(g, find_skips(g))
+    assert [r.count for r in find_runs(g, units, index_of)] == [2, 1, 1]
+
+
+def test_runs_fold_blocks_after_a_loose_op():
+    # The first block reads a loose op's output, its copies the block before: all four fold.
+    g = resdsl.load(_CELLS % "relu, cell false, cell false, cell false, cell false").graph
+    units, index_of = find_units(g, find_skips(g))
+    assert [r.count for r in find_runs(g, units, index_of)] == [4]

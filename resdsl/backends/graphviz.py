@@ -9,7 +9,8 @@ IR and its counts; never imports torch.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +121,7 @@ def _emit(drawn: Sequence[View], rankdir: str, columns: int) -> str:
         _emit_view(dot, drawn[0], "", columns)
     else:
         for i, view in enumerate(drawn):
-            with dot.subgraph(name=f"cluster_net{i}") as sub:
+            with _subgraph(dot, f"cluster_net{i}") as sub:
                 sub.attr(label=view.title, **NETWORK_ATTRS)
                 _emit_view(sub, view, f"{_prefix(i)}_", columns)
         _align_stages(dot, drawn)
@@ -140,7 +141,7 @@ def _align_stages(dot: graphviz.Digraph, drawn: Sequence[View]) -> None:
         firsts.append(first)
     for stage, key in firsts[0].items():
         if all(stage in f for f in firsts[1:]):
-            with dot.subgraph() as same:
+            with _subgraph(dot) as same:
                 same.attr(rank="same")
                 for i, first in enumerate(firsts):
                     same.node(f"{_prefix(i)}_{first[stage]}")
@@ -162,7 +163,7 @@ def _emit_view(dot: graphviz.Digraph, view: View, prefix: str, columns: int = 1)
         # A stage cut by a column break gets a box in each column; the later ones say they continue it.
         label = boxes[stage] if stage not in boxed else f"{stage} (continued)"
         boxed.add(stage)
-        with dot.subgraph(name=f"cluster_{prefix}stage_{_slug(stage)}" + (f"_col{col}" if col else "")) as sub:
+        with _subgraph(dot, f"cluster_{prefix}stage_{_slug(stage)}" + (f"_col{col}" if col else "")) as sub:
             sub.attr(label=label, **CLUSTER_ATTRS)
             _emit_cells(sub, cells, prefix, group_titles)
     for edge in view.edges:
@@ -172,7 +173,7 @@ def _emit_view(dot: graphviz.Digraph, view: View, prefix: str, columns: int = 1)
                  **across)
     _align_columns(dot, view, column, prefix)
     for pair in view.same_rank:
-        with dot.subgraph() as same:
+        with _subgraph(dot) as same:
             same.attr(rank="same")
             for key in pair:
                 same.node(prefix + key)
@@ -185,7 +186,7 @@ def _align_columns(dot: graphviz.Digraph, view: View, column: dict[str, int], pr
         heads.setdefault(column[cell.key], cell.key)
     if len(heads) < 2:
         return
-    with dot.subgraph() as same:
+    with _subgraph(dot) as same:
         same.attr(rank="same")
         for col in sorted(heads):
             same.node(prefix + heads[col])
@@ -201,7 +202,7 @@ def _emit_cells(dot: graphviz.Digraph, cells: Sequence[Cell], prefix: str, title
             for cell in members:
                 _emit_cell(dot, cell, prefix)
             continue
-        with dot.subgraph(name=f"cluster_{prefix}{group}") as sub:
+        with _subgraph(dot, f"cluster_{prefix}{group}") as sub:
             sub.attr(label=titles[group], **GROUP_ATTRS)
             _emit_cells(sub, members, prefix, titles, depth + 1)
 
@@ -223,6 +224,15 @@ def _emit_legend(dot: graphviz.Digraph, drawn: Sequence[View]) -> None:
     for view in drawn:
         notes.extend(n for n in view.notes if n not in notes)
     dot.node("legend", legend_label(kinds, notes), shape="plaintext", style="", margin="0")
+
+
+@contextmanager
+def _subgraph(parent: graphviz.Digraph, name: str | None = None) -> Iterator[graphviz.Digraph]:
+    """`parent.subgraph(name=...)`, the same lines, without the copy of the parent's whole body the
+    package makes for each one (quadratic: a drawing of 10,000 distinct blocks has 10,000 stage boxes)."""
+    sub = graphviz.Digraph(name)
+    yield sub
+    parent.subgraph(sub)
 
 
 def _runs(items, key):

@@ -94,6 +94,11 @@ def _place_run(plan: Plan, r: int, run: Run, roles_at: dict[int, list[str]], abs
     cell_of, member = plan.cell_of, plan.member
     for k, unit in enumerate(run.units):
         at = (r, k)
+        if unit.last - unit.first + 1 == len(unit.nodes) == len(key_at):  # contiguous (most are): slices
+            # (a unit's nodes have no cell yet, so a position without a key stays None)
+            cell_of[unit.first:unit.last + 1] = key_at
+            member[unit.first:unit.last + 1] = [at] * len(key_at)
+            continue
         for n, part_key in zip(unit.nodes, key_at):
             if part_key is not None:
                 cell_of[n] = part_key

@@ -7,6 +7,8 @@ through; groups are always looked through.  Nodes under no such block (a stem, a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 from typing import Sequence
 
 from resdsl.backends.graphviz_skips import Skip
@@ -43,20 +45,15 @@ class Run:
 def unit_scopes(graph: Graph) -> tuple[int | None, ...]:
     """For each node, the scope id of its unit, or None."""
     owner = _owning_blocks(graph)
-    holds_ops = {owner[n.scope] for n in graph.nodes if owner[n.scope] is not None}
-    cache: dict[int, int | None] = {}
-
-    def unit_of(scope_id: int) -> int | None:
-        if scope_id not in cache:
-            found = None
-            for scope in graph.scope_chain(scope_id):
-                if scope.kind == "block" and scope.id in holds_ops:
-                    found = scope.id
-                    break
-            cache[scope_id] = found
-        return cache[scope_id]
-
-    return tuple(unit_of(n.scope) for n in graph.nodes)
+    node_scopes = [n.scope for n in graph.nodes]
+    holds_ops = {owner[s] for s in set(node_scopes)} - {None}
+    # The outermost op-holding block on each scope's chain, worked out top-down (parents come first).
+    unit: list[int | None] = []
+    for scope in graph.scopes:
+        above = unit[scope.parent] if scope.parent is not None else None
+        unit.append(above if above is not None else
+                    scope.id if scope.kind == "block" and scope.id in holds_ops else None)
+    return tuple([unit[s] for s in node_scopes])
 
 
 def _owning_blocks(graph: Graph) -> tuple[int | None, ...]:
@@ -75,35 +72,90 @@ def _owning_blocks(graph: Graph) -> tuple[int | None, ...]:
 def find_units(graph: Graph, skips: Sequence[Skip]) -> tuple[tuple[Unit, ...], tuple[int | None, ...]]:
     """The units in graph order, and for each node the index of its unit (or None)."""
     scope_of = unit_scopes(graph)
+    # Units are mostly contiguous: gather their nodes a stretch of equal scopes at a time.
     members: dict[int, list[int]] = {}
-    for node in graph.nodes:
-        if scope_of[node.id] is not None:
-            members.setdefault(scope_of[node.id], []).append(node.id)
-    merges = {skip.merge for skip in skips}
-    units = []
-    for scope, nodes in sorted(members.items(), key=lambda kv: kv[1][0]):
-        # The block's main skip is its last skip-bearing merge (SE's scale comes before the add).
-        own = [n for n in nodes if n in merges]
-        merge = own[-1] if own else None
-        units.append(Unit(scope, tuple(nodes), merge))
+    starts = [0, *(n for n in range(1, len(scope_of)) if scope_of[n] != scope_of[n - 1])]
+    for start, end in zip(starts, [*starts[1:], len(scope_of)]):
+        if scope_of[start] is not None:
+            members.setdefault(scope_of[start], []).extend(range(start, end))
+    # The block's main skip is its last skip-bearing merge (SE's scale comes before the add).
+    last_merge: dict[int, int] = {}
+    for merge in sorted({skip.merge for skip in skips}):
+        if scope_of[merge] is not None:
+            last_merge[scope_of[merge]] = merge
+    units = tuple(Unit(scope, tuple(nodes), last_merge.get(scope))
+                  for scope, nodes in sorted(members.items(), key=lambda kv: kv[1][0]))
     index_of: list[int | None] = [None] * len(graph.nodes)
     for i, unit in enumerate(units):
-        for n in unit.nodes:
-            index_of[n] = i
-    return tuple(units), tuple(index_of)
+        if unit.last - unit.first + 1 == len(unit.nodes):
+            index_of[unit.first:unit.last + 1] = [i] * len(unit.nodes)
+        else:
+            for n in unit.nodes:
+                index_of[n] = i
+    return units, tuple(index_of)
 
 
 def find_runs(graph: Graph, units: Sequence[Unit], index_of: Sequence[int | None],
               expand: bool = False) -> tuple[Run, ...]:
     """Group consecutive identical units into runs (every run has one unit when `expand`)."""
+    if expand:
+        return tuple(Run((unit,)) for unit in units)
+    layout = _Layout(graph)
     runs: list[list[Unit]] = []
     for i, unit in enumerate(units):
-        if (not expand and runs and _same_structure(graph, units[i - 1], unit)
-                and _feeds_only(graph, units[i - 1], unit, index_of, i)):
+        if runs and layout.repeats(units[i - 1], unit, index_of, i):
             runs[-1].append(unit)
         else:
             runs.append([unit])
     return tuple(Run(tuple(r)) for r in runs)
+
+
+class _Layout:
+    """Per-node facts gathered once per graph (C-level maps), so comparing two neighbouring blocks is a
+    few slice compares — replayed blocks share their op and type objects, so `==` settles on identity —
+    rather than a walk over their nodes.  What the quick compare cannot settle is walked as before."""
+
+    def __init__(self, graph: Graph):
+        nodes = graph.nodes
+        self.graph = graph
+        self.users = graph.users
+        self.ops = list(map(attrgetter("op"), nodes))
+        if any(issubclass(kind, ops.DropPath) for kind in set(map(type, self.ops))):
+            self.ops = [_structural(op) for op in self.ops]
+        self.types = list(map(attrgetter("type"), nodes))
+        self.inputs = list(map(attrgetter("inputs"), nodes))
+        self._offsets: list | None = None
+
+    def repeats(self, before: Unit, after: Unit, index_of: Sequence[int | None], after_index: int) -> bool:
+        """`after` is drawn folded into `before`'s ×N: the same structure, fed only by `before`."""
+        first, size = after.first, len(after.nodes)
+        start, last = before.first, before.last
+        if not (last + 1 == first and last - start + 1 == size and after.last - first + 1 == size):
+            # blocks with gaps or loose ops between them: the general check
+            return _same_structure(self.graph, before, after) and _feeds_only(self.graph, before, after,
+                                                                              index_of, after_index)
+        sa, sb = self.graph.scopes[before.scope], self.graph.scopes[after.scope]
+        end = first + size
+        if (sa.block != sb.block or sa.stage != sb.stage or self.ops[start:first] != self.ops[first:end]
+                or self.types[start:first] != self.types[first:end]):
+            return False
+        # `after` reads only `before`'s output (nothing earlier, and that), and nothing but `after` reads
+        # `before` (a U-Net encoder level feeding a far decoder must stay visible): _feeds_only, for
+        # blocks side by side.
+        if (min(chain.from_iterable(self.inputs[first:end])) != last
+                or max(self.users[last], default=-1) > after.last
+                or max(chain.from_iterable(self.users[start:last]), default=-1) > last):
+            return False
+        # The same wiring: every input the same distance back.  An input from outside then maps to its
+        # counterpart one block on, as _same_structure's order-of-first-use pairing asks; blocks wired
+        # otherwise (a first block reading a far tensor) are compared in full.
+        offsets = self._offsets if self._offsets is not None else self._distances()
+        return offsets[start:first] == offsets[first:end] or _same_structure(self.graph, before, after)
+
+    def _distances(self) -> list:
+        """For each node, how far back its input is (a tuple of distances when it has several)."""
+        self._offsets = [n - x[0] if len(x) == 1 else tuple([n - i for i in x]) for n, x in enumerate(self.inputs)]
+        return self._offsets
 
 
 def _same_structure(graph: Graph, a: Unit, b: Unit) -> bool:

@@ -79,14 +79,38 @@ def _mark_heads(graph: Graph, plan: Plan, edges: tuple[Edge, ...]) -> tuple[Edge
 
 def connect(graph: Graph, skips: Sequence[Skip], plan: Plan) -> tuple[Edge, ...]:
     """Drawn edges between cells, merged where several IR edges join the same two cells."""
-    on_skip: dict[tuple[int, int], int] = {}
+    on_skip: dict[int, dict[int, int]] = {}  # head -> tail -> the (first) skip the IR edge is on
     for index, skip in enumerate(skips):
-        for link in skip.links:
-            on_skip.setdefault(link, index)
+        for tail, head in skip.links:
+            on_skip.setdefault(head, {}).setdefault(tail, index)
+    cell_of, member = plan.cell_of, plan.member
+    shapes: dict[object, str] = {}  # a tensor type's text, made once (most edges carry one of a few)
     found: dict[tuple[str, str, str], list[str]] = {}
     for node in graph.nodes:
+        links = on_skip.get(node.id)
+        if links is None:  # the common case, on no skip: a plain flow edge unless inside a cell or a run
+            head = cell_of[node.id]
+            if head is None:
+                continue
+            at = member[node.id]
+            for u in node.inputs:
+                tail = cell_of[u]
+                if tail is None or tail == head:
+                    continue
+                was = member[u]
+                if was is not None and at is not None and was[0] == at[0] and was[1] != at[1]:
+                    continue  # see _inside_run
+                shape = graph.nodes[u].type
+                text = shapes.get(shape)
+                if text is None:
+                    text = shapes[shape] = str(shape)
+                if node.op.indices_input is not None and node.inputs[node.op.indices_input] == u:
+                    _add(found, (tail, head, "flow"), ("indices", text))  # max-unpooling reads them
+                else:
+                    _add(found, (tail, head, "flow"), (text,))
+            continue
         for u in node.inputs:
-            index = on_skip.get((u, node.id))
+            index = links.get(u)
             if index in plan.hidden:
                 index = None
             absorbed = index is not None and index in plan.absorbed
@@ -97,7 +121,7 @@ def connect(graph: Graph, skips: Sequence[Skip], plan: Plan) -> tuple[Edge, ...]
                 ends = (skip.source, skip.merge)
             else:
                 ends = (u, node.id)
-            tail, head = plan.cell_of[ends[0]], plan.cell_of[ends[1]]
+            tail, head = cell_of[ends[0]], cell_of[ends[1]]
             # Most IR edges are inside a cell or a collapsed run: drop them before making a label.
             if tail is None or head is None or tail == head or _inside_run(plan, *ends):
                 continue
@@ -111,9 +135,14 @@ def connect(graph: Graph, skips: Sequence[Skip], plan: Plan) -> tuple[Edge, ...]
                 kind, label = "flow", ("indices", str(graph.nodes[u].type))  # max-unpooling reads them
             else:
                 kind, label = "flow", (str(graph.nodes[u].type),)
-            lines = found.setdefault((tail, head, kind), [])
-            lines.extend(line for line in label if line not in lines)
+            _add(found, (tail, head, kind), label)
     return tuple(Edge(t, h, k, tuple(lines)) for (t, h, k), lines in found.items())
+
+
+def _add(found: dict[tuple[str, str, str], list[str]], key: tuple[str, str, str], label: tuple[str, ...]) -> None:
+    """The label lines of one more IR edge between two cells, each line once."""
+    lines = found.setdefault(key, [])
+    lines.extend(line for line in label if line not in lines)
 
 
 def _inside_run(plan: Plan, a: int, b: int) -> bool:
