@@ -21,7 +21,11 @@ from resdsl.ir.types import TensorType
 
 
 class _ScopeState:
-    """A scope being filled: the names its children took so far."""
+    """A scope being filled: the names its children took so far.
+
+    The name tables are made on the first name and dropped when the scope is closed: one state is made
+    per block instance, and a replayed block's scopes never take a name here (for a network of distinct
+    blocks the tables of closed scopes were a quarter of the peak memory)."""
 
     # A plain slotted class, not a dataclass with default factories: one is made per block instance.
     __slots__ = ("scope", "next_index", "names", "functional", "display_only")
@@ -29,9 +33,12 @@ class _ScopeState:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
         self.next_index = 0
-        self.names: dict[str, SourceSpan] = {}
-        self.functional: dict[str, int] = {}
-        self.display_only: set[str] = set()  # names of functional nodes: no module, no label
+        self.names: dict[str, SourceSpan] = _NO_NAMES      # replaced by its own dict on the first name
+        self.functional: dict[str, int] | None = None      # functional ops per kind, for add, add_1, ...
+        self.display_only: set[str] | None = None          # names of functional nodes: no module, no label
+
+
+_NO_NAMES: dict[str, SourceSpan] = {}  # shared and never written: claim() gives a scope its own first
 
 
 class GraphBuilder:
@@ -64,32 +71,48 @@ class GraphBuilder:
               kind: str = "op") -> str:
         """Pick the name of a new child of `scope_id`, refusing duplicates."""
         state = self.scopes[scope_id]
+        names = state.names
+        if names is _NO_NAMES:
+            names = state.names = {}
+        elif names is None:
+            raise AssertionError(f"scope {state.scope.path or self.network} was closed; nothing may join it")
         if label is not None:
-            if label in state.display_only:  # `input:` after the input node, `add:` after an add
+            if state.display_only and label in state.display_only:  # `input:` after the input, `add:` after an add
                 state.display_only.discard(label)
-            elif label in state.names:
+            elif label in names:
                 where = state.scope.path or self.network
                 raise NameResolutionError(
                     f"duplicate name '{label}' in {where}", span, "give each item of a scope its own label",
-                    notes=[(state.names[label], f"'{label}' is first used here")])
-            state.names[label] = span
+                    notes=[(names[label], f"'{label}' is first used here")])
+            names[label] = span
             if is_module:
                 state.next_index += 1
             return label
         if is_module:
             name = str(state.next_index)
             state.next_index += 1
-            state.names[name] = span
+            names[name] = span
             return name
+        if state.functional is None:
+            state.functional, state.display_only = {}, set()
         count = state.functional.get(kind, 0)
         state.functional[kind] = count + 1
         name = kind if count == 0 else f"{kind}_{count}"
-        while name in state.names:
+        while name in names:
             count += 1
             name = f"{kind}_{count}"
-        state.names[name] = span
+        names[name] = span
         state.display_only.add(name)
         return name
+
+    def close_scope(self, scope_id: int) -> None:
+        """The scope's body is done: drop its name tables (its `Scope` stays, the graph's)."""
+        state = self.scopes[scope_id]
+        state.names = state.functional = state.display_only = None
+
+    def taken(self, scope_id: int, name: str) -> bool:
+        """Has a child of the (open) scope taken this name?"""
+        return name in self.scopes[scope_id].names
 
     def share(self, op: ops.Op) -> ops.Op:
         """The builder's one copy of `op` (see `_ops`)."""

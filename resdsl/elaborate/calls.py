@@ -155,6 +155,8 @@ class Calls(ElaboratorCore):
                              "recursion shallower") from None
         finally:
             self.state.call_sites.pop()
+        if inner.scope != frame.scope:
+            self.state.builder.close_scope(inner.scope)
         if key is not None:
             self.state.templates[key] = self.state.builder.template(mark, inner.scope, flow, out, (args, record))
         return out

@@ -33,6 +33,12 @@ class ElaboratorCore:
         return ElaborationState(work=work, globals=functions, function_defs=tuple(self.program.functions.values()),
                                 input_override=input_shape)
 
+    @staticmethod
+    def _spent_state(state: ElaborationState) -> ElaborationState:
+        """What outlives a network's elaboration: its work budget and the spec's functions."""
+        return ElaborationState(work=state.work, globals=state.globals, function_defs=state.function_defs,
+                                input_override=state.input_override)
+
     @property
     def work(self) -> WorkBudget:
         return self.state.work

@@ -55,6 +55,14 @@ class Elaborator(Statements, Calls, Stages, StochasticDepth, Merges, Residuals):
         `budget` is shared work (a table's rows draw on one); by default the network gets a fresh one."""
         overrides = dict(overrides or {})
         self.state = self._fresh_state(input_shape, budget)
+        try:
+            return self._network(name, overrides, override_span)
+        finally:
+            # The graph is frozen: let the builder, the templates and the op tables go before the caller
+            # verifies and counts it (for a network of distinct blocks they are as large as the graph).
+            self.state = self._spent_state(self.state)
+
+    def _network(self, name: str, overrides: dict[str, Any], override_span: SourceSpan | None) -> Elaborated:
         definition = self.program.networks[name]
         if isinstance(definition, ast.NetworkAlias):
             target = definition.target

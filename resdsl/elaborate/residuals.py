@@ -131,6 +131,7 @@ class Residuals(ElaboratorCore):
                         frame.stage, span, frame)
         if with_bn:
             out = self._add(self._op(ops.BatchNorm, target.channels), [out], scope, None, frame.stage, span, frame)
+        self.state.builder.close_scope(scope)
         return out
 
     def _projection_block(self, block: ast.BlockDef, x: TensorRef, target: TensorType, stride: tuple[int, int],
@@ -149,9 +150,9 @@ class Residuals(ElaboratorCore):
         return out
 
     def _free_label(self, frame: Frame, base: str) -> str:
-        names = self.state.builder.scopes[frame.scope].names
+        taken = self.state.builder.taken
         label, i = base, 1
-        while label in names:
+        while taken(frame.scope, label):
             label, i = f"{base}_{i}", i + 1
         return label
 

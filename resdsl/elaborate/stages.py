@@ -64,6 +64,7 @@ class Stages(ElaboratorCore):
                 if i == 1:
                     self._refuse_if_too_large(len(self.state.builder.nodes) - before, repeats - 2, f"stage {name}",
                                               row.repeats.span if row.repeats else row.span)
+            self.state.builder.close_scope(scope)
             frame.tensors[name] = flow
         return flow
 

@@ -162,7 +162,9 @@ class Statements(ElaboratorCore):
             scope = self.state.builder.new_scope(frame.scope, label, "group", None, frame.stage, item.span)
             inner = Frame(scope, frame.env, frame.tensors, frame.stage,
                           stage_level=frame.stage_level and _has_stage_statements(item.body))
-            return self._body(item.body, inner, flow)
+            out = self._body(item.body, inner, flow)
+            self.state.builder.close_scope(scope)
+            return out
         if isinstance(item, ast.Merge):
             return self._merge(item, frame, flow, label)
         if isinstance(item, ast.Residual):
