@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import argparse
 import statistics
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+from bench_all import replayed_spec  # noqa: E402  (one generator of the scale specs)
 SPEC = ROOT / "specs/torchvision/resnet152.res"
 
 BASELINE = f"""
@@ -38,11 +40,6 @@ def timed(cmd: list[str], repeats: int) -> float:
     return statistics.median(times)
 
 
-def generated_spec(blocks: int) -> str:
-    per = blocks // 3
-    return (f"network gen{blocks} {{\n  input 3x32x32\n  stem conv1: conv 3x3 16, bn1: bn, relu\n"
-            f"  stages basic shortcut=A {{\n    layer1: 16 x{blocks - 2 * per}\n    layer2: 32 x{per} /2\n"
-            f"    layer3: 64 x{per} /2\n  }}\n  head avgpool: gap, fc: fc 10\n}}\n")
 
 
 def check_and_count(text: str) -> float:
@@ -55,7 +52,10 @@ def check_and_count(text: str) -> float:
 
 
 def main() -> None:
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog="bench/bench_all.py --only startup measures the same with the issue's targets")
+    parser.add_argument("repeats", nargs="?", type=int, default=3, help="runs of each measurement (default 3)")
+    repeats = max(1, parser.parse_args().repeats)
     ours = timed([sys.executable, "-m", "resdsl", "count", str(SPEC)], repeats)
     try:
         base = timed([sys.executable, "-c", BASELINE], repeats)
@@ -64,9 +64,9 @@ def main() -> None:
     except subprocess.CalledProcessError as err:
         print(f"ResNet-152: resdsl count {ours:.2f} s; torch baseline unavailable ({err.stderr.decode()[-200:]})")
 
-    check_and_count(generated_spec(30))  # warm caches and imports
-    t1k = min(check_and_count(generated_spec(1_000)) for _ in range(repeats))
-    t10k = min(check_and_count(generated_spec(10_000)) for _ in range(repeats))
+    check_and_count(replayed_spec(30))  # warm caches and imports
+    t1k = min(check_and_count(replayed_spec(1_000)) for _ in range(repeats))
+    t10k = min(check_and_count(replayed_spec(10_000)) for _ in range(repeats))
     print(f"generated specs, check + count in-process:  1,000 blocks {t1k:.3f} s;  10,000 blocks {t10k:.3f} s "
           f"(aim < 1 s);  time(10k)/time(1k) = {t10k / t1k:.1f}  (linear ~ 10)")
 

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import argparse
 import shutil
 import statistics
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
+from bench_all import replayed_spec  # noqa: E402  (one generator of the scale specs)
 sys.path.insert(0, str(ROOT))
 SPEC = ROOT / "specs/torchvision/resnet152.res"
 
@@ -40,15 +42,13 @@ def dot_svg(source: str) -> bytes:
     return subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, check=True).stdout
 
 
-def generated_spec(blocks: int) -> str:
-    per = blocks // 3
-    return (f"network gen{blocks} {{\n  input 3x32x32\n  stem conv1: conv 3x3 16, bn1: bn, relu\n"
-            f"  stages basic shortcut=A {{\n    layer1: 16 x{blocks - 2 * per}\n    layer2: 32 x{per} /2\n"
-            f"    layer3: 64 x{per} /2\n  }}\n  head avgpool: gap, fc: fc 10\n}}\n")
 
 
 def main() -> None:
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog="bench/bench_all.py --only draw measures the same with the issue's targets")
+    parser.add_argument("repeats", nargs="?", type=int, default=5, help="runs of each measurement (default 5)")
+    repeats = max(1, parser.parse_args().repeats)
     if shutil.which("dot") is None:
         sys.exit("bench_draw needs Graphviz's dot on PATH (apt-get install graphviz)")
     print(f"resdsl draw, median of {repeats} runs\n")
@@ -77,7 +77,7 @@ def main() -> None:
     print("\nDOT generation alone on generated specs (basic blocks, option A):")
     times = {}
     for blocks in (1000, 10000):
-        generated = load(generated_spec(blocks))
+        generated = load(replayed_spec(blocks))
         for level in ("block", "op"):
             options = DrawOptions(level=level)
             t, source = median_time(lambda: to_dot([generated], options), max(1, repeats // 2))
