@@ -352,9 +352,12 @@ def scale(table: Table, repeats: int, full: bool) -> None:
                 target, met = "<= 5 s", r["cpu"] <= 5
             table.row(f"{kind} {blocks:,} blocks ({r['nodes']:,} IR nodes)", s(r["cpu"]),
                       f"{r['cpu'] / r['nodes'] * 1e6:.1f} us/node", "", target, met)
+            # Judged on what Python allocates (tracemalloc): the network kept, and the peak while loading and
+            # counting it.  RSS is shown, not judged: it adds the allocator's arenas and what it keeps freed.
+            peak = r["traced_peak"] / r["nodes"]
             table.row("  memory of the checked network", f"{per_node:.0f} B/node",
-                      f"peak {r['traced_peak'] / r['nodes']:.0f} B/node traced, RSS +{r['peak_kib'] / 1024:.0f} MiB",
-                      "", "<= 512 B/node", per_node <= 512)
+                      f"peak {peak:.0f} B/node traced, RSS +{r['peak_kib'] / 1024:.0f} MiB",
+                      "", "<= 512 B/node, both", per_node <= 512 and peak <= 512)
         if (kind, 1_000) in results and (kind, 10_000) in results:
             growth = results[kind, 10_000]["cpu"] / results[kind, 1_000]["cpu"]
             table.row(f"{kind}: time(10k) / time(1k)", f"{growth:.1f}", "linear = 10", "", "<= 11", growth <= 11)
