@@ -306,7 +306,10 @@ except LimitError as err:
     sys.exit(0)
 data = report(net, by="block")
 cpu = time.process_time() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child of a large bench
+# process would report the parent's size.
+with open("/proc/self/status") as f:
+    peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 result = {{"cpu": cpu, "nodes": len(net.graph.nodes), "retained_kib": rss_kib() - before, "peak_kib": peak - before}}
 del net, data
 import gc, tracemalloc                # again, traced: the bytes Python allocates, not what the OS shows
