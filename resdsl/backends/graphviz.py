@@ -167,10 +167,12 @@ def _emit_view(dot: graphviz.Digraph, view: View, prefix: str, columns: int = 1)
             sub.attr(label=label, **CLUSTER_ATTRS)
             _emit_cells(sub, cells, prefix, group_titles)
     for edge in view.edges:
-        # An edge into a later column bends up to its top without pulling that column down.
-        across = {"constraint": "false"} if column[edge.tail] != column[edge.head] else {}
-        dot.edge(prefix + edge.tail, prefix + edge.head, label=edge_label(edge.label), **EDGE_STYLES[edge.kind],
-                 **across)
+        style = EDGE_STYLES[edge.kind]
+        if column[edge.tail] != column[edge.head]:
+            # An edge into another column bends up to its top without pulling that column down (a
+            # style may say so already: U-Net's bridges).
+            style = {**style, "constraint": "false"}
+        dot.edge(prefix + edge.tail, prefix + edge.head, label=edge_label(edge.label), **style)
     _align_columns(dot, view, column, prefix)
     for pair in view.same_rank:
         with _subgraph(dot) as same:
