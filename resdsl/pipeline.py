@@ -47,6 +47,12 @@ def choose_network(program: Program, name: str | None) -> str:
     if len(program.main_networks) == 1:
         return program.main_networks[0]
     if not program.main_networks:
+        if program.main_tables:  # a paper table's file: its rows name the networks
+            tables = ", ".join(program.main_tables)
+            raise UsageError(f"{program.main_file} defines no network, only the table{'s' * (len(program.main_tables) > 1)} "
+                             f"{tables}", span,
+                             "`resdsl table FILE` shows a table beside our counts, `resdsl plot --table FILE` "
+                             "charts it; this command needs a file with a network")
         raise UsageError(f"{program.main_file} defines no network", span,
                          "add `network NAME { input ... }`, or pass a file that has one")
     # Guessing among several would silently check the wrong network.
