@@ -186,9 +186,11 @@ def test_another_resdsl_version_is_a_miss(cache_at, capsys, monkeypatch):
 
 
 def test_a_warm_list_shows_what_a_fresh_one_does(tmp_path):
-    """`resdsl list` keeps each spec's figures (tables' row counts too): the second run checks nothing."""
+    """`resdsl list` keeps each spec's figures (tables' row counts too): the second run checks nothing.
+    (Without the shipped index, resdsl/library_index.py, which serves unchanged shipped specs before this.)"""
     env = {**os.environ, cache.DIR_ENV: str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
     script = ("import contextlib, io, sys\nfrom resdsl.cli import main\nout = io.StringIO()\n"
+              "import resdsl.library_index\nresdsl.library_index._entries = lambda: {}\n"
               "with contextlib.redirect_stdout(out):\n"
               "    assert main(['list', '--collection', 'cifar', '--collection', 'tables', '--json']) == 0\n"
               "print(out.getvalue())\nprint(sorted(m for m in sys.modules if m.startswith('resdsl.ir')))\n")

@@ -56,6 +56,7 @@ def test_wheel_holds_every_shipped_spec(installed):
     shipped = {f"resdsl/library/{p.relative_to(ROOT / 'specs').as_posix()}" for p in (ROOT / "specs").rglob("*.res")}
     assert shipped and shipped <= names, sorted(shipped - names)[:5]
     assert "resdsl/syntax/resdsl.lark" in names
+    assert "resdsl/library_index.json" in names  # the first `list` reads it instead of loading every spec
 
 
 def test_library_by_name_from_the_installed_wheel(installed):
@@ -65,6 +66,10 @@ def test_library_by_name_from_the_installed_wheel(installed):
     where = _run([python, "-c", "import resdsl; print(resdsl.__file__)"], work, env).stdout.strip()
     assert where.startswith(str(venv)), where          # the wheel's resdsl, not this checkout
     assert not list(work.iterdir())
+
+    # The index's paths hold in the installed package (real files there, a link to specs/ in a clone).
+    _run([python, "-c", "from resdsl import library_index as i; assert i.lookup('cifar/resnet20', None)['params']"],
+         work, env)
 
     count = _run([resdsl, "count", "resnet152"], work, env).stdout
     assert "60,192,808" in count and "11.51G" in count.replace(" G", "G")

@@ -81,22 +81,35 @@ def describe(entry, first: bool) -> dict:
               "kind": "network", "family": None, "title": meta.title, "paper": meta.paper or None,
               "params": None, "macs": None, "input_shape": None, "output_shape": None}
     try:
-        record.update(figures(entry.path, dict(meta.tags).get("family")))
+        record.update(figures(entry.path, dict(meta.tags).get("family"), entry.qualified))
     except ResdslError as err:
         record["error"] = err.message
     return record
 
 
-def figures(path, family: str | None) -> dict:
-    """What `list` shows of a spec that needs checking it: stored by an earlier `list` (resdsl/reportcache.py,
-    a miss when the spec, an import, the prelude or resdsl changed), else loaded and checked."""
-    from resdsl import netcache, reportcache
+def figures(path, family: str | None, qualified: str | None = None) -> dict:
+    """What `list` shows of a spec that needs checking it: for a shipped spec, computed ahead
+    (resdsl/library_index.py); else stored by an earlier `list` (resdsl/reportcache.py, a miss when the
+    spec, an import, the prelude or resdsl changed); else loaded and checked."""
+    from resdsl import library_index, netcache, reportcache
 
+    if qualified is not None:
+        found = library_index.lookup(qualified, family)
+        if found is not None:
+            return found
     keyed = netcache.key(path, None, None, None, True)
     what = ("list", family or "")
     stored = None if keyed is None else reportcache.lookup(keyed[0], what)
     if stored is not None:
         return stored[0]
+    found, sources, trace = compute(path, family, keyed)
+    reportcache.store(trace, what, found)
+    return found
+
+
+def compute(path, family: str | None, keyed=None) -> tuple[dict, dict[str, str], object]:
+    """Load and check a spec for `list`: (its figures, the files the load read, the cache trace)."""
+    from resdsl import netcache
     from resdsl.pipeline import load_program, load_traced
 
     program = load_program(path)
@@ -110,8 +123,7 @@ def figures(path, family: str | None) -> dict:
         found = {"family": family or (target.name if target is not None else None), "params": net.params,
                  "macs": net.macs, "input_shape": list(net.input_type.shape),
                  "output_shape": list(net.output_type.shape)}
-    reportcache.store(trace, what, found)
-    return found
+    return found, program.sources, trace
 
 
 def _matches(record: dict, patterns: list[str]) -> bool:
