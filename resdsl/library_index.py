@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
-from hashlib import blake2b
 from pathlib import Path
 from typing import Any
+
+from resdsl.netcache import text_digest
 
 PACKAGE = Path(__file__).resolve().parent
 INDEX = PACKAGE / "library_index.json"
@@ -21,7 +22,14 @@ FORMAT = "resdsl-library-index-1"
 
 
 def digest(text: str) -> str:
-    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    """A file's text as the index records it: the checked-network cache's digest, in hex."""
+    return text_digest(text).hex()
+
+
+@lru_cache(maxsize=None)
+def _file_digest(relative: str) -> str:
+    """Digest of a package file, read once per process: every spec's entry names the prelude files."""
+    return digest((PACKAGE / relative).read_text("utf-8"))
 
 
 def package_relative(name: str) -> str | None:
@@ -59,7 +67,7 @@ def lookup(qualified: str, family: str | None) -> dict[str, Any] | None:
         return None
     try:
         for relative, expected in files.items():
-            if digest((PACKAGE / relative).read_text("utf-8")) != expected:
+            if _file_digest(relative) != expected:
                 return None
     except (OSError, UnicodeDecodeError, TypeError, ValueError):
         return None

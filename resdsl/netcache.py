@@ -58,7 +58,7 @@ def key(path_or_text: str | Path, network: str | None, overrides: dict[str, Any]
         data = part.encode("utf-8", "surrogatepass")
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
-    return digest.hexdigest() + ".net", shown, _text_digest(text)
+    return digest.hexdigest() + ".net", shown, text_digest(text)
 
 
 def _main_source(path_or_text: str | Path) -> tuple[str, str] | None:
@@ -102,7 +102,7 @@ def lookup_traced(entry: str) -> "tuple[Network, Deps] | None":
 
 def dependencies(main: str, sources: dict[str, str]) -> Deps:
     """(file, digest of its text) for every file a load read but the main one (which is in the key)."""
-    return tuple((name, _text_digest(text)) for name, text in sorted(sources.items()) if name != main)
+    return tuple((name, text_digest(text)) for name, text in sorted(sources.items()) if name != main)
 
 
 def trace(entry: tuple[str, str, bytes], sources: dict[str, str]) -> "tuple[str, Deps] | None":
@@ -110,7 +110,7 @@ def trace(entry: tuple[str, str, bytes], sources: dict[str, str]) -> "tuple[str,
     the main file it read is not the one keyed (it changed in between)."""
     name, main, main_digest = entry
     text = sources.get(main)
-    if text is None or _text_digest(text) != main_digest:
+    if text is None or text_digest(text) != main_digest:
         return None
     return name, dependencies(main, sources)
 
@@ -118,7 +118,7 @@ def trace(entry: tuple[str, str, bytes], sources: dict[str, str]) -> "tuple[str,
 def unchanged(deps: Deps) -> bool:
     """Every file still has the text it was read with (a vanished or unreadable one has not)."""
     try:
-        return all(_text_digest(Path(name).read_bytes().decode("utf-8")) == digest for name, digest in deps)
+        return all(text_digest(Path(name).read_bytes().decode("utf-8")) == digest for name, digest in deps)
     except (OSError, UnicodeDecodeError, TypeError, ValueError):
         return False
 
@@ -145,7 +145,7 @@ def store(entry: tuple[str, str, bytes], sources: dict[str, str], net: "Network"
     return deps
 
 
-def _text_digest(text: str) -> bytes:
+def text_digest(text: str) -> bytes:
     return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
 
 
